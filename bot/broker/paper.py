@@ -1,0 +1,52 @@
+"""Paper trading: every market order fills instantly at the latest price, fees charged."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from bot.broker.base import Fill
+from bot.errors import OrderError
+from bot_api.events import Side
+
+logger = logging.getLogger(__name__)
+
+MONEY_STEP = Decimal("0.00000001")
+
+
+def fee_for(turnover: Decimal, fee_rate: Decimal) -> Decimal:
+    """The fee on `turnover` (qty * price), rounded half-up to 1e-8."""
+    return (turnover * fee_rate).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+
+
+class PaperBroker:
+    """Simulated broker: fills at the given price, fee in the quote asset."""
+
+    name = "paper"
+
+    def __init__(self, fee_rate: Decimal, quote_asset: str) -> None:
+        self.fee_rate = fee_rate
+        self.quote_asset = quote_asset
+
+    async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> Fill:
+        """Fill `qty` of `symbol` at `price`; raise OrderError for a non-positive qty or price."""
+        if not (qty.is_finite() and qty > 0):
+            raise OrderError(f"order quantity must be positive, got {qty}")
+        if not (price.is_finite() and price > 0):
+            raise OrderError(f"order price must be positive, got {price}")
+        quote_qty = (qty * price).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+        order_ref = uuid.uuid4().hex
+        return Fill(
+            trade_id=uuid.uuid4().hex,
+            order_id=f"paper-{order_ref}",
+            symbol=symbol,
+            side=side,
+            qty=qty,
+            price=price,
+            quote_qty=quote_qty,
+            fee=fee_for(qty * price, self.fee_rate),
+            fee_asset=self.quote_asset,
+            executed_at=datetime.now(UTC),
+        )

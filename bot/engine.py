@@ -1,0 +1,253 @@
+"""The trading engine: prices in, strategy decisions, fills booked, contract events out."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from typing import Protocol
+
+from bot.broker.base import Broker
+from bot.config import BotSettings
+from bot.market.base import Tick
+from bot.portfolio import Portfolio
+from bot.strategy.base import Signal, Strategy
+from bot_api.commands import BotCommand, CommandError, CommandName
+from bot_api.events import (
+    BotControlEvent,
+    BotState,
+    CommandResultData,
+    PositionData,
+    PriceData,
+    PriceUpdateEvent,
+    Side,
+    StatusChangeData,
+    StatusChangeEvent,
+    StatusData,
+    StatusEvent,
+    TradeData,
+    TradeExecutedEvent,
+)
+from bot_api.models import utcnow
+
+logger = logging.getLogger(__name__)
+
+RECENT_TRADES = 50
+ORDER_QTY_STEP = Decimal("0.000001")
+MONEY_STEP = Decimal("0.00000001")
+
+BotEvent = StatusEvent | StatusChangeEvent | PriceUpdateEvent | TradeExecutedEvent | BotControlEvent
+"""Every envelope type the bot itself emits."""
+
+
+class EventSink(Protocol):
+    """Where emitted events go; must not raise on transport failures (trading goes on)."""
+
+    async def emit(self, event: BotEvent, snapshot: StatusEvent) -> None:
+        """Deliver `event` and the status snapshot that reflects it (same seq)."""
+        ...
+
+
+class TradingEngine:
+    """Owns seq, state, prices and the portfolio; every change is emitted as one event."""
+
+    def __init__(
+        self,
+        settings: BotSettings,
+        strategy: Strategy,
+        broker: Broker,
+        sink: EventSink,
+        *,
+        market_name: str = "sim",
+        initial_seq: int = 0,
+    ) -> None:
+        self.settings = settings
+        self.strategy = strategy
+        self.broker = broker
+        self.sink = sink
+        self.market_name = market_name
+        self.portfolio = Portfolio(settings.starting_cash, settings.quote_asset)
+        self.state = BotState.RUNNING if settings.auto_start else BotState.STOPPED
+        self.reason = "AUTO_START is on" if settings.auto_start else "AUTO_START is off"
+        self.prices: dict[str, Decimal] = {}
+        self.trade_count = 0
+        self.recent_trades: deque[TradeData] = deque(maxlen=RECENT_TRADES)
+        self.started_at = utcnow()
+        self._seq = 0
+        self.set_seq(initial_seq)
+        # One operation at a time: seq order must equal publish order (the replay stream
+        # refuses ids that go backwards), and a command must not interleave with a fill.
+        self._lock = asyncio.Lock()
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last emitted event (0 before the first)."""
+        return self._seq
+
+    def set_seq(self, seq: int) -> None:
+        """Continue numbering after `seq`: the next event gets seq + 1."""
+        if seq < 0:
+            raise ValueError(f"seq must be >= 0, got {seq}")
+        self._seq = seq
+
+    async def on_tick(self, tick: Tick) -> None:
+        """Record a price, emit it, and trade if the strategy signals while running."""
+        async with self._lock:
+            self.prices[tick.symbol] = tick.price
+            await self._emit(
+                PriceUpdateEvent(
+                    seq=self._next_seq(),
+                    bot=self.settings.bot_id,
+                    data=PriceData(symbol=tick.symbol, price=tick.price),
+                )
+            )
+            # The strategy sees every price, even while stopped, so its windows stay
+            # contiguous; only acting on a signal depends on the state.
+            position_qty = self.portfolio.position_qty(tick.symbol)
+            signal = self.strategy.on_price(tick.symbol, tick.price, position_qty)
+            if signal is None or self.state is not BotState.RUNNING:
+                return
+            qty = self._order_qty(tick, signal, position_qty)
+            if qty is not None:
+                await self._trade(tick, signal, qty)
+
+    def _order_qty(self, tick: Tick, signal: Signal, position_qty: Decimal) -> Decimal | None:
+        if signal.side is Side.SELL:
+            return position_qty if position_qty > 0 else None
+        qty = (self.settings.order_quote / tick.price).quantize(ORDER_QTY_STEP, rounding=ROUND_DOWN)
+        if qty <= 0:
+            logger.debug("skip buy %s: order of %s is below one lot", tick.symbol, self.settings.order_quote)
+            return None
+        turnover = qty * tick.price
+        # Rounded up so the estimate is never below the broker's fee: cash cannot go negative.
+        needed = turnover + (turnover * self.settings.fee_rate).quantize(MONEY_STEP, rounding=ROUND_UP)
+        if self.portfolio.cash < needed:
+            logger.debug("skip buy %s: need %s, cash %s", tick.symbol, needed, self.portfolio.cash)
+            return None
+        return qty
+
+    async def _trade(self, tick: Tick, signal: Signal, qty: Decimal) -> None:
+        fill = await self.broker.market_order(tick.symbol, signal.side, qty, tick.price)
+        realized = self.portfolio.apply(fill)
+        trade = TradeData(
+            trade_id=fill.trade_id,
+            order_id=fill.order_id,
+            symbol=fill.symbol,
+            side=fill.side,
+            qty=fill.qty,
+            price=fill.price,
+            quote_qty=fill.quote_qty,
+            fee=fill.fee,
+            fee_asset=fill.fee_asset,
+            realized_pnl=realized,
+            executed_at=fill.executed_at,
+            reason=signal.reason,
+        )
+        self.trade_count += 1
+        self.recent_trades.appendleft(trade)
+        logger.info(
+            "%s %s %s @ %s fee %s %s realized %s (%s)",
+            fill.side.value.upper(),
+            fill.qty,
+            fill.symbol,
+            fill.price,
+            fill.fee,
+            fill.fee_asset,
+            realized,
+            signal.reason,
+        )
+        await self._emit(TradeExecutedEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=trade))
+        # A fill changes cash, positions and P&L: push the authoritative snapshot so no screen
+        # has to redo the bot's money arithmetic.
+        await self._emit_status()
+
+    def snapshot(self) -> StatusEvent:
+        """The full status as of the last emitted event (its seq is the current seq)."""
+        prices = dict(self.prices)
+        positions = [
+            PositionData(
+                symbol=symbol,
+                qty=position.qty,
+                avg_entry=position.avg_entry,
+                mark_price=prices.get(symbol, position.avg_entry),
+                unrealized_pnl=position.unrealized(prices.get(symbol)),
+            )
+            for symbol, position in sorted(self.portfolio.positions.items())
+        ]
+        data = StatusData(
+            state=self.state,
+            reason=self.reason,
+            mode=self.broker.name,
+            market_data=self.market_name,
+            strategy=self.strategy.name,
+            quote_asset=self.settings.quote_asset,
+            symbols=list(self.settings.symbols),
+            prices=prices,
+            positions=positions,
+            pnl=self.portfolio.pnl(prices),
+            cash=self.portfolio.cash,
+            equity=self.portfolio.equity(prices),
+            trade_count=self.trade_count,
+            recent_trades=list(self.recent_trades),
+            started_at=self.started_at,
+        )
+        return StatusEvent(seq=self._seq or None, bot=self.settings.bot_id, data=data)
+
+    async def start(self, reason: str) -> None:
+        """Allow new orders; emits status_change if the bot was stopped."""
+        async with self._lock:
+            await self._set_state(BotState.RUNNING, reason)
+
+    async def stop(self, reason: str) -> None:
+        """Place no new orders (prices keep flowing); emits status_change if it was running."""
+        async with self._lock:
+            await self._set_state(BotState.STOPPED, reason)
+
+    async def publish_status(self) -> None:
+        """Emit a fresh status event (at startup and on request)."""
+        async with self._lock:
+            await self._emit_status()
+
+    async def handle_command(self, cmd: BotCommand) -> CommandResultData:
+        """Execute a command unless expired or misaddressed; always answer with bot_control."""
+        async with self._lock:
+            who = cmd.issued_by or "unknown"
+            error: CommandError | None = None
+            if cmd.bot != self.settings.bot_id:
+                error = CommandError.INVALID
+            elif cmd.is_expired():
+                error = CommandError.EXPIRED
+            elif cmd.command is CommandName.START_BOT:
+                await self._set_state(BotState.RUNNING, f"started by {who}")
+            elif cmd.command is CommandName.STOP_BOT:
+                await self._set_state(BotState.STOPPED, f"stopped by {who}")
+            else:
+                await self._emit_status()
+            result = CommandResultData(
+                id=cmd.id, command=cmd.command.value, ok=error is None, error=error.value if error else None
+            )
+            logger.info("command %s %s from %s: %s", cmd.id, cmd.command.value, who, error or "ok")
+            await self._emit(BotControlEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=result))
+            return result
+
+    async def _set_state(self, state: BotState, reason: str) -> None:
+        if state is self.state:
+            return
+        previous, self.state, self.reason = self.state, state, reason
+        logger.info("bot %s -> %s: %s", previous.value, state.value, reason)
+        change = StatusChangeData(state=state, previous=previous, reason=reason)
+        await self._emit(StatusChangeEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=change))
+
+    async def _emit_status(self) -> None:
+        self._next_seq()
+        status = self.snapshot()
+        await self.sink.emit(status, status)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    async def _emit(self, event: BotEvent) -> None:
+        # The snapshot is taken after the event's seq was assigned, so both carry the same seq.
+        await self.sink.emit(event, self.snapshot())

@@ -1,0 +1,232 @@
+"""Process entry point: wire settings, Redis, market, strategy, broker and engine; run until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.broker.paper import PaperBroker
+from bot.config import BotSettings
+from bot.engine import TradingEngine
+from bot.errors import BotError, ConfigError
+from bot.market.base import MarketData
+from bot.market.sim import SimulatedMarket
+from bot.sink import RedisSink
+from bot.strategy import build_strategy
+from bot_api.backoff import Backoff
+from bot_api.command_bus import CommandBus
+from bot_api.errors import TransportError
+from bot_api.heartbeat import HEARTBEAT_INTERVAL, beat
+from bot_api.keys import RedisKeys
+from bot_api.publisher import EventPublisher
+from bot_api.redis_conn import connect
+
+logger = logging.getLogger(__name__)
+
+SEQ_WAIT_SECONDS = 5.0
+"""How long startup waits for Redis to tell the last seq before starting from 0."""
+COMMAND_BLOCK_MS = 1000
+SHUTDOWN_REDIS_TIMEOUT = 0.5
+CANCEL_RETRY_SECONDS = 0.1
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+T = TypeVar("T")
+Started = tuple[TradingEngine, MarketData, CommandBus, str | None]
+"""What startup hands to the loops: engine, market, command bus, command cursor."""
+
+
+def main() -> int:
+    """Run the bot from environment settings; return the process exit code (2: bad config)."""
+    try:
+        settings = BotSettings.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"configuration error: {exc.message}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
+    asyncio.run(run(settings))
+    return 0
+
+
+async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None) -> None:
+    """Trade and publish until SIGTERM/SIGINT or `stop_event`; then clean up within ~1 s."""
+    stop = stop_event if stop_event is not None else asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled = _install_signal_handlers(loop, stop)
+    logger.info("starting: %s", settings.summary())
+    redis = connect(settings.redis_url)
+    stopper = asyncio.create_task(stop.wait(), name="bot-stop")
+    tasks: list[asyncio.Task[Any]] = [stopper]
+    try:
+        startup = asyncio.create_task(_start(settings, redis), name="bot-startup")
+        tasks.append(startup)
+        await asyncio.wait({startup, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper.done():
+            return
+        engine, market, bus, cursor = startup.result()
+        keys = settings.keys
+        loops = [
+            asyncio.create_task(_market_loop(market, engine), name="bot-market"),
+            asyncio.create_task(_command_loop(redis, bus, engine, keys, cursor), name="bot-commands"),
+            asyncio.create_task(_heartbeat_loop(redis, keys.heartbeat_key), name="bot-heartbeat"),
+        ]
+        tasks.extend(loops)
+        done, _ = await asyncio.wait({*loops, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done - {stopper}:
+            task.result()  # a loop crashed: re-raise (after the cleanup below)
+            raise BotError(f"{task.get_name()} ended unexpectedly")
+    finally:
+        await _cancel_all(tasks)
+        await _shutdown_redis(redis, settings.keys)
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        logger.info("stopped")
+
+
+async def _start(settings: BotSettings, redis: Redis) -> Started:
+    """Build the engine (seq continues from Redis), then announce it with a status event."""
+    keys = settings.keys
+    publisher = EventPublisher(redis, keys)
+    bus = CommandBus(redis, keys)
+    market = SimulatedMarket(settings.symbols, seed=settings.sim_seed, interval=settings.tick_interval)
+    sink = RedisSink(publisher)
+    initial_seq = await _initial_seq(publisher)
+    engine = TradingEngine(
+        settings,
+        build_strategy(settings),
+        PaperBroker(settings.fee_rate, settings.quote_asset),
+        sink,
+        market_name=market.name,
+        initial_seq=initial_seq or 0,
+    )
+    if initial_seq is None:
+        sink.resync_with(engine.set_seq)
+    # Listening and alive before announcing: a client that sees the first status can send a
+    # command at once (it is not skipped as history) and already finds the heartbeat.
+    cursor = await _try(bus.start_cursor(), "resolving the command cursor")
+    await _try(beat(redis, keys.heartbeat_key), "first heartbeat")
+    await engine.publish_status()
+    return engine, market, bus, cursor
+
+
+async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` and wait for them, cancelling again until each has really finished.
+
+    On Python 3.11 asyncio.wait_for (used by redis-py for every socket write) returns
+    normally if a cancel arrives just as the write completes, so one cancel can be lost and
+    the loop would carry on.
+    """
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_RETRY_SECONDS)
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            logger.debug("%s ended with %r", task.get_name(), task.exception())
+
+
+async def _try(step: Awaitable[T], what: str) -> T | None:
+    """Run a startup step that its loop will redo anyway; on RedisError log and return None."""
+    try:
+        return await step
+    except RedisError as exc:
+        logger.warning("%s failed (%s); the loop will retry", what, exc)
+        return None
+
+
+async def _initial_seq(publisher: EventPublisher) -> int | None:
+    """The last published seq, retried for SEQ_WAIT_SECONDS; None if Redis stays down."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SEQ_WAIT_SECONDS
+    backoff = Backoff(initial=0.25, maximum=1.0)
+    while True:
+        try:
+            return await publisher.last_seq()
+        except TransportError as exc:
+            delay = backoff.next_delay()
+            if loop.time() + delay > deadline:
+                logger.warning("could not read the last seq (%s); starting from 0 until Redis is back", exc)
+                return None
+            logger.info("waiting for Redis to read the last seq: %s", exc)
+            await asyncio.sleep(delay)
+
+
+async def _market_loop(market: MarketData, engine: TradingEngine) -> None:
+    async for tick in market.ticks():
+        try:
+            await engine.on_tick(tick)
+        except BotError:
+            # One refused order must not end the price feed; the next signal may succeed.
+            logger.exception("handling a %s tick failed", tick.symbol)
+
+
+async def _command_loop(
+    redis: Redis, bus: CommandBus, engine: TradingEngine, keys: RedisKeys, cursor: str | None
+) -> None:
+    backoff = Backoff(initial=0.5, maximum=5.0)
+    while True:
+        try:
+            if cursor is None:
+                cursor = await bus.start_cursor()
+            for received in await bus.receive(cursor, block_ms=COMMAND_BLOCK_MS):
+                if received.command is not None:
+                    await engine.handle_command(received.command)
+                else:
+                    logger.info("skipping invalid command entry %s", received.entry_id)
+                # Advance before committing: a handled command is never handled twice,
+                # even if the commit fails and is only made good by the next entry's.
+                cursor = received.entry_id
+                await bus.commit(received.entry_id)
+            backoff.reset()
+        except RedisError as exc:
+            delay = backoff.next_delay()
+            logger.warning("command stream unavailable (%s); retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+
+
+async def _heartbeat_loop(redis: Redis, key: str) -> None:
+    failing = False
+    while True:
+        try:
+            await beat(redis, key)
+            if failing:
+                logger.info("heartbeat restored")
+            failing = False
+        except RedisError as exc:
+            if not failing:  # one line per outage
+                logger.warning("heartbeat failed: %s", exc)
+            failing = True
+        await asyncio.sleep(HEARTBEAT_INTERVAL)
+
+
+async def _shutdown_redis(redis: Redis, keys: RedisKeys) -> None:
+    """Best effort: drop the heartbeat so the UI shows offline at once, then close."""
+    try:
+        await asyncio.wait_for(redis.delete(keys.heartbeat_key), SHUTDOWN_REDIS_TIMEOUT)
+    except (RedisError, OSError, TimeoutError) as exc:
+        logger.info("could not delete the heartbeat key on shutdown: %s", exc)
+    try:
+        await asyncio.wait_for(redis.aclose(), SHUTDOWN_REDIS_TIMEOUT)
+    except (RedisError, OSError, TimeoutError) as exc:
+        logger.info("closing Redis failed: %s", exc)
+
+
+def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> list[signal.Signals]:
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError, ValueError):
+            # Not the main thread (or no signal support): stop_event is the only way to stop.
+            logger.debug("cannot handle %s here", sig.name)
+            continue
+        installed.append(sig)
+    return installed

@@ -1,0 +1,140 @@
+"""Browser-to-server command frames and the command message that travels to the bot."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from bot_api.errors import ContractError
+from bot_api.models import ContractModel, UtcDatetime, utcnow
+
+MAX_FRAME_BYTES = 4096
+"""Browser frames are tiny; anything larger is refused before parsing."""
+
+DEFAULT_COMMAND_TTL = timedelta(seconds=10)
+"""A command reaching the bot later than this after it was issued is refused as expired."""
+
+CommandId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class CommandName(StrEnum):
+    """Every command a browser may send."""
+
+    START_BOT = "start_bot"
+    STOP_BOT = "stop_bot"
+    REQUEST_STATUS = "request_status"
+
+
+class CommandError(StrEnum):
+    """Stable `error` values in a `bot_control` answer."""
+
+    EXPIRED = "expired"
+    BOT_OFFLINE = "bot_offline"
+    UNAVAILABLE = "unavailable"
+    INVALID = "invalid"
+
+
+class _Frame(ContractModel):
+    id: CommandId
+
+
+class StartBotFrame(_Frame):
+    """Ask the bot to start placing orders."""
+
+    command: Literal["start_bot"]
+
+
+class StopBotFrame(_Frame):
+    """Ask the bot to stop placing new orders."""
+
+    command: Literal["stop_bot"]
+
+
+class RequestStatusFrame(_Frame):
+    """Ask the bot for a fresh `status` snapshot."""
+
+    command: Literal["request_status"]
+
+
+BrowserFrame = Annotated[
+    StartBotFrame | StopBotFrame | RequestStatusFrame, Field(discriminator="command")
+]
+"""Any frame a browser may send; parse with `parse_browser_frame`."""
+
+_FRAME_ADAPTER: TypeAdapter[BrowserFrame] = TypeAdapter(BrowserFrame)
+
+
+def parse_browser_frame(text: str | bytes) -> BrowserFrame:
+    """Validate a browser frame; raise ContractError with a stable code on any defect.
+
+    Codes: `frame_too_large`, `invalid_json`, `unknown_command`, `invalid_frame`.
+    """
+    if len(text) > MAX_FRAME_BYTES:
+        raise ContractError("frame_too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
+    try:
+        obj = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise ContractError("invalid_json", "frame is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise ContractError("invalid_frame", "frame must be a JSON object")
+    command = obj.get("command")
+    if not isinstance(command, str) or command not in set(CommandName):
+        known = ", ".join(c.value for c in CommandName)
+        raise ContractError("unknown_command", f"command must be one of: {known}")
+    try:
+        return _FRAME_ADAPTER.validate_python(obj)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "frame"
+        raise ContractError("invalid_frame", f"{where}: {first['msg']}") from None
+
+
+class BotCommand(ContractModel):
+    """A command on its way to the bot through the commands stream."""
+
+    v: Literal[1] = 1
+    id: CommandId
+    command: CommandName
+    bot: str
+    issued_by: str | None = None
+    issued_at: UtcDatetime = Field(default_factory=utcnow)
+    expires_at: UtcDatetime
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        command_id: str,
+        command: CommandName,
+        bot: str,
+        issued_by: str | None,
+        ttl: timedelta = DEFAULT_COMMAND_TTL,
+    ) -> BotCommand:
+        """Build a command that expires `ttl` from now."""
+        now = utcnow()
+        return cls(
+            id=command_id,
+            command=command,
+            bot=bot,
+            issued_by=issued_by,
+            issued_at=now,
+            expires_at=now + ttl,
+        )
+
+    def is_expired(self) -> bool:
+        """True once the command's expiry has passed."""
+        return utcnow() > self.expires_at
+
+
+def parse_bot_command(raw: str | bytes) -> BotCommand:
+    """Validate a command read from Redis; raise ContractError `invalid_command`."""
+    if len(raw) > MAX_FRAME_BYTES:
+        raise ContractError("invalid_command", "command message too large")
+    try:
+        return BotCommand.model_validate_json(raw)
+    except ValidationError as exc:
+        raise ContractError("invalid_command", str(exc.errors(include_url=False)[0]["msg"])) from None

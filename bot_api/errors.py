@@ -1,0 +1,18 @@
+"""Exceptions raised by the contract package; all derive from BotApiError."""
+
+
+class BotApiError(Exception):
+    """Root of every error raised by bot_api."""
+
+
+class ContractError(BotApiError):
+    """A message does not match the contract. Not retryable: the same bytes fail again."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class TransportError(BotApiError):
+    """Redis could not be reached or answered with an error. Retryable after a backoff."""

@@ -1,0 +1,242 @@
+"""Server-to-browser events: one enum of types, one model per event, one discriminated union."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from bot_api.errors import ContractError
+from bot_api.models import ContractModel, Money, Symbol, UtcDatetime, utcnow
+
+PROTOCOL_VERSION = 1
+MAX_EVENT_BYTES = 1_048_576
+"""Larger messages on the bot's channels are refused unparsed (bounded memory and CPU)."""
+
+
+class EventType(StrEnum):
+    """Every event type that can appear in an envelope's `type`."""
+
+    STATUS = "status"
+    STATUS_CHANGE = "status_change"
+    PRICE_UPDATE = "price_update"
+    TRADE_EXECUTED = "trade_executed"
+    BOT_CONTROL = "bot_control"
+    BOT_PRESENCE = "bot_presence"
+    ERROR = "error"
+
+
+class BotState(StrEnum):
+    """Whether the bot may place new orders."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+class Side(StrEnum):
+    """Direction of a trade."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class TradeData(ContractModel):
+    """One fill: what was traded, at what price, what it cost and what it realised."""
+
+    trade_id: Annotated[str, Field(min_length=1, max_length=64)]
+    order_id: str | None = None
+    symbol: Symbol
+    side: Side
+    qty: Money
+    price: Money
+    quote_qty: Money
+    fee: Money
+    fee_asset: str
+    realized_pnl: Money
+    executed_at: UtcDatetime
+    reason: str = ""
+
+
+class PriceData(ContractModel):
+    """The latest traded price of one symbol."""
+
+    symbol: Symbol
+    price: Money
+
+
+class PositionData(ContractModel):
+    """An open position marked to the latest price."""
+
+    symbol: Symbol
+    qty: Money
+    avg_entry: Money
+    mark_price: Money
+    unrealized_pnl: Money
+
+
+class PnlData(ContractModel):
+    """Profit and loss in the quote asset; total is realized + unrealized."""
+
+    realized: Money
+    unrealized: Money
+    total: Money
+
+
+class StatusData(ContractModel):
+    """A full snapshot of the bot: everything a fresh screen needs."""
+
+    state: BotState
+    reason: str | None = None
+    mode: str
+    market_data: str
+    strategy: str
+    quote_asset: str
+    symbols: list[Symbol]
+    prices: dict[str, Money]
+    positions: list[PositionData]
+    pnl: PnlData
+    cash: Money
+    equity: Money
+    trade_count: int
+    recent_trades: list[TradeData]
+    started_at: UtcDatetime
+
+
+class StatusChangeData(ContractModel):
+    """The bot moved between running and stopped."""
+
+    state: BotState
+    previous: BotState
+    reason: str | None = None
+
+
+class CommandResultData(ContractModel):
+    """The answer to one command, matched to it by `id`."""
+
+    id: str
+    command: str
+    ok: bool
+    error: str | None = None
+
+
+class BotPresenceData(ContractModel):
+    """Whether the bot process is alive, judged by its heartbeat key."""
+
+    online: bool
+
+
+class ErrorData(ContractModel):
+    """Something the server could not accept; `code` is stable, `message` is for people."""
+
+    code: str
+    message: str
+
+
+class Envelope(ContractModel):
+    """Fields every event carries: version, seq, timestamp and bot id."""
+
+    v: Literal[1] = 1
+    seq: Annotated[int, Field(ge=1)] | None = None
+    ts: UtcDatetime = Field(default_factory=utcnow)
+    bot: str = "main"
+
+
+class StatusEvent(Envelope):
+    """Full snapshot; the first frame on every socket."""
+
+    type: Literal["status"] = "status"
+    data: StatusData
+
+
+class StatusChangeEvent(Envelope):
+    """The bot's state changed."""
+
+    type: Literal["status_change"] = "status_change"
+    data: StatusChangeData
+
+
+class PriceUpdateEvent(Envelope):
+    """A new price for one symbol."""
+
+    type: Literal["price_update"] = "price_update"
+    data: PriceData
+
+
+class TradeExecutedEvent(Envelope):
+    """A fill happened."""
+
+    type: Literal["trade_executed"] = "trade_executed"
+    data: TradeData
+
+
+class BotControlEvent(Envelope):
+    """The result of a command."""
+
+    type: Literal["bot_control"] = "bot_control"
+    data: CommandResultData
+
+
+class BotPresenceEvent(Envelope):
+    """The bot process went on- or offline (sent by the web process, seq is null)."""
+
+    type: Literal["bot_presence"] = "bot_presence"
+    data: BotPresenceData
+
+
+class ErrorEvent(Envelope):
+    """A frame the server refused (sent by the web process, seq is null)."""
+
+    type: Literal["error"] = "error"
+    data: ErrorData
+
+
+Event = Annotated[
+    StatusEvent
+    | StatusChangeEvent
+    | PriceUpdateEvent
+    | TradeExecutedEvent
+    | BotControlEvent
+    | BotPresenceEvent
+    | ErrorEvent,
+    Field(discriminator="type"),
+]
+"""Any envelope; validate with `parse_event`."""
+
+EVENT_MODELS: dict[EventType, type[Envelope]] = {
+    EventType.STATUS: StatusEvent,
+    EventType.STATUS_CHANGE: StatusChangeEvent,
+    EventType.PRICE_UPDATE: PriceUpdateEvent,
+    EventType.TRADE_EXECUTED: TradeExecutedEvent,
+    EventType.BOT_CONTROL: BotControlEvent,
+    EventType.BOT_PRESENCE: BotPresenceEvent,
+    EventType.ERROR: ErrorEvent,
+}
+
+_EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+def parse_event(raw: str | bytes) -> Event:
+    """Validate one JSON envelope; raise ContractError (code `too_large` or `invalid_event`)."""
+    if len(raw) > MAX_EVENT_BYTES:
+        raise ContractError("too_large", f"event of {len(raw)} bytes exceeds {MAX_EVENT_BYTES}")
+    try:
+        return _EVENT_ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        raise ContractError("invalid_event", _summary(exc)) from None
+
+
+def encode_event(event: Envelope) -> str:
+    """Serialise an envelope to the JSON text that goes on the wire."""
+    return event.model_dump_json()
+
+
+def error_event(code: str, message: str, *, bot: str = "main") -> ErrorEvent:
+    """Build an `error` frame with a stable code."""
+    return ErrorEvent(bot=bot, data=ErrorData(code=code, message=message))
+
+
+def _summary(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in first["loc"]) or "frame"
+    return f"{where}: {first['msg']} ({exc.error_count()} error(s))"

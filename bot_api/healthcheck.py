@@ -1,0 +1,39 @@
+"""`python -m bot_api.healthcheck bot|recorder`: exit 0 while that process's heartbeat is fresh."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from bot_api.heartbeat import is_alive
+from bot_api.keys import RedisKeys
+from bot_api.redis_conn import connect
+
+
+async def _check(role: str) -> bool:
+    keys = RedisKeys(
+        prefix=os.environ.get("REDIS_PREFIX", "cryptobot"), bot_id=os.environ.get("BOT_ID", "main")
+    )
+    key = keys.heartbeat_key if role == "bot" else keys.recorder_heartbeat_key
+    redis = connect(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    try:
+        return await is_alive(redis, key)
+    finally:
+        await redis.aclose()
+
+
+def main(argv: list[str]) -> int:
+    """Return 0 if the named role's heartbeat is present, 1 otherwise."""
+    if len(argv) != 2 or argv[1] not in {"bot", "recorder"}:
+        print("usage: python -m bot_api.healthcheck bot|recorder", file=sys.stderr)
+        return 2
+    try:
+        return 0 if asyncio.run(_check(argv[1])) else 1
+    except Exception as exc:  # noqa: BLE001 - a health check reports, it never raises
+        print(f"unhealthy: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,88 @@
+"""Redis channel, stream and key names: the only place they are spelled out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot_api.errors import ContractError
+
+_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def validate_bot_id(bot_id: str) -> str:
+    """Return the bot id if it is safe to embed in Redis names, else raise ContractError."""
+    if not _ID_RE.match(bot_id):
+        raise ContractError("invalid_bot_id", f"bot id {bot_id!r} must match {_ID_RE.pattern}")
+    return bot_id
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    """Names of every Redis object one bot uses, under a prefix shared by bot and UI."""
+
+    prefix: str = "cryptobot"
+    bot_id: str = "main"
+
+    def __post_init__(self) -> None:
+        validate_bot_id(self.bot_id)
+        if not self.prefix or any(c.isspace() for c in self.prefix):
+            raise ContractError("invalid_prefix", f"Redis prefix {self.prefix!r} is empty or has spaces")
+
+    @property
+    def _base(self) -> str:
+        return f"{self.prefix}:bot:{self.bot_id}"
+
+    @property
+    def events_channel(self) -> str:
+        """Pub/sub channel carrying every event envelope the bot emits."""
+        return f"{self._base}:events"
+
+    @property
+    def events_stream(self) -> str:
+        """Capped stream holding recent events, the replay window for resuming clients."""
+        return f"{self._base}:events:stream"
+
+    @property
+    def trades_stream(self) -> str:
+        """Stream of trade_executed envelopes, read by the recorder's consumer group."""
+        return f"{self._base}:trades"
+
+    @property
+    def commands_stream(self) -> str:
+        """Stream of commands for the bot; a stream so none is lost while the bot restarts."""
+        return f"{self._base}:commands"
+
+    @property
+    def command_cursor(self) -> str:
+        """Id of the last command stream entry the bot has handled."""
+        return f"{self._base}:commands:cursor"
+
+    @property
+    def status_key(self) -> str:
+        """The latest `status` envelope; its seq is the last event it reflects."""
+        return f"{self._base}:status"
+
+    @property
+    def seq_key(self) -> str:
+        """The last seq the bot published; lets seq continue across bot restarts."""
+        return f"{self._base}:seq"
+
+    @property
+    def heartbeat_key(self) -> str:
+        """Present (with a TTL) while the bot process is alive."""
+        return f"{self._base}:heartbeat"
+
+    @property
+    def recorder_heartbeat_key(self) -> str:
+        """Present (with a TTL) while a recorder process is consuming this bot's trades."""
+        return f"{self._base}:recorder:heartbeat"
+
+    @property
+    def recorder_group(self) -> str:
+        """Consumer group name the recorders share on the trades stream."""
+        return "recorder"
+
+    def all_patterns(self) -> list[str]:
+        """Glob patterns covering every key of this bot (used by tests to clean up)."""
+        return [f"{self._base}*"]

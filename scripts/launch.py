@@ -1,0 +1,106 @@
+"""`make run`: find or start Redis, migrate, ensure an admin, run every service under honcho.
+
+Every process in the Procfile runs under one honcho Manager: Ctrl-C or SIGTERM stops them all
+(SIGTERM to each process group, SIGKILL after 5 s), so no orphan survives the launcher.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+
+from scripts import embedded_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def build_env() -> dict[str, str]:
+    """The environment every child gets: the venv first on PATH, defaults filled in."""
+    env = dict(os.environ)
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("WEB_HOST", "127.0.0.1")
+    env.setdefault("WEB_PORT", "8000")
+    env.setdefault("VAR_DIR", str(ROOT / "var"))
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def choose_redis(env: dict[str, str], manager: Manager) -> None:
+    """Use REDIS_URL if it answers; otherwise add an embedded redis-server to the manager."""
+    url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
+    if embedded_redis.redis_answers(url):
+        print(f"launch: using Redis at {_mask(url)}", flush=True)
+        env["REDIS_URL"] = url
+        return
+    port = int(env.get("EMBEDDED_REDIS_PORT", "0")) or embedded_redis.free_port()
+    data_dir = Path(env["VAR_DIR"]) / "redis"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cmd = " ".join(f"'{part}'" for part in embedded_redis.server_command(data_dir, port))
+    manager.add_process("redis", cmd, env=env, cwd=str(ROOT))
+    env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    print(f"launch: no Redis at {_mask(url)}; starting an embedded one on port {port}", flush=True)
+
+
+def _mask(url: str) -> str:
+    """Hide a password in a Redis URL before printing it."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    """Apply migrations and make sure the admin account exists."""
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
+    subprocess.run([python, "manage.py", "ensure_admin"], cwd=ROOT, env=env, check=True)
+
+
+def announce_when_ready(url: str, stop: threading.Event) -> None:
+    """Print the dashboard URL once /api/health answers (best effort, gives up after 60 s)."""
+    deadline = time.monotonic() + 60
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}api/health", timeout=1):  # noqa: S310 - loopback URL
+                pass
+        except OSError as exc:
+            if getattr(exc, "code", None) is None:  # 503 still means the server is up
+                stop.wait(0.3)
+                continue
+        print(f"\n  Dashboard ready: {url}  (Ctrl-C stops everything)\n", flush=True)
+        return
+
+
+def main() -> int:
+    """Run every service until Ctrl-C or SIGTERM; return honcho's exit code."""
+    os.chdir(ROOT)
+    env = build_env()
+    manager = Manager()
+    choose_redis(env, manager)
+    prepare_database(env)
+    procfile = parse_procfile((ROOT / "Procfile").read_text())
+    for name, cmd in procfile.processes.items():
+        manager.add_process(name, cmd, env=env, cwd=str(ROOT))
+    url = f"http://{env['WEB_HOST']}:{env['WEB_PORT']}/"
+    print(f"launch: starting {', '.join(procfile.processes)}; dashboard at {url}", flush=True)
+    stop = threading.Event()
+    threading.Thread(target=announce_when_ready, args=(url, stop), daemon=True).start()
+    try:
+        manager.loop()
+    finally:
+        stop.set()
+    return int(manager.returncode or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""BotSettings.from_env: defaults, parsing and one ConfigError per invalid setting."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from bot.config import DEFAULTS, BotSettings, mask_url
+from bot.errors import BotError, ConfigError
+from bot_api.keys import RedisKeys
+
+
+def test_defaults() -> None:
+    s = BotSettings.from_env({})
+    assert s.bot_id == "main"
+    assert s.redis_url == "redis://127.0.0.1:6379/0"
+    assert s.redis_prefix == "cryptobot"
+    assert s.symbols == ("BTCUSDT", "ETHUSDT")
+    assert s.quote_asset == "USDT"
+    assert s.tick_interval == 0.5
+    assert s.sim_seed == 42
+    assert s.strategy == "sma_cross"
+    assert (s.sma_fast, s.sma_slow) == (5, 20)
+    assert s.fee_rate == Decimal("0.001")
+    assert s.starting_cash == Decimal("10000")
+    assert s.order_quote == Decimal("1000")
+    assert s.auto_start is True
+    assert s.log_level == "INFO"
+    assert isinstance(s.fee_rate, Decimal)
+    assert isinstance(s.starting_cash, Decimal)
+    assert isinstance(s.order_quote, Decimal)
+
+
+def test_overrides_are_parsed() -> None:
+    s = BotSettings.from_env(
+        {
+            "BOT_ID": "bot-2",
+            "SYMBOLS": " SOLBUSD , BNBBUSD ",
+            "QUOTE_ASSET": "BUSD",
+            "TICK_INTERVAL": "0.05",
+            "SIM_SEED": "-7",
+            "SMA_FAST": "1",
+            "SMA_SLOW": "500",
+            "FEE_RATE": "0",
+            "STARTING_CASH": "250.5",
+            "ORDER_QUOTE": "12.25",
+            "AUTO_START": "No",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert s.bot_id == "bot-2"
+    assert s.symbols == ("SOLBUSD", "BNBBUSD")
+    assert s.tick_interval == 0.05
+    assert s.sim_seed == -7
+    assert (s.sma_fast, s.sma_slow) == (1, 500)
+    assert s.fee_rate == Decimal(0)
+    assert s.starting_cash == Decimal("250.5")
+    assert s.order_quote == Decimal("12.25")
+    assert s.auto_start is False
+    assert s.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("1", True),
+        ("yes", True),
+        ("false", False),
+        ("0", False),
+        ("NO", False),
+    ],
+)
+def test_auto_start_accepts_boolean_words(raw: str, expected: bool) -> None:
+    assert BotSettings.from_env({"AUTO_START": raw}).auto_start is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BOT_ID", "has space"),
+        ("BOT_ID", "x" * 33),
+        ("REDIS_URL", "http://localhost:6379"),
+        ("REDIS_PREFIX", "a b"),
+        ("REDIS_PREFIX", ""),
+        ("SYMBOLS", ""),
+        ("SYMBOLS", "btcusdt"),
+        ("SYMBOLS", "BTCEUR"),
+        ("SYMBOLS", "USDT"),
+        ("SYMBOLS", "BTCUSDT,BTCUSDT"),
+        ("QUOTE_ASSET", "usdt"),
+        ("TICK_INTERVAL", "0"),
+        ("TICK_INTERVAL", "10.5"),
+        ("TICK_INTERVAL", "nan"),
+        ("TICK_INTERVAL", "fast"),
+        ("SIM_SEED", "4.2"),
+        ("STRATEGY", "martingale"),
+        ("SMA_FAST", "0"),
+        ("SMA_FAST", "x"),
+        ("SMA_FAST", "20"),
+        ("SMA_SLOW", "501"),
+        ("FEE_RATE", "-1"),
+        ("FEE_RATE", "0.1"),
+        ("FEE_RATE", "NaN"),
+        ("FEE_RATE", "abc"),
+        ("STARTING_CASH", "0"),
+        ("STARTING_CASH", "-5"),
+        ("STARTING_CASH", "Infinity"),
+        ("STARTING_CASH", "1e13"),
+        ("ORDER_QUOTE", "0"),
+        ("ORDER_QUOTE", "ten"),
+        ("AUTO_START", "maybe"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_invalid_setting_raises_config_error_naming_it(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        BotSettings.from_env({name: value})
+    assert caught.value.setting == name
+    assert caught.value.message.startswith(f"{name}: ")
+    assert str(caught.value) == caught.value.message
+    assert isinstance(caught.value, BotError)
+
+
+def test_error_message_shows_rule_and_value() -> None:
+    with pytest.raises(ConfigError) as caught:
+        BotSettings.from_env({"FEE_RATE": "-1"})
+    assert caught.value.message == "FEE_RATE: must be between 0 and 0.1, got '-1'"
+
+
+def test_invalid_redis_url_error_does_not_echo_the_url() -> None:
+    with pytest.raises(ConfigError) as caught:
+        BotSettings.from_env({"REDIS_URL": "http://user:hunter2@host"})
+    assert caught.value.setting == "REDIS_URL"
+    assert "hunter2" not in caught.value.message
+
+
+def test_every_setting_has_a_default() -> None:
+    assert set(DEFAULTS) == {
+        "BOT_ID", "REDIS_URL", "REDIS_PREFIX", "SYMBOLS", "QUOTE_ASSET", "TICK_INTERVAL", "SIM_SEED",
+        "STRATEGY", "SMA_FAST", "SMA_SLOW", "FEE_RATE", "STARTING_CASH", "ORDER_QUOTE", "AUTO_START",
+        "LOG_LEVEL",
+    }  # fmt: skip
+
+
+def test_keys_use_prefix_and_bot_id() -> None:
+    s = BotSettings.from_env({"REDIS_PREFIX": "pfx", "BOT_ID": "b1"})
+    assert s.keys == RedisKeys(prefix="pfx", bot_id="b1")
+    assert s.keys.events_channel == "pfx:bot:b1:events"
+
+
+def test_password_never_appears_in_repr_or_summary() -> None:
+    s = BotSettings.from_env({"REDIS_URL": "redis://user:s3cret@redis.example:6380/1"})
+    assert s.redis_url == "redis://user:s3cret@redis.example:6380/1"
+    for text in (repr(s), s.summary(), s.masked_redis_url):
+        assert "s3cret" not in text
+    assert s.masked_redis_url == "redis://user:***@redis.example:6380/1"
+    assert "redis://user:***@redis.example:6380/1" in s.summary()
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("redis://:pw@host:6379/0", "redis://:***@host:6379/0"),
+        ("rediss://u:pw@host/0", "rediss://u:***@host/0"),
+        ("redis://:pw@[::1]:6379", "redis://:***@[::1]:6379"),
+    ],
+)
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_settings_are_frozen() -> None:
+    s = BotSettings.from_env({})
+    with pytest.raises(AttributeError):
+        s.bot_id = "other"  # type: ignore[misc]

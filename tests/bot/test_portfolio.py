@@ -1,0 +1,166 @@
+"""Portfolio: hand-checked P&L and the exact invariant total == equity - starting_cash."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.broker.base import Fill
+from bot.broker.paper import fee_for
+from bot.errors import BotError, InsufficientFundsError, InsufficientPositionError, OrderError
+from bot.portfolio import Portfolio
+from bot_api.events import Side
+from tests.bot.fakes import T0, ListSink, ScriptedStrategy, engine, tick
+
+RATE = Decimal("0.001")
+
+
+def fill(side: Side, qty: str | Decimal, price: str | Decimal, symbol: str = "BTCUSDT") -> Fill:
+    q, p = Decimal(qty), Decimal(price)
+    return Fill(
+        trade_id=uuid.uuid4().hex,
+        order_id="paper-x",
+        symbol=symbol,
+        side=side,
+        qty=q,
+        price=p,
+        quote_qty=q * p,
+        fee=fee_for(q * p, RATE),
+        fee_asset="USDT",
+        executed_at=T0,
+    )
+
+
+def test_hand_computed_example() -> None:
+    pf = Portfolio(Decimal(10000), "USDT")
+    assert pf.apply(fill(Side.BUY, "0.5", "100")) == Decimal("-0.05")
+    assert pf.apply(fill(Side.BUY, "0.5", "120")) == Decimal("-0.06")
+    assert pf.cash == Decimal("9889.89")
+    position = pf.positions["BTCUSDT"]
+    assert (position.qty, position.avg_entry) == (Decimal(1), Decimal(110))
+    assert pf.unrealized({"BTCUSDT": Decimal(130)}) == Decimal(20)
+
+    # Sell 0.4 @ 130: proceeds 52, cost of the part sold 44, fee 0.052.
+    assert pf.apply(fill(Side.SELL, "0.4", "130")) == Decimal("7.948")
+    assert pf.cash == Decimal("9941.838")
+    assert pf.realized == Decimal("7.838")
+    position = pf.positions["BTCUSDT"]
+    assert (position.qty, position.avg_entry) == (Decimal("0.6"), Decimal(110))
+
+    marks = {"BTCUSDT": Decimal(125)}
+    assert pf.unrealized(marks) == Decimal(9)
+    assert pf.equity(marks) == Decimal("10016.838")
+    pnl = pf.pnl(marks)
+    assert (pnl.realized, pnl.unrealized, pnl.total) == (Decimal("7.838"), Decimal(9), Decimal("16.838"))
+    assert pnl.total == pf.equity(marks) - pf.starting_cash
+
+    # Closing the rest removes the position; realized = 0.6 * (125 - 110) - 0.075.
+    assert pf.apply(fill(Side.SELL, "0.6", "125")) == Decimal("8.925")
+    assert pf.positions == {}
+    assert pf.position_qty("BTCUSDT") == 0
+    assert pf.unrealized(marks) == 0
+    assert pf.cash == pf.equity({}) == Decimal("10016.763")
+    assert pf.realized == Decimal("16.763")
+
+
+def test_position_without_a_mark_is_valued_at_cost() -> None:
+    pf = Portfolio(Decimal(1000), "USDT")
+    pf.apply(fill(Side.BUY, "0.3", "333.33"))
+    assert pf.unrealized({}) == 0
+    assert pf.pnl({}).total == pf.equity({}) - pf.starting_cash
+
+
+def test_oversell_is_refused_and_changes_nothing() -> None:
+    pf = Portfolio(Decimal(1000), "USDT")
+    with pytest.raises(InsufficientPositionError):
+        pf.apply(fill(Side.SELL, "1", "10"))
+    pf.apply(fill(Side.BUY, "1", "10"))
+    before = (pf.cash, pf.realized, dict(pf.positions))
+    with pytest.raises(InsufficientPositionError) as caught:
+        pf.apply(fill(Side.SELL, "1.00000001", "10"))
+    assert isinstance(caught.value, BotError)
+    assert (pf.cash, pf.realized, dict(pf.positions)) == before
+
+
+def test_buy_beyond_cash_is_refused_and_changes_nothing() -> None:
+    pf = Portfolio(Decimal(100), "USDT")
+    with pytest.raises(InsufficientFundsError):
+        pf.apply(fill(Side.BUY, "1", "100"))  # 100 + 0.1 fee > 100
+    assert (pf.cash, pf.positions) == (Decimal(100), {})
+
+
+def test_quantities_finer_than_1e8_are_refused() -> None:
+    pf = Portfolio(Decimal(100), "USDT")
+    with pytest.raises(OrderError):
+        pf.apply(fill(Side.BUY, "0.000000001", "1"))
+
+
+prices = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("200000"), places=2)
+quantities = st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal("5"), places=8)
+operations = st.lists(
+    st.tuples(
+        st.sampled_from([Side.BUY, Side.SELL]), st.sampled_from(["AAUSDT", "BBUSDT"]), quantities, prices
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=operations, marks=st.tuples(prices, prices), cash=st.decimals(1, 1_000_000, places=2))
+def test_total_pnl_equals_equity_change_exactly(
+    ops: list[tuple[Side, str, Decimal, Decimal]], marks: tuple[Decimal, Decimal], cash: Decimal
+) -> None:
+    pf = Portfolio(cash, "USDT")
+    realized_sum = Decimal(0)
+    for side, symbol, qty, price in ops:
+        if side is Side.SELL:
+            # Sell part or all of what is held, as a strategy would.
+            qty = min(qty, pf.position_qty(symbol))
+            if qty == 0:
+                continue
+        before = (pf.cash, pf.realized, dict(pf.positions))
+        try:
+            realized_sum += pf.apply(fill(side, qty, price, symbol))
+        except InsufficientFundsError:
+            assert (pf.cash, pf.realized, dict(pf.positions)) == before
+        assert pf.cash >= 0
+        mark_map = {"AAUSDT": marks[0], "BBUSDT": marks[1]}
+        pnl = pf.pnl(mark_map)
+        assert pnl.total == pnl.realized + pnl.unrealized
+        assert pnl.total == pf.equity(mark_map) - pf.starting_cash
+    assert pf.realized == realized_sum
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    steps=st.lists(st.tuples(prices, st.sampled_from([Side.BUY, Side.SELL, None])), min_size=1, max_size=60),
+    cash=st.decimals(min_value=Decimal("1"), max_value=Decimal("5000"), places=2),
+    order=st.decimals(min_value=Decimal("0.5"), max_value=Decimal("3000"), places=2),
+    fee_rate=st.decimals(min_value=Decimal(0), max_value=Decimal("0.0999"), places=4),
+)
+def test_engine_sizing_never_takes_cash_below_zero(
+    steps: list[tuple[Decimal, Side | None]], cash: Decimal, order: Decimal, fee_rate: Decimal
+) -> None:
+    async def drive() -> None:
+        sink = ListSink()
+        eng = engine(
+            ScriptedStrategy(side for _, side in steps),
+            sink,
+            STARTING_CASH=str(cash),
+            ORDER_QUOTE=str(order),
+            FEE_RATE=str(fee_rate),
+            SYMBOLS="BTCUSDT",
+        )
+        for price, _ in steps:
+            await eng.on_tick(tick("BTCUSDT", price))
+            assert eng.portfolio.cash >= 0
+            snapshot = sink.emitted[-1][1].data
+            assert snapshot.pnl.total == snapshot.equity - cash
+        assert len(sink.of_type("trade_executed")) == eng.trade_count
+
+    asyncio.run(drive())

@@ -1,0 +1,325 @@
+"""The runner end to end against a real Redis, the default-settings trade timing, and `python -m bot`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.broker.paper import PaperBroker
+from bot.config import BotSettings
+from bot.engine import TradingEngine
+from bot.market.base import Tick
+from bot.market.sim import SimulatedMarket
+from bot.runner import main, run
+from bot.strategy import build_strategy
+from bot_api.command_bus import CommandBus
+from bot_api.commands import BotCommand, CommandName
+from bot_api.events import BotState, Event, StatusEvent, parse_event
+from bot_api.keys import RedisKeys
+from bot_api.redis_conn import connect
+from tests.bot.fakes import T0, ListSink
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT = 10.0
+"""Upper bound for anything the bot should do within about a second."""
+
+
+class Collector:
+    """Reads a bot's events channel in the background; tests wait on conditions, not time."""
+
+    def __init__(self, redis_url: str, keys: RedisKeys) -> None:
+        self.events: list[Event] = []
+        self._client: Redis = connect(redis_url, for_pubsub=True)
+        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        self._channel = keys.events_channel
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Collector:
+        await self._pubsub.subscribe(self._channel)
+        self._task = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        while not self._task.done():  # re-cancel: redis-py on 3.11 can swallow one cancel
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=0.1)
+        await self._pubsub.aclose()
+        await self._client.aclose()
+
+    async def _read(self) -> None:
+        while True:
+            message = await self._pubsub.get_message(timeout=1.0)
+            if message is None:
+                continue
+            event = parse_event(message["data"])  # off-contract data fails the wait loudly
+            async with self._changed:
+                self.events.append(event)
+                self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[Event], bool], *, start: int = 0, count: int = 1) -> Event:
+        """Wait until `count` events from index `start` match; return the last of them."""
+        async with asyncio.timeout(WAIT), self._changed:
+            while True:
+                matching = [e for e in self.events[start:] if predicate(e)]
+                if len(matching) >= count:
+                    return matching[count - 1]
+                await self._changed.wait()
+
+
+def of_type(type_: str) -> Callable[[Event], bool]:
+    return lambda e: e.type == type_
+
+
+def fast_settings(redis_url: str, redis_prefix: str) -> BotSettings:
+    return BotSettings.from_env(
+        {"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix, "TICK_INTERVAL": "0.05"}
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(settings: BotSettings) -> AsyncIterator[asyncio.Event]:
+    """Run the bot in-process; on exit stop it and require a clean return within 2 s."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(settings, stop_event=stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        async with asyncio.timeout(2):
+            await task
+
+
+async def test_bot_publishes_trades_obeys_stop_and_resumes_seq(redis_url: str, redis_prefix: str) -> None:
+    settings = fast_settings(redis_url, redis_prefix)
+    keys = settings.keys
+    redis = connect(redis_url)
+    try:
+        async with Collector(redis_url, keys) as events:
+            async with running(settings):
+                status = await events.wait_for(of_type("status"))
+                assert isinstance(status, StatusEvent)
+                assert status.data.state is BotState.RUNNING
+                await events.wait_for(of_type("price_update"), count=4)
+                trade = await events.wait_for(of_type("trade_executed"))
+                assert trade.bot == "main"
+                assert await redis.exists(keys.heartbeat_key)
+
+                async with redis.pipeline(transaction=True) as pipe:  # one consistent read
+                    stored_status, stored_seq = await pipe.get(keys.status_key).get(keys.seq_key).execute()
+                snapshot = parse_event(stored_status)
+                assert isinstance(snapshot, StatusEvent)
+                assert snapshot.seq == int(stored_seq)
+
+                await CommandBus(redis, keys).send(
+                    BotCommand.create(
+                        command_id="stop-1", command=CommandName.STOP_BOT, bot="main", issued_by="tester"
+                    )
+                )
+                change = await events.wait_for(of_type("status_change"))
+                assert change.data.state is BotState.STOPPED  # type: ignore[union-attr]
+                control = await events.wait_for(lambda e: e.type == "bot_control")
+                assert control.data.id == "stop-1"  # type: ignore[union-attr]
+                assert control.data.ok is True  # type: ignore[union-attr]
+
+                # 40 rounds (2 s of ticks) after the answer: prices flow, no trades.
+                after = events.events.index(control) + 1
+                await events.wait_for(of_type("price_update"), start=after, count=80)
+                assert [e for e in events.events[after:] if e.type == "trade_executed"] == []
+
+            assert not await redis.exists(keys.heartbeat_key)
+            seqs = [e.seq for e in events.events if e.seq is not None]
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))  # none lost, none reordered
+            last = max(seqs)
+            assert int(await redis.get(keys.seq_key)) == last
+
+            mark = len(events.events)
+            async with running(settings):
+                restarted = await events.wait_for(of_type("status"), start=mark)
+                assert restarted.seq == last + 1
+                assert await redis.exists(keys.heartbeat_key)
+            assert not await redis.exists(keys.heartbeat_key)
+    finally:
+        await redis.aclose()
+
+
+async def test_commands_sent_while_the_bot_is_down_are_handled_after_restart(
+    redis_url: str, redis_prefix: str
+) -> None:
+    settings = fast_settings(redis_url, redis_prefix)
+    redis = connect(redis_url)
+    try:
+        async with Collector(redis_url, settings.keys) as events:
+            async with running(settings):
+                await events.wait_for(of_type("status"))
+                # Wait for a full round trip so the command cursor is saved.
+                await CommandBus(redis, settings.keys).send(
+                    BotCommand.create(command_id="ping", command=CommandName.REQUEST_STATUS, bot="main",
+                                      issued_by=None)
+                )  # fmt: skip
+                await events.wait_for(lambda e: e.type == "bot_control")
+            await CommandBus(redis, settings.keys).send(
+                BotCommand.create(
+                    command_id="while-down", command=CommandName.STOP_BOT, bot="main", issued_by="ops",
+                    ttl=timedelta(seconds=30),
+                )
+            )  # fmt: skip
+            mark = len(events.events)
+            async with running(settings):
+                control = await events.wait_for(lambda e: e.type == "bot_control", start=mark)
+                assert control.data.id == "while-down"  # type: ignore[union-attr]
+                assert control.data.ok is True  # type: ignore[union-attr]
+                change = await events.wait_for(of_type("status_change"), start=mark)
+                assert change.data.state is BotState.STOPPED  # type: ignore[union-attr]
+    finally:
+        await redis.aclose()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+class LogWaiter(logging.Handler):
+    """Sets an asyncio.Event when a log message containing `text` is emitted."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.text = text
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.seen.set()
+
+
+@contextlib.contextmanager
+def log_waiter(logger_name: str, text: str) -> Iterator[LogWaiter]:
+    waiter = LogWaiter(text)
+    log = logging.getLogger(logger_name)
+    old_level = log.level
+    log.setLevel(logging.DEBUG)
+    log.addHandler(waiter)
+    try:
+        yield waiter
+    finally:
+        log.removeHandler(waiter)
+        log.setLevel(old_level)
+
+
+async def test_stops_promptly_while_waiting_for_redis() -> None:
+    settings = BotSettings.from_env({"REDIS_URL": closed_port_url(), "TICK_INTERVAL": "0.05"})
+    with log_waiter("bot.runner", "waiting for Redis to read the last seq") as waiting:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run(settings, stop_event=stop))
+        async with asyncio.timeout(WAIT):
+            await waiting.seen.wait()
+        stop.set()
+        async with asyncio.timeout(2):
+            await task
+
+
+async def test_trades_on_without_redis_and_stops_promptly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.runner.SEQ_WAIT_SECONDS", 0.3)
+    settings = BotSettings.from_env({"REDIS_URL": closed_port_url(), "TICK_INTERVAL": "0.01"})
+    with (
+        log_waiter("bot.runner", "starting from 0") as gave_up,
+        log_waiter("bot.engine", "crossed above") as traded,
+    ):
+        async with running(settings):
+            async with asyncio.timeout(WAIT):
+                await gave_up.seen.wait()
+                await traded.seen.wait()  # the market loop trades although nothing can be published
+
+
+async def test_default_settings_trade_within_30_seconds() -> None:
+    """Drive the default market, strategy and engine tick by tick (no sleeping)."""
+    settings = BotSettings.from_env({})
+    market = SimulatedMarket(settings.symbols, seed=settings.sim_seed, interval=settings.tick_interval)
+    sink = ListSink()
+    engine = TradingEngine(
+        settings, build_strategy(settings), PaperBroker(settings.fee_rate, settings.quote_asset), sink
+    )
+    last_round = int(30 / settings.tick_interval)  # round n is emitted at n * interval seconds
+    first_trade_round = None
+    for round_no in range(last_round + 1):
+        ts = T0 + timedelta(seconds=round_no * settings.tick_interval)
+        for symbol, price in market.next_prices().items():
+            await engine.on_tick(Tick(symbol=symbol, price=price, ts=ts))
+        if engine.trade_count:
+            first_trade_round = round_no
+            break
+    assert first_trade_round is not None, "no trade within 30 s with default settings"
+    assert first_trade_round * settings.tick_interval <= 30
+    # Pinned so a change to the defaults or the walk is noticed (round 22 = 11 s after start).
+    assert first_trade_round == 22
+
+
+def test_main_reports_config_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FEE_RATE", "-1")
+    assert main() == 2
+    assert capsys.readouterr().err == "configuration error: FEE_RATE: must be between 0 and 0.1, got '-1'\n"
+
+
+def test_python_m_bot_exits_2_on_invalid_setting() -> None:
+    env = {**os.environ, "FEE_RATE": "-1", "REDIS_PREFIX": f"test-{uuid.uuid4().hex[:8]}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "FEE_RATE" in proc.stderr
+    assert proc.stderr.startswith("configuration error:")
+
+
+async def test_python_m_bot_stops_cleanly_on_sigterm(redis_url: str, redis_prefix: str) -> None:
+    keys = RedisKeys(prefix=redis_prefix, bot_id="main")
+    env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix, "TICK_INTERVAL": "0.05"}
+    redis = connect(redis_url)
+    try:
+        async with Collector(redis_url, keys) as events:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", cwd=ROOT, env=env,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            try:
+                await events.wait_for(of_type("status"))
+                await events.wait_for(of_type("price_update"))
+                assert await redis.exists(keys.heartbeat_key)
+                proc.send_signal(signal.SIGTERM)
+                async with asyncio.timeout(5):
+                    _, stderr = await proc.communicate()
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+        assert proc.returncode == 0, stderr.decode()
+        log = stderr.decode()
+        assert "starting: bot=main" in log
+        assert log.rstrip().endswith("stopped")
+        assert not await redis.exists(keys.heartbeat_key)
+    finally:
+        await redis.aclose()

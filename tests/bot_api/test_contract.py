@@ -1,0 +1,118 @@
+"""The contract: every event type has a model, envelopes round-trip, defects raise stable codes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from bot_api.commands import BotCommand, CommandName, parse_bot_command, parse_browser_frame
+from bot_api.errors import ContractError
+from bot_api.events import (
+    EVENT_MODELS,
+    MAX_EVENT_BYTES,
+    EventType,
+    PriceData,
+    PriceUpdateEvent,
+    encode_event,
+    error_event,
+    parse_event,
+)
+from bot_api.keys import RedisKeys
+
+
+def test_every_event_type_has_exactly_one_model() -> None:
+    assert set(EVENT_MODELS) == set(EventType)
+    for kind, model in EVENT_MODELS.items():
+        assert model.model_fields["type"].default == kind.value
+
+
+def test_envelope_round_trip_keeps_decimals_exact() -> None:
+    event = PriceUpdateEvent(seq=7, bot="main", data=PriceData(symbol="BTCUSDT", price=Decimal("65000.10")))
+    text = encode_event(event)
+    frame = json.loads(text)
+    assert set(frame) == {"v", "type", "seq", "ts", "bot", "data"}
+    assert frame["v"] == 1 and frame["data"]["price"] == "65000.10"
+    assert frame["ts"].endswith("Z")
+    assert parse_event(text) == event
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("{", "invalid_event"),
+        ('{"v":1,"type":"nope","seq":1,"ts":"2026-01-01T00:00:00Z","bot":"main","data":{}}', "invalid_event"),
+        ('{"v":2,"type":"error","seq":null,"ts":"2026-01-01T00:00:00Z","bot":"main",'
+         '"data":{"code":"x","message":"y"}}', "invalid_event"),
+        ('{"v":1,"type":"price_update","seq":1,"ts":"2026-01-01T00:00:00","bot":"main",'
+         '"data":{"symbol":"BTCUSDT","price":"1"}}', "invalid_event"),
+        ('{"v":1,"type":"price_update","seq":0,"ts":"2026-01-01T00:00:00Z","bot":"main",'
+         '"data":{"symbol":"BTCUSDT","price":"1"}}', "invalid_event"),
+        ('{"v":1,"type":"price_update","seq":1,"ts":"2026-01-01T00:00:00Z","bot":"main",'
+         '"data":{"symbol":"BTCUSDT","price":"NaN"}}', "invalid_event"),
+        ("x" * (MAX_EVENT_BYTES + 1), "too_large"),
+    ],
+)
+def test_off_contract_events_are_refused(raw: str, code: str) -> None:
+    with pytest.raises(ContractError) as info:
+        parse_event(raw)
+    assert info.value.code == code
+
+
+def test_error_frames_have_code_and_message() -> None:
+    frame = json.loads(encode_event(error_event("invalid_json", "frame is not valid JSON")))
+    assert frame["type"] == "error" and frame["seq"] is None
+    assert frame["data"] == {"code": "invalid_json", "message": "frame is not valid JSON"}
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("nope", "invalid_json"),
+        ("null", "invalid_frame"),
+        ('{"id":"1"}', "unknown_command"),
+        ('{"command":"sell_everything","id":"1"}', "unknown_command"),
+        ('{"command":"start_bot"}', "invalid_frame"),
+        ('{"command":"start_bot","id":""}', "invalid_frame"),
+        ('{"command":"start_bot","id":"1","x":1}', "invalid_frame"),
+        ('{"command":"start_bot","id":"' + "a" * 5000 + '"}', "frame_too_large"),
+    ],
+)
+def test_browser_frame_defects(text: str, code: str) -> None:
+    with pytest.raises(ContractError) as info:
+        parse_browser_frame(text)
+    assert info.value.code == code
+
+
+def test_browser_frames_parse_to_their_command() -> None:
+    for name in CommandName:
+        frame = parse_browser_frame(json.dumps({"command": name.value, "id": "c-1"}))
+        assert frame.command == name.value and frame.id == "c-1"
+
+
+def test_bot_command_expiry_and_round_trip() -> None:
+    cmd = BotCommand.create(command_id="c1", command=CommandName.STOP_BOT, bot="main", issued_by="alice")
+    assert not cmd.is_expired()
+    assert parse_bot_command(cmd.model_dump_json()) == cmd
+    old = cmd.model_copy(update={"expires_at": datetime.now(UTC) - timedelta(seconds=1)})
+    assert old.is_expired()
+    with pytest.raises(ContractError):
+        parse_bot_command(b'{"id":"c1"}')
+
+
+def test_keys_are_namespaced_per_prefix_and_bot() -> None:
+    keys = RedisKeys(prefix="p", bot_id="alpha")
+    names = [keys.events_channel, keys.events_stream, keys.trades_stream, keys.commands_stream,
+             keys.status_key, keys.seq_key, keys.heartbeat_key, keys.recorder_heartbeat_key]
+    assert len(set(names)) == len(names)
+    assert all(name.startswith("p:bot:alpha:") for name in names)
+    with pytest.raises(ContractError):
+        RedisKeys(prefix="p", bot_id="bad id")
+
+
+def test_tiny_and_zero_amounts_travel_in_positional_notation() -> None:
+    event = PriceUpdateEvent(seq=1, data=PriceData(symbol="BTCUSDT", price=Decimal("1E-8")))
+    assert json.loads(encode_event(event))["data"]["price"] == "0.00000001"
+    assert parse_event(encode_event(event)).data.price == Decimal("0.00000001")

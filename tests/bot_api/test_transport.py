@@ -1,0 +1,88 @@
+"""Publisher, subscriber and command bus against a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from redis.asyncio import Redis
+
+from bot_api.command_bus import CommandBus
+from bot_api.commands import BotCommand, CommandName
+from bot_api.events import PriceData, PriceUpdateEvent, parse_event
+from bot_api.keys import RedisKeys
+from bot_api.publisher import EventPublisher
+from bot_api.redis_conn import connect
+from bot_api.subscriber import EventSubscriber, Received, Subscribed
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = connect(redis_url)
+    yield client
+    await client.aclose()
+
+
+def price(seq: int, value: str = "100") -> PriceUpdateEvent:
+    return PriceUpdateEvent(seq=seq, data=PriceData(symbol="BTCUSDT", price=Decimal(value)))
+
+
+async def test_subscriber_gets_published_events_and_skips_garbage(
+    redis: Redis, redis_url: str, redis_prefix: str
+) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    subscriber = EventSubscriber(lambda: connect(redis_url, for_pubsub=True), keys)
+    stream = subscriber.__aiter__()
+    assert isinstance(await anext(stream), Subscribed)
+    publisher = EventPublisher(redis, keys)
+    await redis.publish(keys.events_channel, b"\xff not utf8")
+    await redis.publish(keys.events_channel, "not json")
+    await redis.publish(keys.events_channel, '{"v":1,"type":"price_update"}')
+    sent = await publisher.publish(price(1, "101.5"))
+    item = await asyncio.wait_for(anext(stream), 5)
+    assert isinstance(item, Received)
+    assert item.raw == sent and item.event == price(1, "101.5").model_copy(update={"ts": item.event.ts})
+    assert subscriber.skipped == 3
+    await stream.aclose()
+
+
+async def test_publish_is_atomic_with_seq_stream_and_snapshot(redis: Redis, redis_prefix: str) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(redis, keys)
+    assert await publisher.last_seq() == 0
+    for seq in range(1, 4):
+        await publisher.publish(price(seq))
+    assert await publisher.last_seq() == 3
+    entries = await redis.xrange(keys.events_stream)
+    assert [e[0] for e in entries] == [b"1-0", b"2-0", b"3-0"]
+    assert parse_event(entries[-1][1][b"e"]).seq == 3
+
+
+async def test_command_bus_delivers_in_order_and_resumes_after_cursor(redis: Redis, redis_prefix: str) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    bus = CommandBus(redis, keys)
+    cursor = "0"
+    for i, name in enumerate([CommandName.STOP_BOT, CommandName.START_BOT]):
+        await bus.send(BotCommand.create(command_id=f"c{i}", command=name, bot="main", issued_by="t"))
+    await redis.xadd(keys.commands_stream, {"c": "garbage"})
+    got = await bus.receive(cursor, block_ms=100)
+    assert [r.command.command if r.command else None for r in got] == ["stop_bot", "start_bot", None]
+    assert got[2].error is not None and got[2].error.code == "invalid_command"
+    await bus.commit(got[1].entry_id)
+    resumed = await bus.receive(await bus.start_cursor(), block_ms=100)
+    assert [r.entry_id for r in resumed] == [got[2].entry_id]
+
+
+async def test_a_fresh_start_cursor_is_a_concrete_id(redis: Redis, redis_prefix: str) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    bus = CommandBus(redis, keys)
+    assert await bus.start_cursor() == "0-0"
+    await bus.send(BotCommand.create(command_id="old", command=CommandName.STOP_BOT, bot="main", issued_by="t"))
+    cursor = await bus.start_cursor()
+    assert cursor not in {"$", "0-0"}
+    # Only what arrives after start is read; "$" in a read loop would lose commands between reads.
+    await bus.send(BotCommand.create(command_id="new", command=CommandName.START_BOT, bot="main", issued_by="t"))
+    got = await bus.receive(cursor, block_ms=100)
+    assert [r.command.id for r in got if r.command] == ["new"]

@@ -1,0 +1,57 @@
+"""Shared fixtures: a real Redis (the machine's, or an embedded one) with per-test key prefixes."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from scripts import embedded_redis
+from tests.stack import Stack, delete_prefix, running_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real Redis: TEST_REDIS_URL / the machine's 127.0.0.1:6379, else an embedded one."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if embedded_redis.redis_answers(url):
+        yield url
+        return
+    server = embedded_redis.start(tmp_path_factory.mktemp("redis"), persist=False)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix unique to this test; every key under it is deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    delete_prefix(redis_url, prefix)
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Folder for screenshots and other test artifacts (kept after the run)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Bot, recorder and web (real processes) with default trading settings, own DB and key prefix."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    tmp = tmp_path_factory.mktemp("stack")
+    try:
+        with running_stack(redis_url=redis_url, prefix=prefix, tmp=tmp) as running:
+            yield running
+    finally:
+        delete_prefix(redis_url, prefix)

@@ -1,0 +1,143 @@
+"""The recorder against a real Redis and the test database: every trade stored exactly once."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+from django.db import DatabaseError
+
+from bot_api.events import Side, TradeData, TradeExecutedEvent
+from bot_api.keys import RedisKeys
+from crypto_bot_ui.trades.models import Trade
+from crypto_bot_ui.trades.recorder import Recorder
+from crypto_bot_ui.trades.services import record_trades
+from tests.stack import wait_for
+
+pytestmark = [pytest.mark.db, pytest.mark.django_db(transaction=True)]
+
+
+def trade_event(seq: int, trade_id: str | None = None) -> TradeExecutedEvent:
+    return TradeExecutedEvent(
+        seq=seq,
+        data=TradeData(
+            trade_id=trade_id or uuid.uuid4().hex, symbol="BTCUSDT", side=Side.BUY, qty=Decimal("0.015"),
+            price=Decimal("65000.5"), quote_qty=Decimal("975.0075"), fee=Decimal("0.97500750"),
+            fee_asset="USDT", realized_pnl=Decimal("-0.9750075"), executed_at=datetime.now(UTC),
+        ),
+    )
+
+
+@pytest.fixture
+def keys(redis_prefix: str) -> RedisKeys:
+    return RedisKeys(prefix=redis_prefix)
+
+
+@pytest.fixture
+def client(redis_url: str) -> Iterator[redis.Redis]:
+    c = redis.Redis.from_url(redis_url)
+    yield c
+    c.close()
+
+
+def add(client: redis.Redis, keys: RedisKeys, event: TradeExecutedEvent | str) -> None:
+    payload = event if isinstance(event, str) else event.model_dump_json()
+    client.xadd(keys.trades_stream, {"e": payload})
+
+
+class Running:
+    """A recorder in a thread, stopped on exit."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=recorder.run, args=(self.stop,), daemon=True)
+
+    def __enter__(self) -> Recorder:
+        self.thread.start()
+        return self.recorder
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+
+
+def pending(client: redis.Redis, keys: RedisKeys) -> int:
+    return int(client.xpending(keys.trades_stream, keys.recorder_group)["pending"])
+
+
+def test_stores_each_trade_once_and_acks_after_commit(client: redis.Redis, keys: RedisKeys, redis_url: str) -> None:
+    events = [trade_event(i) for i in range(1, 4)]
+    for event in events:
+        add(client, keys, event)
+    add(client, keys, events[0])  # a duplicate delivery
+    add(client, keys, "not json")  # poison entry: skipped, acknowledged, never blocks the stream
+    recorder = Recorder(redis_url=redis_url, keys=keys, consumer="r1", block_ms=100)
+    with Running(recorder):
+        wait_for(lambda: recorder.stats.stored == 3 and recorder.stats.skipped == 1, 10, "three trades stored")
+        wait_for(lambda: pending(client, keys) == 0, 5, "all entries acknowledged")
+    stored = Trade.objects.filter(bot_id="main")
+    assert sorted(stored.values_list("trade_id", flat=True)) == sorted(e.data.trade_id for e in events)
+    row = stored.get(trade_id=events[0].data.trade_id)
+    assert row.qty == Decimal("0.015") and row.fee == Decimal("0.97500750") and row.seq == 1
+    assert recorder.stats.duplicates == 1
+
+
+def test_trades_published_before_any_recorder_ran_are_stored(
+    client: redis.Redis, keys: RedisKeys, redis_url: str
+) -> None:
+    early = trade_event(1)
+    add(client, keys, early)  # the web/recorder side was down: the stream keeps it
+    recorder = Recorder(redis_url=redis_url, keys=keys, consumer="late", block_ms=100)
+    with Running(recorder):
+        wait_for(lambda: recorder.stats.stored == 1, 10, "the early trade")
+    assert Trade.objects.filter(trade_id=early.data.trade_id).exists()
+
+
+def test_database_failure_leaves_entries_pending_until_stored(
+    client: redis.Redis, keys: RedisKeys, redis_url: str
+) -> None:
+    calls = {"n": 0}
+
+    def flaky_store(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise DatabaseError("disk on fire")
+        return record_trades(**kwargs)
+
+    event = trade_event(1)
+    add(client, keys, event)
+    recorder = Recorder(redis_url=redis_url, keys=keys, consumer="r-flaky", block_ms=100, store=flaky_store)
+    with Running(recorder):
+        wait_for(lambda: recorder.stats.stored == 1, 15, "the trade after the database came back")
+    assert calls["n"] >= 2
+    assert pending(client, keys) == 0
+    assert Trade.objects.filter(trade_id=event.data.trade_id).count() == 1
+
+
+def test_entries_of_a_dead_recorder_are_claimed(client: redis.Redis, keys: RedisKeys, redis_url: str) -> None:
+    event = trade_event(1)
+    add(client, keys, event)
+    client.xgroup_create(keys.trades_stream, keys.recorder_group, id="0", mkstream=True)
+    # A recorder read the entry, then died before storing and acknowledging it.
+    client.xreadgroup(keys.recorder_group, "dead", {keys.trades_stream: ">"}, count=10)
+    assert pending(client, keys) == 1
+    recorder = Recorder(redis_url=redis_url, keys=keys, consumer="heir", block_ms=100, claim_idle_ms=50)
+    with Running(recorder):
+        wait_for(lambda: recorder.stats.stored == 1, 10, "the abandoned trade")
+        wait_for(lambda: pending(client, keys) == 0, 5, "the claimed entry acknowledged")
+    assert Trade.objects.filter(trade_id=event.data.trade_id).count() == 1
+
+
+def test_record_trades_is_idempotent() -> None:
+    event = trade_event(5)
+    assert record_trades(events=[event, event]).created == 1
+    assert record_trades(events=[event]).created == 0
+    assert Trade.objects.count() == 1

@@ -1,0 +1,127 @@
+"""The whole path with real processes: bot → Redis → recorder / Daphne → WebSocket → admin."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from bot_api.events import parse_event
+from tests.e2e.wsclient import Frame, collect_for, of_type, read_until
+from tests.stack import Browserless, Stack, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def answer_to(command_id: str) -> Callable[[Frame], bool]:
+    """Predicate: the bot_control answer to the command with this id."""
+    return lambda f: f["type"] == "bot_control" and f["data"]["id"] == command_id
+
+
+async def test_live_path_start_stop_and_admin(stack: Stack, session: Browserless) -> None:
+    """status first, price within 2 s, a trade within 30 s, stop halts trading, start resumes."""
+    seen: list[Frame] = []
+    async with connect(stack.ws_url, additional_headers=session.ws_headers(), open_timeout=10) as ws:
+        first = await read_until(ws, lambda f: True, 5, seen)
+        assert first["type"] == "status", first
+        assert first["v"] == 1 and first["bot"] == "main" and isinstance(first["seq"], int)
+        assert set(first["data"]["prices"]) >= {"BTCUSDT", "ETHUSDT"}
+        await read_until(ws, of_type("price_update"), 2, seen)
+        trade = await read_until(ws, of_type("trade_executed"), 30, seen)
+        for key in ("trade_id", "symbol", "side", "qty", "price", "fee"):
+            assert key in trade["data"], key
+        # Every frame is on-contract and bot seqs increase strictly.
+        seqs = [f["seq"] for f in seen if f["seq"] is not None]
+        assert seqs == sorted(set(seqs)), seqs
+        for frame in seen:
+            parse_event(json.dumps(frame))
+
+        await ws.send(json.dumps({"command": "stop_bot", "id": "e2e-stop-1"}))
+        after_stop: list[Frame] = []
+        answer = await read_until(ws, answer_to("e2e-stop-1"), 5, after_stop)
+        assert answer["data"] == {"id": "e2e-stop-1", "command": "stop_bot", "ok": True, "error": None}
+        changes = [f for f in after_stop if f["type"] == "status_change"]
+        assert [c["data"]["state"] for c in changes] == ["stopped"], changes
+
+        quiet = await collect_for(ws, 5)
+        assert not [f for f in quiet if f["type"] == "trade_executed"], "a trade happened while stopped"
+        assert [f for f in quiet if f["type"] == "price_update"], "prices must keep flowing while stopped"
+
+        await ws.send(json.dumps({"command": "start_bot", "id": "e2e-start-1"}))
+        after_start: list[Frame] = []
+        answer = await read_until(ws, answer_to("e2e-start-1"), 5, after_start)
+        assert answer["data"]["ok"] is True
+        changes = [f for f in after_start if f["type"] == "status_change"]
+        assert [c["data"]["state"] for c in changes] == ["running"], changes
+
+    trade_id = trade["data"]["trade_id"]
+
+    def listed_in_admin() -> bool:
+        status, page = session.get(f"/admin/trades/trade/?q={trade_id}")
+        assert status == 200, status
+        return trade_id in page
+
+    wait_for(listed_in_admin, 15, f"trade {trade_id} in the admin")
+
+
+async def test_request_status_and_bad_frames_keep_the_socket(stack: Stack, session: Browserless) -> None:
+    """Each malformed frame gets an `error` frame with a stable code; the socket keeps working."""
+    async with connect(stack.ws_url, additional_headers=session.ws_headers(), open_timeout=10) as ws:
+        await read_until(ws, of_type("status"), 5)
+        cases: list[tuple[str | bytes, str]] = [
+            ("not json", "invalid_json"),
+            ("[1, 2]", "invalid_frame"),
+            (json.dumps({"command": "launch_rockets", "id": "x1"}), "unknown_command"),
+            (json.dumps({"command": "stop_bot"}), "invalid_frame"),
+            (json.dumps({"command": "stop_bot", "id": "bad id with spaces"}), "invalid_frame"),
+            (json.dumps({"command": "stop_bot", "id": "x2", "extra": 1}), "invalid_frame"),
+            ("x" * 5000, "frame_too_large"),
+            (b"\x00\x01binary", "invalid_frame"),
+        ]
+        for payload, code in cases:
+            await ws.send(payload)
+            error = await read_until(ws, of_type("error"), 5)
+            assert error["data"]["code"] == code, (payload[:40], error)
+            assert error["seq"] is None
+        await ws.send(json.dumps({"command": "request_status", "id": "e2e-status-1"}))
+        answers: list[Frame] = []
+        await read_until(ws, answer_to("e2e-status-1"), 5, answers)
+        assert [f for f in answers if f["type"] == "status"], "request_status must bring a fresh status"
+
+
+async def test_anonymous_socket_is_refused(stack: Stack) -> None:
+    """No session cookie: the handshake is refused before any frame is sent."""
+    with pytest.raises(InvalidStatus) as info:
+        async with connect(stack.ws_url, additional_headers={"Origin": stack.base_url}, open_timeout=10):
+            pass
+    assert info.value.response.status_code == 403
+
+
+async def test_cross_origin_socket_is_refused(stack: Stack, session: Browserless) -> None:
+    """A logged-in cookie sent from a foreign page's origin is refused."""
+    headers = {**session.ws_headers(), "Origin": "http://evil.example"}
+    with pytest.raises(InvalidStatus) as info:
+        async with connect(stack.ws_url, additional_headers=headers, open_timeout=10):
+            pass
+    assert info.value.response.status_code == 403
+
+
+async def test_health_reports_every_part_without_secrets(stack: Stack) -> None:
+    """/api/health names the state of Redis, the database, the bot and the recorder."""
+    report = await asyncio.to_thread(stack.health)
+    assert report is not None
+    assert report["status"] == "ok"
+    assert report["redis"] == "ok" and report["database"] == "ok"
+    assert report["bot"] in {"running", "stopped"}
+    text = json.dumps(report)
+    assert "redis://" not in text and stack.env["SECRET_KEY"] not in text
+
+
+async def test_dashboard_requires_login(stack: Stack) -> None:
+    """The page redirects anonymous visitors to the login form."""
+    status, page = await asyncio.to_thread(Browserless(stack.base_url).get, "/")
+    assert status == 200 and 'name="csrfmiddlewaretoken"' in page  # followed the redirect to login

@@ -1,0 +1,99 @@
+"""Every docker-compose service command starts here, outside Docker, with the compose environment."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from scripts.embedded_redis import free_port
+from tests.stack import ROOT, database_url, delete_prefix, wait_for
+
+pytestmark = pytest.mark.e2e
+
+_VAR = re.compile(r"\$\{([A-Z_]+)(?::-([^}]*))?\}")
+
+
+def interpolate(value: str) -> str:
+    """Compose's ${VAR:-default} with nothing set on the host: the defaults."""
+    return _VAR.sub(lambda m: m.group(2) or "", value)
+
+
+@pytest.fixture
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load((ROOT / "docker-compose.yml").read_text()))
+
+
+@pytest.fixture
+def compose_env(
+    compose: dict[str, Any], redis_url: str, tmp_path: Path
+) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
+    """The app services' environment, with the compose hostnames mapped to this machine."""
+    raw = compose["services"]["bot"]["environment"]
+    env = {key: interpolate(str(value)) for key, value in raw.items()}
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    port = str(free_port())
+    mapped = {"redis://redis:6379/0": redis_url, "REDIS_PREFIX": prefix, "port": port}
+    env["REDIS_URL"] = redis_url
+    env["REDIS_PREFIX"] = prefix
+    env["ADMIN_PASSWORD"] = "compose-Test-pass-1"
+    with database_url(tmp_path) as db_url:
+        # compose's postgres service → this machine's PostgreSQL (or SQLite where none runs)
+        env["DATABASE_URL"] = db_url
+        full = {**os.environ, **env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+                "VAR_DIR": str(tmp_path / "var")}
+        try:
+            yield full, mapped
+        finally:
+            delete_prefix(redis_url, prefix)
+
+
+def localise(argv: list[str], port: str) -> list[str]:
+    """Bind to loopback on a free port instead of the container's 0.0.0.0:8000."""
+    return [a.replace("0.0.0.0", "127.0.0.1").replace("8000", port) for a in argv]  # noqa: S104
+
+
+def test_compose_services_start_and_become_healthy(
+    compose: dict[str, Any], compose_env: tuple[dict[str, str], dict[str, str]], tmp_path: Path
+) -> None:
+    env, mapped = compose_env
+    services = compose["services"]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("bot", "recorder", "web"):
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+    subprocess.run(localise(services["migrate"]["command"], mapped["port"]), cwd=ROOT, env=env, check=True,
+                   timeout=120, capture_output=True)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for name in ("bot", "recorder", "web"):
+            log = (tmp_path / f"{name}.log").open("wb")
+            procs[name] = subprocess.Popen(
+                localise(services[name]["command"], mapped["port"]), cwd=ROOT, env=env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        for name in ("bot", "recorder", "web"):
+            check = localise(services[name]["healthcheck"]["test"][1:], mapped["port"])
+
+            def healthy(check: list[str] = check) -> bool:
+                return subprocess.run(check, cwd=ROOT, env=env, capture_output=True, timeout=20).returncode == 0
+
+            wait_for(healthy, 40, f"compose service {name} healthcheck", interval=0.5)
+            assert procs[name].poll() is None, f"{name} exited: {(tmp_path / f'{name}.log').read_text()}"
+    finally:
+        for proc in procs.values():
+            os.killpg(proc.pid, signal.SIGTERM)
+        for name, proc in procs.items():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                pytest.fail(f"{name} did not stop within 10 s of SIGTERM")
