@@ -9,12 +9,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
 from bot.strategy import STRATEGIES
 from bot_api.errors import ContractError
 from bot_api.keys import RedisKeys, validate_bot_id
+from bot_api.redis_conn import mask_url
 
 logger = logging.getLogger(__name__)
 
@@ -117,23 +118,6 @@ class BotSettings:
             f" order={self.order_quote} {self.quote_asset} auto_start={self.auto_start}"
             f" redis={self.masked_redis_url} prefix={self.redis_prefix}"
         )
-
-
-def mask_url(url: str) -> str:
-    """Return `url` with the password (if any) replaced by ***."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return "<unparseable url>"
-    if not password:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 literal needs its brackets back
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
 class _Env:

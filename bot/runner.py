@@ -106,6 +106,7 @@ async def _start(settings: BotSettings, redis: Redis) -> Started:
         market_name=market.name,
         initial_seq=initial_seq or 0,
     )
+    sink.continue_above_with(engine.set_seq)
     if initial_seq is None:
         sink.resync_with(engine.set_seq)
     # Listening and alive before announcing: a client that sees the first status can send a

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.engine import BotEvent
-from bot_api.errors import TransportError
+from bot_api.errors import StaleSeqError, TransportError
 from bot_api.events import StatusEvent
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class RedisSink:
     def __init__(self, publisher: Publisher) -> None:
         self._publisher = publisher
         self._resync: Callable[[int], None] | None = None
+        self._continue_above: Callable[[int], None] | None = None
         self._outage = False
         self.dropped = 0
         self.published = 0
@@ -44,6 +45,10 @@ class RedisSink:
     def resync_with(self, callback: Callable[[int], None]) -> None:
         """Hold back seq'd events until the stored seq is read, then pass it to `callback`."""
         self._resync = callback
+
+    def continue_above_with(self, callback: Callable[[int], None]) -> None:
+        """On a stale seq (Redis already holds it), pass the stored seq to `callback`."""
+        self._continue_above = callback
 
     async def emit(self, event: BotEvent, snapshot: StatusEvent) -> None:
         """Publish `event` and `snapshot`; never raises TransportError."""
@@ -53,6 +58,14 @@ class RedisSink:
                 self._drop(event, None)
                 return
             await self._publisher.publish(event, snapshot=snapshot)
+        except StaleSeqError as exc:
+            # Nothing was written. Another process published this seq (a second bot with the
+            # same BOT_ID?) or Redis was restored ahead of us: continue above it, loudly.
+            self.dropped += 1
+            logger.error("seq %s is behind Redis (%s); continuing above it", exc.attempted, exc.stored)
+            if self._continue_above is not None:
+                self._continue_above(exc.stored)
+            return
         except TransportError as exc:
             # TODO(outbox): a local outbox (later issue) will keep these events and replay them
             # once Redis is back; until then an outage loses them (the next status heals the UI).

@@ -1,8 +1,5 @@
 """The contract between the trading bot and the dashboard: models, Redis names, transport."""
 
-from bot_api.errors import BotApiError, ContractError, TransportError
+from bot_api.errors import BotApiError, ContractError, StaleSeqError, TransportError
 
-PROTOCOL_VERSION = 1
-DEFAULT_BOT_ID = "main"
-
-__all__ = ["DEFAULT_BOT_ID", "PROTOCOL_VERSION", "BotApiError", "ContractError", "TransportError"]
+__all__ = ["BotApiError", "ContractError", "StaleSeqError", "TransportError"]

@@ -77,7 +77,8 @@ def parse_browser_frame(text: str | bytes) -> BrowserFrame:
         raise ContractError("frame_too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
     try:
         obj = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: a few KB of nested brackets exhausts the parser's stack.
         raise ContractError("invalid_json", "frame is not valid JSON") from None
     if not isinstance(obj, dict):
         raise ContractError("invalid_frame", "frame must be a JSON object")

@@ -16,3 +16,15 @@ class ContractError(BotApiError):
 
 class TransportError(BotApiError):
     """Redis could not be reached or answered with an error. Retryable after a backoff."""
+
+
+class StaleSeqError(BotApiError):
+    """Redis already holds `stored` >= the seq being published; nothing was written.
+
+    Not retryable with the same seq: the publisher must continue above `stored`.
+    """
+
+    def __init__(self, stored: int, attempted: int) -> None:
+        super().__init__(f"seq {attempted} is not above the stored seq {stored}")
+        self.stored = stored
+        self.attempted = attempted

@@ -44,18 +44,19 @@ class Side(StrEnum):
 class TradeData(ContractModel):
     """One fill: what was traded, at what price, what it cost and what it realised."""
 
+    # Bounds match the Trade table's constraints, so a valid event is always storable.
     trade_id: Annotated[str, Field(min_length=1, max_length=64)]
-    order_id: str | None = None
+    order_id: Annotated[str, Field(max_length=64)] | None = None
     symbol: Symbol
     side: Side
-    qty: Money
-    price: Money
-    quote_qty: Money
-    fee: Money
-    fee_asset: str
+    qty: Annotated[Money, Field(gt=0)]
+    price: Annotated[Money, Field(gt=0)]
+    quote_qty: Annotated[Money, Field(ge=0)]
+    fee: Annotated[Money, Field(ge=0)]
+    fee_asset: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,16}$")]
     realized_pnl: Money
     executed_at: UtcDatetime
-    reason: str = ""
+    reason: Annotated[str, Field(max_length=200)] = ""
 
 
 class PriceData(ContractModel):

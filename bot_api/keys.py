@@ -82,7 +82,3 @@ class RedisKeys:
     def recorder_group(self) -> str:
         """Consumer group name the recorders share on the trades stream."""
         return "recorder"
-
-    def all_patterns(self) -> list[str]:
-        """Glob patterns covering every key of this bot (used by tests to clean up)."""
-        return [f"{self._base}*"]

@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -21,8 +29,16 @@ def _plain_decimal(value: Decimal) -> str:
     return format(value, "f")
 
 
+def _no_float(value: object) -> object:
+    # A JSON float has already lost precision by the time it is parsed: refuse it.
+    if isinstance(value, float | bool):
+        raise ValueError("money must be a decimal string, not a JSON number")
+    return value
+
+
 Money = Annotated[
     Decimal,
+    BeforeValidator(_no_float),
     Field(allow_inf_nan=False),
     PlainSerializer(_plain_decimal, return_type=str, when_used="json"),
 ]

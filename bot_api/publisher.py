@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
-from bot_api.errors import TransportError
+from bot_api.errors import StaleSeqError, TransportError
 from bot_api.events import Envelope, StatusEvent, TradeExecutedEvent, encode_event
 from bot_api.keys import RedisKeys
 
@@ -18,6 +18,36 @@ EVENTS_STREAM_MAXLEN = 10_000
 TRADES_STREAM_MAXLEN = 100_000
 """Bound on unrecorded trades kept for the recorder (hours of fast trading)."""
 
+# One script, so the event is all-or-nothing: Redis does not roll back a MULTI whose command
+# fails, and a seq that is not above what Redis holds (a second bot with the same BOT_ID, a
+# restored backup) must change nothing at all. The check comes before the first write.
+_PUBLISH_LUA = """
+local payload, seq, snapshot, is_trade = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if seq ~= '' then
+  local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+  if top[1] then
+    local top_seq = tonumber(string.match(top[1][1], '^(%d+)-'))
+    if top_seq > last then last = top_seq end
+  end
+  if tonumber(seq) <= last then
+    return redis.error_reply('STALESEQ ' .. last)
+  end
+end
+redis.call('PUBLISH', ARGV[5], payload)
+if seq ~= '' then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], seq .. '-0', 'e', payload)
+  redis.call('SET', KEYS[2], seq)
+end
+if is_trade == '1' then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'e', payload)
+end
+if snapshot ~= '' then
+  redis.call('SET', KEYS[3], snapshot)
+end
+return 1
+"""
+
 
 class EventPublisher:
     """Publish envelopes atomically: pub/sub, replay stream, seq, snapshot and trade stream."""
@@ -25,33 +55,33 @@ class EventPublisher:
     def __init__(self, redis: Redis, keys: RedisKeys) -> None:
         self._redis = redis
         self._keys = keys
+        self._script = redis.register_script(_PUBLISH_LUA)
 
     async def publish(self, event: Envelope, *, snapshot: StatusEvent | None = None) -> str:
         """Send one event (and optionally the status snapshot it leads to); return its JSON.
 
-        Raises TransportError when Redis fails; the caller decides whether to retry.
+        Raises StaleSeqError (not retryable) if Redis already holds this seq or a later one,
+        and TransportError (retryable) when Redis fails.
         """
         payload = encode_event(event)
         keys = self._keys
+        args = [
+            payload,
+            "" if event.seq is None else str(event.seq),
+            "" if snapshot is None else encode_event(snapshot),
+            "1" if isinstance(event, TradeExecutedEvent) else "0",
+            keys.events_channel,
+            EVENTS_STREAM_MAXLEN,
+            TRADES_STREAM_MAXLEN,
+        ]
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.publish(keys.events_channel, payload)
-                if event.seq is not None:
-                    pipe.xadd(
-                        keys.events_stream,
-                        {"e": payload},
-                        id=f"{event.seq}-0",
-                        maxlen=EVENTS_STREAM_MAXLEN,
-                        approximate=True,
-                    )
-                    pipe.set(keys.seq_key, event.seq)
-                if isinstance(event, TradeExecutedEvent):
-                    pipe.xadd(
-                        keys.trades_stream, {"e": payload}, maxlen=TRADES_STREAM_MAXLEN, approximate=True
-                    )
-                if snapshot is not None:
-                    pipe.set(keys.status_key, encode_event(snapshot))
-                await pipe.execute()
+            await self._script(
+                keys=[keys.events_stream, keys.seq_key, keys.status_key, keys.trades_stream], args=args
+            )
+        except ResponseError as exc:
+            if str(exc).startswith("STALESEQ"):
+                raise StaleSeqError(int(str(exc).split()[1]), event.seq or 0) from None
+            raise TransportError(f"publish of {event.seq} failed: {exc}") from exc
         except RedisError as exc:
             raise TransportError(f"publish of {event.seq} failed: {exc}") from exc
         return payload

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot_api.backoff import Backoff
 from bot_api.errors import ContractError
@@ -16,6 +18,8 @@ from bot_api.events import Event, parse_event
 from bot_api.keys import RedisKeys
 
 logger = logging.getLogger(__name__)
+
+SUBSCRIBE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,10 @@ class EventSubscriber:
         """Subscribe, yield items forever; reconnect with jittered backoff on failure."""
         while True:
             redis = self._redis_factory()
-            pubsub = redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = redis.pubsub()
             try:
                 await pubsub.subscribe(self._keys.events_channel)
+                await self._confirmed(pubsub)
                 self._backoff.reset()
                 yield Subscribed()
                 while True:
@@ -78,6 +83,19 @@ class EventSubscriber:
                     await redis.aclose()
                 except (RedisError, OSError):
                     logger.debug("closing a broken subscription failed", exc_info=True)
+
+    async def _confirmed(self, pubsub: PubSub) -> None:
+        """Wait for Redis to confirm the subscription.
+
+        SUBSCRIBE only sends the command; until Redis answers, a snapshot read on another
+        connection could be served first and an event in between would reach nobody.
+        """
+        deadline = asyncio.get_running_loop().time() + SUBSCRIBE_TIMEOUT
+        while asyncio.get_running_loop().time() < deadline:
+            message = await pubsub.get_message(timeout=0.5)
+            if message is not None and message.get("type") == "subscribe":
+                return
+        raise RedisTimeoutError(f"no subscribe confirmation within {SUBSCRIBE_TIMEOUT} s")
 
     def _decode(self, data: bytes | str) -> Received | None:
         try:

@@ -1,4 +1,4 @@
-"""The ASGI stack, assembled once: HTTP → Django; WebSocket → origin check → auth → routes."""
+"""The ASGI stack, assembled once: HTTP → Django; WebSocket → origin checks → auth → routes."""
 
 import os
 
@@ -12,11 +12,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from crypto_bot_ui.core.origin import SameOriginValidator  # noqa: E402
 from crypto_bot_ui.dashboard.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Host in ALLOWED_HOSTS, then Origin == Host (port included), then the session user.
+        "websocket": AllowedHostsOriginValidator(
+            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -17,6 +17,7 @@ from pathlib import Path
 from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
+from bot_api.redis_conn import mask_url
 from scripts import embedded_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def choose_redis(env: dict[str, str], manager: Manager) -> None:
     """Use REDIS_URL if it answers; otherwise add an embedded redis-server to the manager."""
     url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
     if embedded_redis.redis_answers(url):
-        print(f"launch: using Redis at {_mask(url)}", flush=True)
+        print(f"launch: using Redis at {mask_url(url)}", flush=True)
         env["REDIS_URL"] = url
         return
     port = int(env.get("EMBEDDED_REDIS_PORT", "0")) or embedded_redis.free_port()
@@ -48,15 +49,7 @@ def choose_redis(env: dict[str, str], manager: Manager) -> None:
     cmd = " ".join(f"'{part}'" for part in embedded_redis.server_command(data_dir, port))
     manager.add_process("redis", cmd, env=env, cwd=str(ROOT))
     env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-    print(f"launch: no Redis at {_mask(url)}; starting an embedded one on port {port}", flush=True)
-
-
-def _mask(url: str) -> str:
-    """Hide a password in a Redis URL before printing it."""
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    print(f"launch: no Redis at {mask_url(url)}; starting an embedded one on port {port}", flush=True)
 
 
 def prepare_database(env: dict[str, str]) -> None:

@@ -6,7 +6,6 @@ import contextlib
 import http.cookiejar
 import os
 import re
-import shlex
 import signal
 import subprocess
 import sys
@@ -235,8 +234,3 @@ class Browserless:
     def ws_headers(self) -> dict[str, str]:
         """Headers a same-origin browser sends on the WebSocket handshake."""
         return {"Cookie": f"sessionid={self.cookie('sessionid')}", "Origin": self.base_url}
-
-
-def shell_split(command: str) -> list[str]:
-    """Split a Procfile/compose command as a POSIX shell would."""
-    return shlex.split(command)

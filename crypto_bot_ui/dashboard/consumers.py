@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from bot_api.backoff import Backoff
 from bot_api.command_bus import CommandBus
 from bot_api.commands import BotCommand, CommandError, CommandName, parse_browser_frame
 from bot_api.errors import ContractError, TransportError
@@ -24,15 +27,53 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_LAGGED = 4008
 """The client fell behind and its queue was dropped: reconnect (and resume) at once."""
+CLOSE_INTERNAL_ERROR = 1011
 READY_TIMEOUT = 5.0
+
+
+@dataclass
+class Cursor:
+    """What a socket has been sent: the last bot seq and the bot run its snapshot came from."""
+
+    seq: int | None = None
+    started_at: datetime | None = None
+
+    def admits(self, frame: Frame) -> bool:
+        """Whether `frame` carries something this socket has not seen."""
+        if frame.seq is None:
+            return True  # made by the web process (presence, errors): never a duplicate
+        if frame.is_status:
+            # A snapshot of another bot run wins even with a lower seq (its numbering restarted
+            # with a wiped Redis); within one run only a newer snapshot is worth sending.
+            return self.seq is None or frame.started_at != self.started_at or frame.seq > self.seq
+        # Before any snapshot the first bot frame must be a status; after it, only newer events.
+        return self.seq is not None and frame.seq > self.seq
+
+    def advance(self, frame: Frame) -> None:
+        """Record that `frame` was sent."""
+        if frame.seq is not None:
+            self.seq = frame.seq
+        if frame.is_status:
+            self.started_at = frame.started_at
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
     """Relays one bot's events to a logged-in browser and its commands back to the bot."""
 
+    # Events come from the relay, not the channel layer: a layer receive per socket would tie
+    # every socket's life to one more Redis connection (a blip would kill them all).
+    channel_layer_alias = "dashboard-uses-the-relay"
+
     relay: Relay
     sub: Subscription | None = None
     pump: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Run the consumer; however it ends, stop the pump and leave the relay."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._release()
 
     async def connect(self) -> None:
         """Refuse anonymous users before accepting; otherwise start the event pump."""
@@ -47,52 +88,60 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         """Stop the pump and leave the relay."""
+        await self._release()
+
+    async def _release(self) -> None:
         if self.pump is not None:
             self.pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.pump
+            self.pump = None
         if self.sub is not None:
             self.relay.unsubscribe(self.sub)
+            self.sub = None
 
     async def _pump(self, sub: Subscription) -> None:
         """Send the snapshot, then every queued frame newer than it, in order."""
-        last_seq = await self._send_snapshot()
-        while True:
-            item = await sub.queue.get()
-            if item is LAGGED:
-                logger.info("closing a lagging socket of %s", self.scope["user"])
-                await self.close(code=CLOSE_LAGGED)
-                return
-            if not isinstance(item, Frame):
-                continue
-            if item.is_status:
-                last_seq = item.seq or 0
-            elif last_seq is None:
-                if item.seq is not None:
-                    continue  # no snapshot sent yet: the first bot frame must be a status
-            elif item.seq is not None and item.seq <= last_seq:
-                continue  # already contained in the snapshot
-            elif item.seq is not None:
-                last_seq = item.seq
-            await self.send(text_data=item.raw)
-
-    async def _send_snapshot(self) -> int | None:
-        """Send status (if the bot ever published one) then presence; return its seq."""
+        cursor = Cursor()
         try:
-            await asyncio.wait_for(self.relay.ready.wait(), READY_TIMEOUT)
-            snapshot = await self.relay.snapshot()
-        except (TimeoutError, RedisError, OSError) as exc:
-            logger.warning("no snapshot for a new socket: %s", exc)
-            await self._send_event(error_event("unavailable", "the bot's data is unreachable; retrying"))
-            snapshot = None
-        seq = None
-        if snapshot is not None:
-            await self.send(text_data=snapshot.raw)
-            seq = snapshot.seq or 0
-        presence = self.relay.presence_frame()
-        if presence is not None:
-            await self.send(text_data=presence.raw)
-        return seq
+            snapshot = await self._first_snapshot()
+            for frame in (snapshot, self.relay.presence_frame()):
+                if frame is not None and cursor.admits(frame):
+                    cursor.advance(frame)
+                    await self.send(text_data=frame.raw)
+            while True:
+                item = await sub.queue.get()
+                if item is LAGGED:
+                    logger.info("closing a lagging socket of %s", self.scope["user"])
+                    await self.close(code=CLOSE_LAGGED)
+                    return
+                if isinstance(item, Frame) and cursor.admits(item):
+                    cursor.advance(item)
+                    await self.send(text_data=item.raw)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Never leave a socket open that silently receives nothing: the client reconnects.
+            logger.exception("socket pump failed; closing the socket")
+            await self.close(code=CLOSE_INTERNAL_ERROR)
+
+    async def _first_snapshot(self) -> Frame | None:
+        """The bot's snapshot (None if it never published), retried while Redis is away.
+
+        Frames keep queueing meanwhile (bounded), so nothing after the snapshot is lost.
+        """
+        backoff = Backoff(initial=0.5, maximum=5.0)
+        told = False
+        while True:
+            try:
+                await asyncio.wait_for(self.relay.ready.wait(), READY_TIMEOUT)
+                return await self.relay.snapshot()
+            except (TimeoutError, RedisError, OSError) as exc:
+                if not told:
+                    logger.warning("no snapshot for a new socket yet: %s", exc)
+                    await self._send_event(error_event("unavailable", "the bot's data is unreachable; retrying"))
+                    told = True
+            await asyncio.sleep(backoff.next_delay())
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Validate a browser frame and forward its command; answer every defect with `error`."""
@@ -103,6 +152,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             frame = parse_browser_frame(text_data)
         except ContractError as exc:
             await self._send_event(error_event(exc.code, exc.message))
+            return
+        except Exception:
+            # Whatever a frame does to the parser, the socket survives and says so.
+            logger.exception("unexpected failure parsing a browser frame")
+            await self._send_event(error_event("invalid_frame", "frame could not be parsed"))
             return
         await self._forward(frame.id, CommandName(frame.command))
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
 from redis.exceptions import RedisError
 
+from bot_api.backoff import Backoff
 from bot_api.errors import ContractError
-from bot_api.events import BotPresenceData, BotPresenceEvent, StatusEvent, encode_event, parse_event
+from bot_api.events import BotPresenceData, BotPresenceEvent, Event, StatusEvent, encode_event, parse_event
 from bot_api.heartbeat import HEARTBEAT_INTERVAL, is_alive
 from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect
@@ -25,6 +29,9 @@ from bot_api.subscriber import Disconnected, EventSubscriber, Received, Subscrib
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
 
 logger = logging.getLogger(__name__)
+
+REPLAY_LIMIT = 5_000
+"""Most events replayed from the stream after a reconnect; beyond that a snapshot is sent."""
 
 LAGGED = object()
 """Put in a queue (after clearing it) when its consumer fell too far behind."""
@@ -37,6 +44,15 @@ class Frame:
     raw: str
     seq: int | None
     is_status: bool = False
+    started_at: datetime | None = None
+    """For a status: when that bot run started (tells a restarted bot from a stale snapshot)."""
+
+    @classmethod
+    def of(cls, event: Event, raw: str) -> Frame:
+        """The frame for a validated event and its exact JSON text."""
+        if isinstance(event, StatusEvent):
+            return cls(raw=raw, seq=event.seq, is_status=True, started_at=event.data.started_at)
+        return cls(raw=raw, seq=event.seq)
 
 
 @dataclass(eq=False)
@@ -68,15 +84,34 @@ class Relay:
     subscribers: set[Subscription] = field(default_factory=set)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     bot_online: bool | None = None
+    last_seq: int | None = None
+    """The seq of the last bot event handed to the sockets (where a catch-up resumes)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
         """Start the background tasks (idempotent)."""
         if not self._tasks:
             self._tasks = [
-                asyncio.create_task(self._pump(), name="relay-pump"),
-                asyncio.create_task(self._watch_presence(), name="relay-presence"),
+                asyncio.create_task(self._supervise(self._pump), name="relay-pump"),
+                asyncio.create_task(self._supervise(self._watch_presence), name="relay-presence"),
             ]
+
+    async def _supervise(self, body: Callable[[], Awaitable[None]]) -> None:
+        """Run a relay loop forever: an unexpected error is logged and the loop restarted.
+
+        These tasks are the only path from Redis to every socket of this process; letting one
+        die would silently freeze every screen.
+        """
+        backoff = Backoff(initial=0.5, maximum=10.0)
+        while True:
+            try:
+                await body()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("relay loop %s crashed; restarting", getattr(body, "__name__", body))
+                self.ready.clear()
+            await asyncio.sleep(backoff.next_delay())
 
     def subscribe(self, maxsize: int) -> Subscription:
         """Register a socket; subscribe before reading the snapshot so nothing falls between."""
@@ -102,7 +137,7 @@ class Relay:
         if not isinstance(event, StatusEvent):
             return None
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        return Frame(raw=text, seq=event.seq, is_status=True)
+        return Frame.of(event, text)
 
     def presence_frame(self) -> Frame | None:
         """A bot_presence frame for the current state, if known."""
@@ -117,29 +152,63 @@ class Relay:
 
     async def _pump(self) -> None:
         subscriber = EventSubscriber(lambda: connect(self.redis_url, for_pubsub=True), self.keys)
-        first = True
         async for item in subscriber:
             if isinstance(item, Received):
-                is_status = isinstance(item.event, StatusEvent)
-                self._fan_out(Frame(raw=item.raw, seq=item.event.seq, is_status=is_status))
+                self._forward(Frame.of(item.event, item.raw))
             elif isinstance(item, Subscribed):
                 self.ready.set()
-                if not first:
-                    # Events published while we were away are lost to pub/sub: resync everyone.
-                    await self._resync()
-                first = False
+                # Pub/sub keeps nothing for absent subscribers: what was published while we were
+                # (re)connecting is replayed from the events stream, or else covered by the
+                # snapshot. Sockets drop whatever they already have (by seq).
+                await self._catch_up()
             elif isinstance(item, Disconnected):
                 self.ready.clear()
 
-    async def _resync(self) -> None:
+    def _forward(self, frame: Frame) -> None:
+        if frame.seq is not None:
+            self.last_seq = frame.seq
+        self._fan_out(frame)
+
+    async def _catch_up(self) -> None:
+        """After (re)subscribing: replay the missed events if the stream has them all, else resync."""
         try:
+            missed = await self._missed_events()
+            if missed is not None:
+                if missed:
+                    logger.info("relay replays %d event(s) missed while away", len(missed))
+                for frame in missed:
+                    self._forward(frame)
+                return
             frame = await self.snapshot()
         except (RedisError, OSError) as exc:
-            logger.warning("resync snapshot failed: %s", exc)
+            logger.warning("catching up after subscribing failed: %s", exc)
             return
         if frame is not None:
-            logger.info("relay resubscribed; sending a fresh snapshot (seq %s)", frame.seq)
-            self._fan_out(frame)
+            if self.subscribers:
+                logger.info("relay sends the snapshot (seq %s) to %d socket(s)", frame.seq, len(self.subscribers))
+            self._forward(frame)
+
+    async def _missed_events(self) -> list[Frame] | None:
+        """Events after the last one forwarded, or None when the stream cannot say (gap, trimmed, wiped)."""
+        if self.last_seq is None:
+            return None
+        entries: Any = await redis_client().xrange(
+            self.keys.events_stream, min=f"{self.last_seq + 1}-0", max="+", count=REPLAY_LIMIT
+        )
+        if len(entries) >= REPLAY_LIMIT:
+            return None  # too far behind: the snapshot is cheaper and just as true
+        frames = []
+        for _entry_id, fields in entries:
+            raw = fields.get(b"e", b"")
+            try:
+                event = parse_event(raw)
+            except ContractError as exc:
+                logger.warning("skipping an off-contract stream entry: %s", exc.message)
+                continue
+            frames.append(Frame.of(event, raw.decode()))
+        if not frames:
+            return None  # nothing newer in the stream, or the stream was wiped: check the snapshot
+        return frames if frames[0].seq == self.last_seq + 1 else None
 
     async def _watch_presence(self) -> None:
         while True:

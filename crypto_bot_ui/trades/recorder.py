@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from django.db import DatabaseError, close_old_connections, connections
+from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, connections
 
 from bot_api.backoff import Backoff
 from bot_api.errors import ContractError
@@ -152,7 +152,7 @@ class Recorder:
             event = self._parse(entry_id, fields)
             if event is not None:
                 events.append(event)
-        result = self.store(events=events)
+        result = self._store(events)
         # Acknowledge only after the commit above: a crash before this line re-delivers.
         client.xack(self.keys.trades_stream, self.keys.recorder_group, *ids)
         self.stats.batches += 1
@@ -161,6 +161,28 @@ class Recorder:
         if result.created:
             duplicates = result.received - result.created
             logger.info("recorded %d trade(s) (%d already stored)", result.created, duplicates)
+
+    def _store(self, events: list[TradeExecutedEvent]) -> RecordResult:
+        """Store a batch; if the database refuses it, store row by row and skip the refused rows.
+
+        A row the database will never take (a constraint the contract did not catch) must not
+        block every later trade; a connection problem (OperationalError) is retried instead.
+        """
+        try:
+            return self.store(events=events)
+        except (IntegrityError, DataError):
+            logger.warning("batch of %d refused by the database; storing row by row", len(events))
+        received = created = 0
+        for event in events:
+            try:
+                one = self.store(events=[event])
+            except (IntegrityError, DataError) as exc:
+                self.stats.skipped += 1
+                logger.error("skipped trade %s: the database refused it: %s", event.data.trade_id, exc)
+                continue
+            received += one.received
+            created += one.created
+        return RecordResult(received=received, created=created)
 
     def _parse(self, entry_id: Any, fields: dict[bytes, bytes]) -> TradeExecutedEvent | None:
         try:

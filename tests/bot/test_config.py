@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.config import DEFAULTS, BotSettings, mask_url
+from bot.config import DEFAULTS, BotSettings
 from bot.errors import BotError, ConfigError
 from bot_api.keys import RedisKeys
 
@@ -158,19 +158,6 @@ def test_password_never_appears_in_repr_or_summary() -> None:
         assert "s3cret" not in text
     assert s.masked_redis_url == "redis://user:***@redis.example:6380/1"
     assert "redis://user:***@redis.example:6380/1" in s.summary()
-
-
-@pytest.mark.parametrize(
-    ("url", "masked"),
-    [
-        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
-        ("redis://:pw@host:6379/0", "redis://:***@host:6379/0"),
-        ("rediss://u:pw@host/0", "rediss://u:***@host/0"),
-        ("redis://:pw@[::1]:6379", "redis://:***@[::1]:6379"),
-    ],
-)
-def test_mask_url(url: str, masked: str) -> None:
-    assert mask_url(url) == masked
 
 
 def test_settings_are_frozen() -> None:

@@ -116,3 +116,31 @@ def test_tiny_and_zero_amounts_travel_in_positional_notation() -> None:
     event = PriceUpdateEvent(seq=1, data=PriceData(symbol="BTCUSDT", price=Decimal("1E-8")))
     assert json.loads(encode_event(event))["data"]["price"] == "0.00000001"
     assert parse_event(encode_event(event)).data.price == Decimal("0.00000001")
+
+
+def _price_frame(price: object) -> str:
+    return json.dumps({"v": 1, "type": "price_update", "seq": 1, "ts": "2026-01-01T00:00:00Z", "bot": "main",
+                       "data": {"symbol": "BTCUSDT", "price": price}})
+
+
+def test_money_must_be_a_decimal_string_not_a_json_number() -> None:
+    assert parse_event(_price_frame("0.1")).data.price == Decimal("0.1")
+    for bad in (0.1, True):
+        with pytest.raises(ContractError):
+            parse_event(_price_frame(bad))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("qty", "0"), ("price", "-1"), ("fee", "-0.01"), ("fee_asset", "usdt"), ("order_id", "x" * 65),
+     ("reason", "r" * 201)],
+)
+def test_trades_the_database_would_refuse_are_refused_by_the_contract(field: str, value: str) -> None:
+    data = {"trade_id": "t1", "symbol": "BTCUSDT", "side": "buy", "qty": "1", "price": "1", "quote_qty": "1",
+            "fee": "0", "fee_asset": "USDT", "realized_pnl": "0", "executed_at": "2026-01-01T00:00:00Z"}
+    frame = {"v": 1, "type": "trade_executed", "seq": 1, "ts": "2026-01-01T00:00:00Z", "bot": "main",
+             "data": data}
+    parse_event(json.dumps(frame))
+    data[field] = value
+    with pytest.raises(ContractError):
+        parse_event(json.dumps(frame))

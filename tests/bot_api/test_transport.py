@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,19 @@ from redis.asyncio import Redis
 
 from bot_api.command_bus import CommandBus
 from bot_api.commands import BotCommand, CommandName
-from bot_api.events import PriceData, PriceUpdateEvent, parse_event
+from bot_api.errors import StaleSeqError
+from bot_api.events import (
+    BotState,
+    PnlData,
+    PriceData,
+    PriceUpdateEvent,
+    Side,
+    StatusData,
+    StatusEvent,
+    TradeData,
+    TradeExecutedEvent,
+    parse_event,
+)
 from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
 from bot_api.redis_conn import connect
@@ -27,6 +40,24 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
 
 def price(seq: int, value: str = "100") -> PriceUpdateEvent:
     return PriceUpdateEvent(seq=seq, data=PriceData(symbol="BTCUSDT", price=Decimal(value)))
+
+
+def trade_event(seq: int) -> TradeExecutedEvent:
+    return TradeExecutedEvent(seq=seq, data=TradeData(
+        trade_id=f"t{seq}", symbol="BTCUSDT", side=Side.BUY, qty=Decimal("0.01"), price=Decimal("100"),
+        quote_qty=Decimal("1"), fee=Decimal("0.001"), fee_asset="USDT", realized_pnl=Decimal("-0.001"),
+        executed_at=datetime.now(UTC),
+    ))
+
+
+def status_event(seq: int) -> StatusEvent:
+    zero = Decimal(0)
+    return StatusEvent(seq=seq, data=StatusData(
+        state=BotState.RUNNING, mode="paper", market_data="sim", strategy="test", quote_asset="USDT",
+        symbols=["BTCUSDT"], prices={"BTCUSDT": Decimal("100")}, positions=[],
+        pnl=PnlData(realized=zero, unrealized=zero, total=zero), cash=Decimal(1000), equity=Decimal(1000),
+        trade_count=0, recent_trades=[], started_at=datetime.now(UTC),
+    ))
 
 
 async def test_subscriber_gets_published_events_and_skips_garbage(
@@ -48,16 +79,44 @@ async def test_subscriber_gets_published_events_and_skips_garbage(
     await stream.aclose()
 
 
-async def test_publish_is_atomic_with_seq_stream_and_snapshot(redis: Redis, redis_prefix: str) -> None:
+async def test_publish_writes_channel_stream_seq_snapshot_and_trade_together(
+    redis: Redis, redis_prefix: str
+) -> None:
     keys = RedisKeys(prefix=redis_prefix)
     publisher = EventPublisher(redis, keys)
     assert await publisher.last_seq() == 0
-    for seq in range(1, 4):
+    for seq in range(1, 3):
         await publisher.publish(price(seq))
+    trade = trade_event(3)
+    snapshot = status_event(3)
+    await publisher.publish(trade, snapshot=snapshot)
     assert await publisher.last_seq() == 3
     entries = await redis.xrange(keys.events_stream)
     assert [e[0] for e in entries] == [b"1-0", b"2-0", b"3-0"]
-    assert parse_event(entries[-1][1][b"e"]).seq == 3
+    assert parse_event(entries[-1][1][b"e"]) == trade
+    assert parse_event(await redis.get(keys.status_key)) == snapshot
+    trades = await redis.xrange(keys.trades_stream)
+    assert [parse_event(e[1][b"e"]) for e in trades] == [trade]
+
+
+async def test_a_stale_seq_writes_nothing(redis: Redis, redis_prefix: str) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(redis, keys)
+    await publisher.publish(price(5), snapshot=status_event(5))
+    before = {k: await redis.get(k) for k in (keys.seq_key, keys.status_key)}
+    for stale in (5, 4):
+        with pytest.raises(StaleSeqError) as info:
+            await publisher.publish(trade_event(stale), snapshot=status_event(stale))
+        assert info.value.stored == 5
+    assert {k: await redis.get(k) for k in before} == before
+    assert await redis.xlen(keys.events_stream) == 1
+    assert await redis.xlen(keys.trades_stream) == 0
+    # A stream that is ahead of the seq key (the key was lost) also counts as stored.
+    await redis.delete(keys.seq_key)
+    with pytest.raises(StaleSeqError):
+        await publisher.publish(price(5))
+    await publisher.publish(price(6))
+    assert await publisher.last_seq() == 6
 
 
 async def test_command_bus_delivers_in_order_and_resumes_after_cursor(redis: Redis, redis_prefix: str) -> None:

@@ -49,9 +49,16 @@ def test_live_prices_and_stop_start(page: Page, stack: Stack, artifacts_dir: Pat
 
 
 def test_cancelled_stop_sends_nothing(page: Page, stack: Stack) -> None:
+    sent: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload))))
     log_in(page, stack)
     expect(page.locator("#bot-state")).to_have_attribute("data-state", "running", timeout=10_000)
     page.once("dialog", lambda dialog: dialog.dismiss())
+    page.locator("#btn-stop").click()  # the click handler (confirm → send) has run when this returns
+    assert not [frame for frame in sent if "stop_bot" in frame], sent
+    page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#btn-stop").click()
-    expect(page.locator("#bot-state")).to_have_attribute("data-state", "running")
-    expect(page.locator("#log li.log-control")).to_have_count(0)
+    expect(page.locator("#bot-state")).to_have_attribute("data-state", "stopped", timeout=5_000)
+    assert [frame for frame in sent if "stop_bot" in frame], "an accepted Stop must send stop_bot"
+    page.locator("#btn-start").click()
+    expect(page.locator("#bot-state")).to_have_attribute("data-state", "running", timeout=5_000)

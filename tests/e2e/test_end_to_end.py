@@ -80,6 +80,7 @@ async def test_request_status_and_bad_frames_keep_the_socket(stack: Stack, sessi
             (json.dumps({"command": "stop_bot", "id": "bad id with spaces"}), "invalid_frame"),
             (json.dumps({"command": "stop_bot", "id": "x2", "extra": 1}), "invalid_frame"),
             ("x" * 5000, "frame_too_large"),
+            ("[" * 1500 + "]" * 1500, "invalid_json"),  # exhausts the JSON parser's recursion
             (b"\x00\x01binary", "invalid_frame"),
         ]
         for payload, code in cases:
@@ -101,9 +102,20 @@ async def test_anonymous_socket_is_refused(stack: Stack) -> None:
     assert info.value.response.status_code == 403
 
 
-async def test_cross_origin_socket_is_refused(stack: Stack, session: Browserless) -> None:
-    """A logged-in cookie sent from a foreign page's origin is refused."""
-    headers = {**session.ws_headers(), "Origin": "http://evil.example"}
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://evil.example",  # another site
+        "http://127.0.0.1:1",  # the same host on another port: it gets the cookie too
+        "https://localhost",  # an allowed host name, but not this origin
+        None,  # no Origin at all: not a browser page
+    ],
+)
+async def test_cross_origin_socket_is_refused(stack: Stack, session: Browserless, origin: str | None) -> None:
+    """A logged-in cookie sent from anywhere but this very origin is refused."""
+    headers = {k: v for k, v in session.ws_headers().items() if k != "Origin"}
+    if origin is not None:
+        headers["Origin"] = origin
     with pytest.raises(InvalidStatus) as info:
         async with connect(stack.ws_url, additional_headers=headers, open_timeout=10):
             pass

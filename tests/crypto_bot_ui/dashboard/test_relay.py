@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
-from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Subscription
+from bot_api.events import BotState, PnlData, PriceData, PriceUpdateEvent, StatusData, StatusEvent
+from bot_api.keys import RedisKeys
+from bot_api.publisher import EventPublisher
+from crypto_bot_ui.core import bot_link
+from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Relay, Subscription
+
+STARTED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_overflow_drops_the_backlog_and_leaves_only_the_lagged_marker() -> None:
@@ -25,3 +34,53 @@ def test_frames_keep_their_order_within_the_bound() -> None:
         sub.offer(Frame(raw=str(seq), seq=seq))
     got = [sub.queue.get_nowait() for _ in range(5)]
     assert [f.seq for f in got if isinstance(f, Frame)] == [1, 2, 3, 4, 5]
+
+
+async def test_catch_up_replays_missed_events_or_falls_back_to_the_snapshot(
+    redis_url: str, redis_prefix: str, settings: Any
+) -> None:
+    settings.REDIS_URL = redis_url
+    keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(bot_link.redis_client(), keys)
+    for seq in range(1, 5):
+        await publisher.publish(price(seq), snapshot=status_at(seq))
+    relay = Relay(keys=keys, redis_url=redis_url)
+    sub = Subscription(queue=asyncio.Queue(maxsize=100))
+    relay.subscribers.add(sub)
+
+    relay.last_seq = 1  # the relay had forwarded seq 1 when its subscription dropped
+    await relay._catch_up()
+    assert [f.seq for f in drain(sub)] == [2, 3, 4]
+    assert relay.last_seq == 4
+
+    await relay._catch_up()  # nothing missed: the snapshot (seq 4) again, which sockets drop as known
+    assert [(f.seq, f.is_status) for f in drain(sub)] == [(4, True)]
+
+    await publisher.publish(price(5), snapshot=status_at(5))
+    await publisher.publish(price(6), snapshot=status_at(6))
+    await bot_link.redis_client().xdel(keys.events_stream, "5-0")  # trimmed: a gap after seq 4
+    await relay._catch_up()
+    assert [(f.seq, f.is_status) for f in drain(sub)] == [(6, True)]
+
+
+def drain(sub: Subscription) -> list[Frame]:
+    frames = []
+    while not sub.queue.empty():
+        item = sub.queue.get_nowait()
+        assert isinstance(item, Frame)
+        frames.append(item)
+    return frames
+
+
+def price(seq: int) -> PriceUpdateEvent:
+    return PriceUpdateEvent(seq=seq, data=PriceData(symbol="BTCUSDT", price=Decimal(100 + seq)))
+
+
+def status_at(seq: int) -> StatusEvent:
+    zero = Decimal(0)
+    return StatusEvent(seq=seq, data=StatusData(
+        state=BotState.RUNNING, mode="paper", market_data="sim", strategy="t", quote_asset="USDT",
+        symbols=["BTCUSDT"], prices={"BTCUSDT": Decimal(100 + seq)}, positions=[],
+        pnl=PnlData(realized=zero, unrealized=zero, total=zero), cash=Decimal(1), equity=Decimal(1),
+        trade_count=0, recent_trades=[], started_at=STARTED,
+    ))

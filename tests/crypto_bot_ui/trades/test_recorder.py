@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import redis
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError
 
 from bot_api.events import Side, TradeData, TradeExecutedEvent
 from bot_api.keys import RedisKeys
@@ -141,3 +141,23 @@ def test_record_trades_is_idempotent() -> None:
     assert record_trades(events=[event, event]).created == 1
     assert record_trades(events=[event]).created == 0
     assert Trade.objects.count() == 1
+
+
+def test_a_row_the_database_refuses_is_skipped_without_blocking_the_rest(
+    client: redis.Redis, keys: RedisKeys, redis_url: str
+) -> None:
+    good, bad, later = trade_event(1), trade_event(2, trade_id="refused"), trade_event(3)
+
+    def picky_store(**kwargs: Any) -> Any:
+        if any(e.data.trade_id == "refused" for e in kwargs["events"]):
+            raise IntegrityError("CHECK constraint failed")
+        return record_trades(**kwargs)
+
+    for event in (good, bad, later):
+        add(client, keys, event)
+    recorder = Recorder(redis_url=redis_url, keys=keys, consumer="r-picky", block_ms=100, store=picky_store)
+    with Running(recorder):
+        wait_for(lambda: recorder.stats.stored == 2, 10, "the two storable trades")
+        wait_for(lambda: pending(client, keys) == 0, 5, "every entry acknowledged")
+    assert recorder.stats.skipped == 1
+    assert set(Trade.objects.values_list("trade_id", flat=True)) == {good.data.trade_id, later.data.trade_id}

@@ -490,28 +490,52 @@
       return;
     }
     ws = sock;
+    let opened = false;
+    sock.onopen = () => {
+      opened = true;
+    };
     sock.onmessage = (ev) => {
       if (ws === sock) handleFrame(ev.data);
     };
     sock.onclose = (ev) => {
       if (ws === sock) {
         ws = null;
-        onClosed(ev.code);
+        onClosed(ev.code, opened);
       }
     };
   }
 
-  function onClosed(code) {
+  function toLogin() {
+    log("connection", "not authenticated");
+    setConn("offline");
+    const next = encodeURIComponent(location.pathname || "/").replace(/%2F/gi, "/");
+    location.assign("/accounts/login/?next=" + next);
+  }
+
+  // A refused handshake reaches the page as a bare 1006, indistinguishable from a network
+  // failure; ask the server whether the session is still valid before retrying.
+  function checkSession() {
+    return fetch(location.pathname || "/", { redirect: "manual", cache: "no-store", credentials: "same-origin" })
+      .then((resp) => resp.type !== "opaqueredirect")
+      .catch(() => true); // unreachable: keep retrying, the session may be fine
+  }
+
+  function onClosed(code, opened) {
     if (S.pending) {
       notice(S.pending.command + ": connection lost, result unknown", "error");
       clearPending();
     }
     if (leaving) return;
     if (code === 4001) {
-      log("connection", "not authenticated");
-      setConn("offline");
-      const next = encodeURIComponent(location.pathname || "/").replace(/%2F/gi, "/");
-      location.assign("/accounts/login/?next=" + next);
+      toLogin();
+      return;
+    }
+    if (!opened) {
+      checkSession().then((valid) => {
+        if (leaving) return;
+        if (valid) scheduleReconnect();
+        else toLogin();
+      });
       return;
     }
     if (code === 4008 && attempt === 0) {

@@ -1,0 +1,45 @@
+"""The socket's cursor: snapshot first, then only newer events; a restarted bot's status wins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from crypto_bot_ui.dashboard.consumers import Cursor
+from crypto_bot_ui.dashboard.relay import Frame
+
+RUN_1 = datetime(2026, 1, 1, tzinfo=UTC)
+RUN_2 = datetime(2026, 1, 2, tzinfo=UTC)
+
+
+def status(seq: int, run: datetime = RUN_1) -> Frame:
+    return Frame(raw="", seq=seq, is_status=True, started_at=run)
+
+
+@pytest.mark.parametrize(
+    ("frame", "cursor", "expected"),
+    [
+        (Frame(raw="", seq=None), Cursor(), True),  # presence before any snapshot
+        (Frame(raw="", seq=5), Cursor(), False),  # a bot event before the first snapshot
+        (status(5), Cursor(), True),  # the first snapshot
+        (Frame(raw="", seq=10), Cursor(10, RUN_1), False),  # already in the snapshot
+        (Frame(raw="", seq=9), Cursor(10, RUN_1), False),  # older than the snapshot
+        (Frame(raw="", seq=11), Cursor(10, RUN_1), True),  # newer
+        (status(10), Cursor(10, RUN_1), False),  # the same snapshot again (a resync)
+        (status(8), Cursor(10, RUN_1), False),  # a stale snapshot of the same run
+        (status(12), Cursor(10, RUN_1), True),  # a newer snapshot
+        (status(1, RUN_2), Cursor(10, RUN_1), True),  # a restarted bot whose numbering restarted
+        (Frame(raw="", seq=None), Cursor(10, RUN_1), True),  # web-made frames are never duplicates
+    ],
+)
+def test_cursor_admits(frame: Frame, cursor: Cursor, expected: bool) -> None:
+    assert cursor.admits(frame) is expected
+
+
+def test_cursor_follows_a_restarted_bot() -> None:
+    cursor = Cursor()
+    for frame in (status(10), Frame(raw="", seq=11), status(2, RUN_2), Frame(raw="", seq=3)):
+        assert cursor.admits(frame)
+        cursor.advance(frame)
+    assert (cursor.seq, cursor.started_at) == (3, RUN_2)
