@@ -53,9 +53,11 @@ def choose_redis(env: dict[str, str], manager: Manager) -> None:
 
 
 def prepare_database(env: dict[str, str]) -> None:
-    """Apply migrations and make sure the admin account exists."""
+    """Apply migrations, collect static files and make sure the admin account exists."""
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
+    # As in production (the Dockerfile does the same): WhiteNoise serves the collected files.
+    subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([python, "manage.py", "ensure_admin"], cwd=ROOT, env=env, check=True)
 
 

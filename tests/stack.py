@@ -180,6 +180,7 @@ def running_stack(
     with database_url(tmp) as db_url:
         stack = Stack(env=stack_env(redis_url=redis_url, prefix=prefix, db_url=db_url, tmp=tmp, **extra), tmp=tmp)
         stack.manage("migrate", "--noinput")
+        stack.manage("collectstatic", "--noinput", "-v0")
         stack.manage("ensure_admin")
         try:
             for name in services:

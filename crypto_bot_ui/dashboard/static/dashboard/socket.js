@@ -1,0 +1,225 @@
+/* Dashboard connection: one WebSocket, reconnect with full-jitter backoff, session check, commands. */
+(function () {
+  "use strict";
+
+  // ---- pure helpers (no DOM; exported for tests) ----
+  // Full jitter: uniform in [0, min(cap, base * 2^attempt)], floored at 250 ms.
+  const backoffDelay = (attempt, rand = Math.random, base = 1000, cap = 30000) =>
+    Math.max(250, Math.floor(rand() * Math.min(cap, base * 2 ** Math.min(attempt, 16))));
+  let idCounter = 0;
+  const commandId = (now = Date.now()) => "c-" + now + "-" + ++idCounter;
+
+  const helpers = { backoffDelay, commandId };
+
+  if (typeof document === "undefined" || typeof window === "undefined") {
+    if (typeof module !== "undefined" && module.exports) module.exports = helpers;
+    return;
+  }
+
+  // S: the shared state (dashboard.js); view: the render API (render.js); onFrame: called with each raw frame.
+  function create({ S, view, wsPath, onFrame }) {
+    const { dirty, schedule, log, notice } = view;
+    let ws = null;
+    let gotStatus = false; // a status arrived on the current socket
+    let attempt = 0;
+    let retryTimer = 0;
+    let tickTimer = 0;
+    let leaving = false;
+
+    function setConn(state) {
+      S.conn = state;
+      dirty.header = true;
+      schedule();
+    }
+
+    // Called for every status frame: a snapshot resets the backoff. True for the first one on this socket.
+    function statusArrived() {
+      attempt = 0;
+      const first = !gotStatus;
+      gotStatus = true;
+      return first;
+    }
+
+    // ---- commands ----
+    let pendingTimer = 0;
+    function clearPending() {
+      S.pending = null;
+      clearTimeout(pendingTimer);
+      dirty.header = true;
+      schedule();
+    }
+
+    function send(command) {
+      if (!ws || ws.readyState !== WebSocket.OPEN || S.conn !== "live" || S.pending) return false;
+      const id = commandId();
+      try {
+        ws.send(JSON.stringify({ command, id }));
+      } catch (e) {
+        notice(command + " failed: not sent", "error");
+        return false;
+      }
+      if (command !== "request_status") {
+        S.pending = { id, command };
+        pendingTimer = setTimeout(() => {
+          if (S.pending && S.pending.id === id) {
+            notice(command + " failed: no answer", "error");
+            clearPending();
+          }
+        }, 15000);
+        dirty.header = true;
+        schedule();
+      }
+      return true;
+    }
+
+    // ---- connection ----
+    function wsUrl() {
+      if (/^wss?:\/\//.test(wsPath)) return wsPath;
+      return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + wsPath;
+    }
+
+    function clearRetry() {
+      clearTimeout(retryTimer);
+      clearInterval(tickTimer);
+      retryTimer = 0;
+      tickTimer = 0;
+    }
+
+    function connect() {
+      clearRetry();
+      if (leaving || ws) return;
+      if (navigator.onLine === false) {
+        setConn("offline");
+        return;
+      }
+      setConn("connecting");
+      gotStatus = false;
+      S.botOnline = null; // the server re-sends bot_presence after the snapshot
+      let sock;
+      try {
+        sock = new WebSocket(wsUrl());
+      } catch (e) {
+        console.error("dashboard: cannot open socket", e);
+        scheduleReconnect();
+        return;
+      }
+      ws = sock;
+      let opened = false;
+      sock.onopen = () => {
+        opened = true;
+      };
+      sock.onmessage = (ev) => {
+        if (ws === sock) onFrame(ev.data);
+      };
+      sock.onclose = (ev) => {
+        if (ws === sock) {
+          ws = null;
+          onClosed(ev.code, opened);
+        }
+      };
+    }
+
+    function toLogin() {
+      log("connection", "not authenticated");
+      setConn("offline");
+      const next = encodeURIComponent(location.pathname || "/").replace(/%2F/gi, "/");
+      location.assign("/accounts/login/?next=" + next);
+    }
+
+    // A refused handshake reaches the page as a bare 1006, indistinguishable from a network
+    // failure; ask the server whether the session is still valid before retrying.
+    function checkSession() {
+      return fetch(location.pathname || "/", { redirect: "manual", cache: "no-store", credentials: "same-origin" })
+        .then((resp) => resp.type !== "opaqueredirect")
+        .catch(() => true); // unreachable: keep retrying, the session may be fine
+    }
+
+    function onClosed(code, opened) {
+      if (S.pending) {
+        notice(S.pending.command + ": connection lost, result unknown", "error");
+        clearPending();
+      }
+      if (leaving) return;
+      if (code === 4001) {
+        toLogin();
+        return;
+      }
+      if (!opened) {
+        checkSession().then((valid) => {
+          if (leaving) return;
+          if (valid) scheduleReconnect();
+          else toLogin();
+        });
+        return;
+      }
+      if (code === 4008 && attempt === 0) {
+        attempt = 1;
+        log("connection", "server dropped this client (too slow); reconnecting now");
+        connect();
+        return;
+      }
+      log("connection", "socket closed (" + code + ")");
+      scheduleReconnect();
+    }
+
+    function scheduleReconnect() {
+      clearRetry();
+      if (navigator.onLine === false) {
+        setConn("offline");
+        return;
+      }
+      const delay = backoffDelay(attempt);
+      attempt += 1;
+      S.retryAt = Date.now() + delay;
+      setConn("reconnecting");
+      retryTimer = setTimeout(connect, delay);
+      tickTimer = setInterval(() => {
+        dirty.header = true;
+        schedule();
+      }, 1000);
+    }
+
+    window.addEventListener("offline", () => {
+      clearRetry();
+      setConn("offline");
+      log("connection", "browser offline");
+    });
+    window.addEventListener("online", () => {
+      log("connection", "browser online");
+      if (ws && ws.readyState === WebSocket.OPEN) {
+        // the socket survived; live again only if it already delivered a status
+        setConn(gotStatus ? "live" : "connecting");
+      } else if (!ws) {
+        attempt = 0;
+        connect();
+      } else {
+        setConn("connecting");
+      }
+    });
+    window.addEventListener("pagehide", () => {
+      leaving = true;
+      clearRetry();
+      if (ws) {
+        const sock = ws;
+        ws = null;
+        sock.onclose = null;
+        sock.onmessage = null;
+        sock.close(1000);
+      }
+    });
+    window.addEventListener("pageshow", (ev) => {
+      if (ev.persisted) {
+        leaving = false;
+        attempt = 0;
+        connect();
+      }
+    });
+
+    return { connect, send, setConn, clearPending, statusArrived };
+  }
+
+  const NS = (window.CryptoDashboard = window.CryptoDashboard || {});
+  NS.socket = Object.assign({ create }, helpers);
+  // Public debug hook: the helpers sit directly on window.CryptoDashboard as well.
+  Object.assign(NS, helpers);
+})();
