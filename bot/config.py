@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -44,6 +45,7 @@ DEFAULTS: dict[str, str] = {
     "ORDER_QUOTE": "1000",
     "AUTO_START": "true",
     "LOG_LEVEL": "INFO",
+    "VAR_DIR": "var",
 }
 """Every setting the bot reads, with its default."""
 
@@ -70,6 +72,7 @@ class BotSettings:
     order_quote: Decimal
     auto_start: bool
     log_level: str
+    var_dir: Path
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BotSettings:
@@ -96,8 +99,14 @@ class BotSettings:
             order_quote=env.get("ORDER_QUOTE", _positive_decimal),
             auto_start=env.get("AUTO_START", _parse_bool),
             log_level=env.get("LOG_LEVEL", _parse_log_level),
+            var_dir=env.get("VAR_DIR", _parse_dir),
         )
         return settings
+
+    @property
+    def journal_path(self) -> Path:
+        """The bot's SQLite journal: ledger, seq, state and outbox."""
+        return self.var_dir / f"bot-{self.bot_id}.sqlite3"
 
     @property
     def keys(self) -> RedisKeys:
@@ -244,6 +253,15 @@ def _parse_strategy(raw: str) -> str:
     if raw not in STRATEGIES:
         raise ValueError(f"must be one of: {', '.join(sorted(STRATEGIES))}")
     return raw
+
+
+def _parse_dir(raw: str) -> Path:
+    if not raw.strip():
+        raise ValueError("must be a directory path")
+    path = Path(raw)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{raw!r} exists and is not a directory")
+    return path
 
 
 def _parse_log_level(raw: str) -> str:

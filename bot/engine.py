@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Sequence
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Protocol
 
-from bot.broker.base import Broker
+from bot.broker.base import Broker, Fill
 from bot.config import BotSettings
 from bot.market.base import Tick
 from bot.portfolio import Portfolio
@@ -79,6 +80,27 @@ class TradingEngine:
         # One operation at a time: seq order must equal publish order (the replay stream
         # refuses ids that go backwards), and a command must not interleave with a fill.
         self._lock = asyncio.Lock()
+
+    def restore(self, ledger: Sequence[TradeData], state: BotState | None) -> None:
+        """After a restart: rebuild the portfolio and counters from the ledger, and the last state.
+
+        A bot that was stopped stays stopped, whatever AUTO_START says: a crash must not
+        silently resume trading that an operator had halted.
+        """
+        for trade in ledger:
+            fill = Fill(
+                trade_id=trade.trade_id, order_id=trade.order_id or "", symbol=trade.symbol,
+                side=trade.side, qty=trade.qty, price=trade.price, quote_qty=trade.quote_qty,
+                fee=trade.fee, fee_asset=trade.fee_asset, executed_at=trade.executed_at,
+            )
+            self.portfolio.apply(fill)
+            self.trade_count += 1
+            self.recent_trades.appendleft(trade)
+        if state is not None:
+            self.state = state
+            self.reason = f"{state.value} before the restart"
+        if ledger:
+            logger.info("restored %d trade(s) from the journal; state %s", len(ledger), self.state.value)
 
     @property
     def seq(self) -> int:

@@ -15,15 +15,17 @@ from redis.exceptions import RedisError
 
 from bot.broker.paper import PaperBroker
 from bot.config import BotSettings
-from bot.engine import TradingEngine
+from bot.engine import BotEvent, TradingEngine
 from bot.errors import BotError, ConfigError
+from bot.journal import Journal
 from bot.market.base import MarketData
 from bot.market.sim import SimulatedMarket
-from bot.sink import RedisSink
+from bot.outbox import Outbox
 from bot.strategy import build_strategy
 from bot_api.backoff import Backoff
 from bot_api.command_bus import CommandBus
 from bot_api.errors import TransportError
+from bot_api.events import StatusEvent
 from bot_api.heartbeat import HEARTBEAT_INTERVAL, beat
 from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
@@ -31,16 +33,16 @@ from bot_api.redis_conn import connect
 
 logger = logging.getLogger(__name__)
 
-SEQ_WAIT_SECONDS = 5.0
-"""How long startup waits for Redis to tell the last seq before starting from 0."""
+SEQ_WAIT_SECONDS = 2.0
+"""How long startup waits for Redis to tell its seq before trusting the journal alone."""
 COMMAND_BLOCK_MS = 1000
 SHUTDOWN_REDIS_TIMEOUT = 0.5
 CANCEL_RETRY_SECONDS = 0.1
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 T = TypeVar("T")
-Started = tuple[TradingEngine, MarketData, CommandBus, str | None]
-"""What startup hands to the loops: engine, market, command bus, command cursor."""
+Started = tuple[TradingEngine, MarketData, CommandBus, str | None, Outbox]
+"""What startup hands to the loops: engine, market, command bus, command cursor, outbox."""
 
 
 def main() -> int:
@@ -62,17 +64,19 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
     handled = _install_signal_handlers(loop, stop)
     logger.info("starting: %s", settings.summary())
     redis = connect(settings.redis_url)
+    journal = Journal(settings.journal_path)
     stopper = asyncio.create_task(stop.wait(), name="bot-stop")
     tasks: list[asyncio.Task[Any]] = [stopper]
     try:
-        startup = asyncio.create_task(_start(settings, redis), name="bot-startup")
+        startup = asyncio.create_task(_start(settings, redis, journal), name="bot-startup")
         tasks.append(startup)
         await asyncio.wait({startup, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if stopper.done():
             return
-        engine, market, bus, cursor = startup.result()
+        engine, market, bus, cursor, outbox = startup.result()
         keys = settings.keys
         loops = [
+            asyncio.create_task(outbox.run(), name="bot-outbox"),
             asyncio.create_task(_market_loop(market, engine), name="bot-market"),
             asyncio.create_task(_command_loop(redis, bus, engine, keys, cursor), name="bot-commands"),
             asyncio.create_task(_heartbeat_loop(redis, keys.heartbeat_key), name="bot-heartbeat"),
@@ -85,36 +89,52 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
     finally:
         await _cancel_all(tasks)
         await _shutdown_redis(redis, settings.keys)
+        journal.close()
         for sig in handled:
             loop.remove_signal_handler(sig)
         logger.info("stopped")
 
 
-async def _start(settings: BotSettings, redis: Redis) -> Started:
-    """Build the engine (seq continues from Redis), then announce it with a status event."""
+async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Started:
+    """Build the engine from the journal (seq, ledger, state), then announce it with a status."""
     keys = settings.keys
     publisher = EventPublisher(redis, keys)
     bus = CommandBus(redis, keys)
     market = SimulatedMarket(settings.symbols, seed=settings.sim_seed, interval=settings.tick_interval)
-    sink = RedisSink(publisher)
-    initial_seq = await _initial_seq(publisher)
+    stored = await _redis_seq(publisher)
+    if stored is not None and stored > journal.last_seq():
+        logger.warning("Redis holds seq %d, ahead of the journal's %d; continuing above it",
+                       stored, journal.last_seq())
+        journal.advance_seq(stored)
     engine = TradingEngine(
         settings,
         build_strategy(settings),
         PaperBroker(settings.fee_rate, settings.quote_asset),
-        sink,
+        _NoSink(),
         market_name=market.name,
-        initial_seq=initial_seq or 0,
+        initial_seq=journal.last_seq(),
     )
-    sink.continue_above_with(engine.set_seq)
-    if initial_seq is None:
-        sink.resync_with(engine.set_seq)
+    engine.restore(journal.ledger(), journal.state())
+
+    def continue_above(seq: int) -> None:
+        journal.advance_seq(seq)
+        engine.set_seq(max(seq, engine.seq))
+
+    outbox = Outbox(journal, publisher, continue_above=continue_above)
+    engine.sink = outbox
     # Listening and alive before announcing: a client that sees the first status can send a
     # command at once (it is not skipped as history) and already finds the heartbeat.
     cursor = await _try(bus.start_cursor(), "resolving the command cursor")
     await _try(beat(redis, keys.heartbeat_key), "first heartbeat")
     await engine.publish_status()
-    return engine, market, bus, cursor
+    return engine, market, bus, cursor, outbox
+
+
+class _NoSink:
+    """Placeholder until the outbox (which needs the engine's seq) exists; never emitted to."""
+
+    async def emit(self, event: BotEvent, snapshot: StatusEvent) -> None:
+        raise RuntimeError("the engine emitted before its sink was attached")
 
 
 async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
@@ -143,21 +163,17 @@ async def _try(step: Awaitable[T], what: str) -> T | None:
         return None
 
 
-async def _initial_seq(publisher: EventPublisher) -> int | None:
-    """The last published seq, retried for SEQ_WAIT_SECONDS; None if Redis stays down."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SEQ_WAIT_SECONDS
-    backoff = Backoff(initial=0.25, maximum=1.0)
-    while True:
-        try:
-            return await publisher.last_seq()
-        except TransportError as exc:
-            delay = backoff.next_delay()
-            if loop.time() + delay > deadline:
-                logger.warning("could not read the last seq (%s); starting from 0 until Redis is back", exc)
-                return None
-            logger.info("waiting for Redis to read the last seq: %s", exc)
-            await asyncio.sleep(delay)
+async def _redis_seq(publisher: EventPublisher) -> int | None:
+    """The seq Redis holds for this bot, or None if Redis does not answer within a moment.
+
+    The journal is the bot's own truth; Redis only matters if it is ahead (another writer, a
+    restored Redis), and the outbox also catches that later, so startup never waits long.
+    """
+    try:
+        return await asyncio.wait_for(publisher.last_seq(), SEQ_WAIT_SECONDS)
+    except (TransportError, TimeoutError) as exc:
+        logger.warning("Redis does not answer (%s); starting from the journal", exc)
+        return None
 
 
 async def _market_loop(market: MarketData, engine: TradingEngine) -> None:

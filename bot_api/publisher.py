@@ -64,12 +64,25 @@ class EventPublisher:
         and TransportError (retryable) when Redis fails.
         """
         payload = encode_event(event)
+        await self.publish_raw(
+            payload,
+            seq=event.seq,
+            is_trade=isinstance(event, TradeExecutedEvent),
+            snapshot=None if snapshot is None else encode_event(snapshot),
+        )
+        return payload
+
+    async def publish_raw(self, payload: str, *, seq: int | None, is_trade: bool, snapshot: str | None) -> None:
+        """Send an already-encoded envelope (a journalled event goes out byte for byte).
+
+        Same errors as `publish`. The caller vouches that `payload` is a valid envelope.
+        """
         keys = self._keys
         args = [
             payload,
-            "" if event.seq is None else str(event.seq),
-            "" if snapshot is None else encode_event(snapshot),
-            "1" if isinstance(event, TradeExecutedEvent) else "0",
+            "" if seq is None else str(seq),
+            snapshot or "",
+            "1" if is_trade else "0",
             keys.events_channel,
             EVENTS_STREAM_MAXLEN,
             TRADES_STREAM_MAXLEN,
@@ -80,11 +93,10 @@ class EventPublisher:
             )
         except ResponseError as exc:
             if str(exc).startswith("STALESEQ"):
-                raise StaleSeqError(int(str(exc).split()[1]), event.seq or 0) from None
-            raise TransportError(f"publish of {event.seq} failed: {exc}") from exc
+                raise StaleSeqError(int(str(exc).split()[1]), seq or 0) from None
+            raise TransportError(f"publish of {seq} failed: {exc}") from exc
         except RedisError as exc:
-            raise TransportError(f"publish of {event.seq} failed: {exc}") from exc
-        return payload
+            raise TransportError(f"publish of {seq} failed: {exc}") from exc
 
     async def last_seq(self) -> int:
         """Return the last seq published for this bot (0 if none)."""

@@ -1,0 +1,124 @@
+"""The outbox against a real Redis: journal first, publish in order, nothing lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.journal import Journal
+from bot.outbox import Outbox
+from bot_api.errors import TransportError
+from bot_api.events import parse_event
+from bot_api.keys import RedisKeys
+from bot_api.publisher import EventPublisher
+from bot_api.redis_conn import connect
+from tests.bot.fakes import AlwaysStrategy, ListSink, engine, tick
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = connect(redis_url)
+    yield client
+    await client.aclose()
+
+
+class SwitchablePublisher(EventPublisher):
+    """The real publisher, but it can be told Redis is down."""
+
+    down = False
+
+    async def publish_raw(self, payload: str, **kwargs: object) -> None:  # type: ignore[override]
+        if self.down:
+            raise TransportError("connection refused")
+        await super().publish_raw(payload, **kwargs)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def flushing(outbox: Outbox) -> AsyncIterator[None]:
+    task = asyncio.create_task(outbox.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def stream_seqs(redis: Redis, keys: RedisKeys) -> list[int]:
+    return [int(entry_id.split(b"-")[0]) for entry_id, _ in await redis.xrange(keys.events_stream)]
+
+
+async def until(predicate: object, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.02)
+
+
+async def test_an_outage_delays_events_but_loses_none(redis: Redis, redis_prefix: str, tmp_path: Path) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    journal = Journal(tmp_path / "j.sqlite3")
+    publisher = SwitchablePublisher(redis, keys)
+    eng = engine(AlwaysStrategy(), ListSink())
+    outbox = Outbox(journal, publisher, continue_above=eng.set_seq)
+    eng.sink = outbox
+    async with flushing(outbox):
+        await eng.on_tick(tick("BTCUSDT", "100"))  # price, trade, status
+        await until(lambda: outbox.pending() == 0)
+        publisher.down = True
+        for price in ("101", "102", "103"):
+            await eng.on_tick(tick("BTCUSDT", price))  # trading goes on; nothing reaches Redis
+        assert outbox.pending() == 9  # each tick: price, trade, status
+        assert await stream_seqs(redis, keys) == [1, 2, 3]
+        publisher.down = False
+        await until(lambda: outbox.pending() == 0)
+    assert await stream_seqs(redis, keys) == list(range(1, 13))  # original seqs, in order
+    snapshot = parse_event(await redis.get(keys.status_key))
+    assert snapshot.seq == 12  # the snapshot went out with the newest event only
+    assert journal.trade_ids() == [t.trade_id for t in reversed(eng.recent_trades)]
+    assert await redis.xlen(keys.trades_stream) == 4
+
+
+async def test_an_event_published_before_a_crash_is_not_published_again(
+    redis: Redis, redis_prefix: str, tmp_path: Path
+) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    journal = Journal(tmp_path / "j.sqlite3")
+    eng = engine(AlwaysStrategy(), ListSink())
+    outbox = Outbox(journal, EventPublisher(redis, keys), continue_above=eng.set_seq)
+    eng.sink = outbox
+    await eng.on_tick(tick("BTCUSDT", "100"))
+    rows = journal.pending()
+    # The crash: event 1 reached Redis, but the journal never heard back.
+    await EventPublisher(redis, keys).publish_raw(rows[0].payload, seq=1, is_trade=False, snapshot=None)
+    async with flushing(outbox):
+        await until(lambda: outbox.pending() == 0)
+    assert await stream_seqs(redis, keys) == [1, 2, 3]
+    assert await redis.xlen(keys.trades_stream) == 1
+
+
+async def test_redis_ahead_of_the_journal_moves_the_engine_above_it(
+    redis: Redis, redis_prefix: str, tmp_path: Path
+) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    await redis.set(keys.seq_key, 100)  # another writer got there first
+    journal = Journal(tmp_path / "j.sqlite3")
+    eng = engine(AlwaysStrategy(), ListSink())
+
+    def continue_above(seq: int) -> None:
+        journal.advance_seq(seq)
+        eng.set_seq(max(seq, eng.seq))
+
+    outbox = Outbox(journal, EventPublisher(redis, keys), continue_above=continue_above)
+    eng.sink = outbox
+    async with flushing(outbox):
+        await eng.on_tick(tick("BTCUSDT", "100"))
+        await until(lambda: outbox.pending() == 0)
+        assert eng.seq == 100 and journal.last_seq() == 100
+        await eng.on_tick(tick("BTCUSDT", "101"))
+        await until(lambda: outbox.pending() == 0)
+    assert await stream_seqs(redis, keys) == [101, 102, 103]  # price, trade, status above it
