@@ -244,8 +244,10 @@ class TradingEngine:
                 await self._set_state(BotState.RUNNING, f"started by {who}")
             elif cmd.command is CommandName.STOP_BOT:
                 await self._set_state(BotState.STOPPED, f"stopped by {who}")
-            else:
+            elif cmd.command is CommandName.REQUEST_STATUS:
                 await self._emit_status()
+            else:
+                error = CommandError.INVALID  # e.g. resume: the web process's business, not the bot's
             result = CommandResultData(
                 id=cmd.id, command=cmd.command.value, ok=error is None, error=error.value if error else None
             )

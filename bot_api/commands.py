@@ -27,6 +27,8 @@ class CommandName(StrEnum):
     START_BOT = "start_bot"
     STOP_BOT = "stop_bot"
     REQUEST_STATUS = "request_status"
+    RESUME = "resume"
+    """Answered by the web process itself (a replay), never forwarded to the bot."""
 
 
 class CommandError(StrEnum):
@@ -60,8 +62,15 @@ class RequestStatusFrame(_Frame):
     command: Literal["request_status"]
 
 
+class ResumeFrame(_Frame):
+    """After a reconnect: send what came after `last_seq` (or a fresh status if that is gone)."""
+
+    command: Literal["resume"]
+    last_seq: Annotated[int, Field(ge=0, strict=True)]
+
+
 BrowserFrame = Annotated[
-    StartBotFrame | StopBotFrame | RequestStatusFrame, Field(discriminator="command")
+    StartBotFrame | StopBotFrame | RequestStatusFrame | ResumeFrame, Field(discriminator="command")
 ]
 """Any frame a browser may send; parse with `parse_browser_frame`."""
 

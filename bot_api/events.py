@@ -102,6 +102,8 @@ class StatusData(ContractModel):
     trade_count: int
     recent_trades: list[TradeData]
     started_at: UtcDatetime
+    recovered: bool | None = None
+    """Set (false) only on a status sent in answer to a `resume` that could not be replayed."""
 
 
 class StatusChangeData(ContractModel):
@@ -119,6 +121,8 @@ class CommandResultData(ContractModel):
     command: str
     ok: bool
     error: str | None = None
+    recovered: bool | None = None
+    """For `resume` only: true if the missed events follow, false if a fresh status does."""
 
 
 class BotPresenceData(ContractModel):

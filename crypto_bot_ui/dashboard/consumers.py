@@ -15,9 +15,17 @@ from redis.exceptions import RedisError
 
 from bot_api.backoff import Backoff
 from bot_api.command_bus import CommandBus
-from bot_api.commands import BotCommand, CommandError, CommandName, parse_browser_frame
+from bot_api.commands import BotCommand, CommandError, CommandName, ResumeFrame, parse_browser_frame
 from bot_api.errors import ContractError, TransportError
-from bot_api.events import BotControlEvent, CommandResultData, Envelope, encode_event, error_event
+from bot_api.events import (
+    BotControlEvent,
+    CommandResultData,
+    Envelope,
+    StatusEvent,
+    encode_event,
+    error_event,
+    parse_event,
+)
 from bot_api.heartbeat import is_alive
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
 from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Relay, Subscription, get_relay
@@ -57,6 +65,17 @@ class Cursor:
             self.started_at = frame.started_at
 
 
+def _unrecovered(snapshot: Frame | None) -> Frame | None:
+    """The snapshot marked `recovered: false` (the answer to a resume that could not replay)."""
+    if snapshot is None:
+        return None
+    event = parse_event(snapshot.raw)
+    if not isinstance(event, StatusEvent):
+        return None
+    marked = event.model_copy(update={"data": event.data.model_copy(update={"recovered": False})})
+    return Frame.of(marked, encode_event(marked))
+
+
 class DashboardConsumer(AsyncWebsocketConsumer):
     """Relays one bot's events to a logged-in browser and its commands back to the bot."""
 
@@ -84,46 +103,80 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.relay = get_relay()
         self.sub = self.relay.subscribe(settings.WS_SEND_QUEUE)
         await self.accept()
-        self.pump = asyncio.create_task(self._pump(self.sub))
+        self._start_pump(Cursor(), snapshot_first=True)
 
     async def disconnect(self, code: int) -> None:
         """Stop the pump and leave the relay."""
         await self._release()
 
     async def _release(self) -> None:
+        await self._stop_pump()
+        if self.sub is not None:
+            self.relay.unsubscribe(self.sub)
+            self.sub = None
+
+    def _start_pump(self, cursor: Cursor, *, snapshot_first: bool) -> None:
+        if self.sub is not None:
+            self.pump = asyncio.create_task(self._pump(self.sub, cursor, snapshot_first=snapshot_first))
+
+    async def _stop_pump(self) -> None:
         if self.pump is not None:
             self.pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.pump
             self.pump = None
-        if self.sub is not None:
-            self.relay.unsubscribe(self.sub)
-            self.sub = None
 
-    async def _pump(self, sub: Subscription) -> None:
-        """Send the snapshot, then every queued frame newer than it, in order."""
-        cursor = Cursor()
+    async def _pump(self, sub: Subscription, cursor: Cursor, *, snapshot_first: bool) -> None:
+        """Send the snapshot (on connect), then every queued frame newer than the cursor, in order."""
         try:
-            snapshot = await self._first_snapshot()
-            for frame in (snapshot, self.relay.presence_frame()):
-                if frame is not None and cursor.admits(frame):
-                    cursor.advance(frame)
-                    await self.send(text_data=frame.raw)
+            if snapshot_first:
+                await self._send_new(cursor, await self._first_snapshot(), self.relay.presence_frame())
             while True:
                 item = await sub.queue.get()
                 if item is LAGGED:
                     logger.info("closing a lagging socket of %s", self.scope["user"])
                     await self.close(code=CLOSE_LAGGED)
                     return
-                if isinstance(item, Frame) and cursor.admits(item):
-                    cursor.advance(item)
-                    await self.send(text_data=item.raw)
+                if isinstance(item, Frame):
+                    await self._send_new(cursor, item)
         except asyncio.CancelledError:
             raise
         except Exception:
             # Never leave a socket open that silently receives nothing: the client reconnects.
             logger.exception("socket pump failed; closing the socket")
             await self.close(code=CLOSE_INTERNAL_ERROR)
+
+    async def _send_new(self, cursor: Cursor, *frames: Frame | None) -> None:
+        for frame in frames:
+            if frame is not None and cursor.admits(frame):
+                cursor.advance(frame)
+                await self.send(text_data=frame.raw)
+
+    async def _resume(self, frame: ResumeFrame) -> None:
+        """Continue this socket from the client's `last_seq`: replay, or a fresh status if gone.
+
+        The live pump stops first, so everything after the answer is one ordered stream: the
+        missed events (recovered: true) or a status marked recovered: false, then live events.
+        """
+        await self._stop_pump()
+        try:
+            replay = await self.relay.replay_since(frame.last_seq)
+            snapshot = None if replay is not None else await self.relay.snapshot()
+        except (RedisError, OSError) as exc:
+            logger.warning("resume from %d failed: %s", frame.last_seq, exc)
+            await self._answer(frame.id, CommandName.RESUME, CommandError.UNAVAILABLE)
+            self._start_pump(Cursor(), snapshot_first=True)  # back to a fresh start
+            return
+        result = CommandResultData(id=frame.id, command="resume", ok=True, recovered=replay is not None)
+        await self._send_event(BotControlEvent(bot=bot_keys().bot_id, data=result))
+        if replay is not None:
+            cursor = Cursor(seq=frame.last_seq)
+            await self._send_new(cursor, *replay)
+        else:
+            cursor = Cursor()
+            await self._send_new(cursor, _unrecovered(snapshot))
+        await self._send_new(cursor, self.relay.presence_frame())
+        self._start_pump(cursor, snapshot_first=False)
 
     async def _first_snapshot(self) -> Frame | None:
         """The bot's snapshot (None if it never published), retried while Redis is away.
@@ -157,6 +210,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             # Whatever a frame does to the parser, the socket survives and says so.
             logger.exception("unexpected failure parsing a browser frame")
             await self._send_event(error_event("invalid_frame", "frame could not be parsed"))
+            return
+        if isinstance(frame, ResumeFrame):
+            await self._resume(frame)
             return
         await self._forward(frame.id, CommandName(frame.command))
 

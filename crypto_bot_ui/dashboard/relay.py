@@ -189,11 +189,25 @@ class Relay:
             self._forward(frame)
 
     async def _missed_events(self) -> list[Frame] | None:
-        """Events after the last one forwarded, or None when the stream cannot say (gap, trimmed, wiped)."""
+        """Events after the last one forwarded, or None when the stream cannot supply them all."""
         if self.last_seq is None:
             return None
-        entries: Any = await redis_client().xrange(
-            self.keys.events_stream, min=f"{self.last_seq + 1}-0", max="+", count=REPLAY_LIMIT
+        return await self.replay_since(self.last_seq)
+
+    async def replay_since(self, seq: int) -> list[Frame] | None:
+        """Every bot event after `seq`, in order, from the events stream (the replay window).
+
+        None when that is impossible: trimmed out of the window, a gap, more than REPLAY_LIMIT, or
+        `seq` ahead of what Redis holds (Redis lost its data). The snapshot is the answer then.
+        """
+        redis = redis_client()
+        stored = int(await redis.get(self.keys.seq_key) or 0)
+        if seq > stored:
+            return None
+        if seq == stored:
+            return []
+        entries: Any = await redis.xrange(
+            self.keys.events_stream, min=f"{seq + 1}-0", max="+", count=REPLAY_LIMIT
         )
         if len(entries) >= REPLAY_LIMIT:
             return None  # too far behind: the snapshot is cheaper and just as true
@@ -206,9 +220,10 @@ class Relay:
                 logger.warning("skipping an off-contract stream entry: %s", exc.message)
                 continue
             frames.append(Frame.of(event, raw.decode()))
-        if not frames:
-            return None  # nothing newer in the stream, or the stream was wiped: check the snapshot
-        return frames if frames[0].seq == self.last_seq + 1 else None
+        expected = list(range(seq + 1, seq + 1 + len(frames)))
+        if not frames or [f.seq for f in frames] != expected:
+            return None
+        return frames
 
     async def _watch_presence(self) -> None:
         while True:

@@ -88,8 +88,19 @@ def test_browser_frame_defects(text: str, code: str) -> None:
 
 def test_browser_frames_parse_to_their_command() -> None:
     for name in CommandName:
-        frame = parse_browser_frame(json.dumps({"command": name.value, "id": "c-1"}))
+        extra = {"last_seq": 7} if name is CommandName.RESUME else {}
+        frame = parse_browser_frame(json.dumps({"command": name.value, "id": "c-1", **extra}))
         assert frame.command == name.value and frame.id == "c-1"
+
+
+@pytest.mark.parametrize("last_seq", [None, -1, "7", 1.5])
+def test_resume_needs_a_non_negative_integer_last_seq(last_seq: object) -> None:
+    frame: dict[str, object] = {"command": "resume", "id": "r1"}
+    if last_seq is not None:
+        frame["last_seq"] = last_seq
+    with pytest.raises(ContractError) as info:
+        parse_browser_frame(json.dumps(frame))
+    assert info.value.code == "invalid_frame"
 
 
 def test_bot_command_expiry_and_round_trip() -> None:

@@ -43,7 +43,9 @@ async def test_live_path_start_stop_and_admin(stack: Stack, session: Browserless
         await ws.send(json.dumps({"command": "stop_bot", "id": "e2e-stop-1"}))
         after_stop: list[Frame] = []
         answer = await read_until(ws, answer_to("e2e-stop-1"), 5, after_stop)
-        assert answer["data"] == {"id": "e2e-stop-1", "command": "stop_bot", "ok": True, "error": None}
+        assert answer["data"] | {"recovered": None} == {
+            "id": "e2e-stop-1", "command": "stop_bot", "ok": True, "error": None, "recovered": None
+        }
         changes = [f for f in after_stop if f["type"] == "status_change"]
         assert [c["data"]["state"] for c in changes] == ["stopped"], changes
 

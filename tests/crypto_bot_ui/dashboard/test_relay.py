@@ -53,8 +53,8 @@ async def test_catch_up_replays_missed_events_or_falls_back_to_the_snapshot(
     assert [f.seq for f in drain(sub)] == [2, 3, 4]
     assert relay.last_seq == 4
 
-    await relay._catch_up()  # nothing missed: the snapshot (seq 4) again, which sockets drop as known
-    assert [(f.seq, f.is_status) for f in drain(sub)] == [(4, True)]
+    await relay._catch_up()  # nothing missed: nothing to send
+    assert drain(sub) == []
 
     await publisher.publish(price(5), snapshot=status_at(5))
     await publisher.publish(price(6), snapshot=status_at(6))
@@ -84,3 +84,22 @@ def status_at(seq: int) -> StatusEvent:
         pnl=PnlData(realized=zero, unrealized=zero, total=zero), cash=Decimal(1), equity=Decimal(1),
         trade_count=0, recent_trades=[], started_at=STARTED,
     ))
+
+
+async def test_replay_since_refuses_what_it_cannot_supply_completely(
+    redis_url: str, redis_prefix: str, settings: Any
+) -> None:
+    settings.REDIS_URL = redis_url
+    keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(bot_link.redis_client(), keys)
+    for seq in range(1, 6):
+        await publisher.publish(price(seq), snapshot=status_at(seq))
+    relay = Relay(keys=keys, redis_url=redis_url)
+    replay = await relay.replay_since(2)
+    assert replay is not None and [f.seq for f in replay] == [3, 4, 5]
+    assert await relay.replay_since(5) == []  # up to date
+    assert await relay.replay_since(9) is None  # ahead of Redis: Redis lost its data
+    await bot_link.redis_client().xdel(keys.events_stream, "1-0", "2-0")  # trimmed
+    assert await relay.replay_since(0) is None
+    await bot_link.redis_client().xdel(keys.events_stream, "4-0")  # a hole
+    assert await relay.replay_since(2) is None

@@ -9,7 +9,20 @@
   let idCounter = 0;
   const commandId = (now = Date.now()) => "c-" + now + "-" + ++idCounter;
 
-  const helpers = { backoffDelay, commandId };
+  // The data of the bot_control answering resume `id`, {refused: true} for an error frame,
+  // or null for any other frame (dropped while resuming).
+  const resumeAnswer = (raw, id) => {
+    try {
+      const env = JSON.parse(raw);
+      if (env && env.type === "error") return { refused: true };
+      const d = env && env.type === "bot_control" ? env.data : null;
+      return d && d.id === id && d.command === "resume" ? d : null;
+    } catch (e) {
+      return null;
+    }
+  };
+
+  const helpers = { backoffDelay, commandId, resumeAnswer };
 
   if (typeof document === "undefined" || typeof window === "undefined") {
     if (typeof module !== "undefined" && module.exports) module.exports = helpers;
@@ -105,11 +118,33 @@
       }
       ws = sock;
       let opened = false;
+      // Resuming: everything before the server's answer is dropped (it would be a snapshot
+      // newer than our state, followed by events older than it); after it comes one ordered
+      // stream: the missed events, or a fresh status marked recovered: false.
+      let resumeId = null;
       sock.onopen = () => {
         opened = true;
+        if (S.lastSeq !== null) {
+          resumeId = commandId();
+          sock.send(JSON.stringify({ command: "resume", last_seq: S.lastSeq, id: resumeId }));
+        }
       };
       sock.onmessage = (ev) => {
-        if (ws === sock) onFrame(ev.data);
+        if (ws !== sock) return;
+        if (resumeId !== null) {
+          const answer = resumeAnswer(ev.data, resumeId);
+          if (answer === null) return;
+          resumeId = null;
+          if (answer.refused) {
+            // A server that does not know resume: start over with a plain snapshot.
+            S.lastSeq = null;
+            sock.close(4000);
+            return;
+          }
+          onResumed(answer);
+          return;
+        }
+        onFrame(ev.data);
       };
       sock.onclose = (ev) => {
         if (ws === sock) {
@@ -117,6 +152,18 @@
           onClosed(ev.code, opened);
         }
       };
+    }
+
+    function onResumed(d) {
+      if (d.ok && d.recovered) {
+        log("connection", "resumed after seq " + S.lastSeq + ": missed events follow");
+        statusArrived(); // our state plus the replay is the bot's state: live now
+        setConn("live");
+      } else if (d.ok) {
+        log("connection", "resume window passed: a fresh snapshot follows");
+      } else {
+        log("connection", "resume failed (" + (d.error || "error") + "): a fresh snapshot follows");
+      }
     }
 
     function toLogin() {
