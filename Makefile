@@ -37,10 +37,10 @@ typecheck: $(DEV_STAMP)
 test-py: $(DEV_STAMP)
 	$(BIN)/python -m pytest tests --ignore=tests/browser -q
 
-## test-pg: the database and end-to-end tests again on PostgreSQL, when one answers
+## test-pg: the database tests and the end-to-end tests that store trades, again on PostgreSQL
 test-pg: $(DEV_STAMP)
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=2).close()" 2>/dev/null; then \
-		DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest tests -m "db or e2e" --ignore=tests/browser -q; \
+		DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest tests -m "db or pg" --ignore=tests/browser -q; \
 	else echo "test-pg: no PostgreSQL at $(PG_TEST_URL); skipped"; fi
 
 ## test-browser: Playwright driving Debian's Chromium (a separate pytest run from asyncio tests)

@@ -30,6 +30,7 @@ from bot_api.heartbeat import HEARTBEAT_INTERVAL, beat
 from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
 from bot_api.redis_conn import connect
+from bot_api.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,6 @@ SEQ_WAIT_SECONDS = 2.0
 """How long startup waits for Redis to tell its seq before trusting the journal alone."""
 COMMAND_BLOCK_MS = 1000
 SHUTDOWN_REDIS_TIMEOUT = 0.5
-CANCEL_RETRY_SECONDS = 0.1
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 T = TypeVar("T")
@@ -87,7 +87,7 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
             task.result()  # a loop crashed: re-raise (after the cleanup below)
             raise BotError(f"{task.get_name()} ended unexpectedly")
     finally:
-        await _cancel_all(tasks)
+        await cancel_and_wait(*tasks)
         await _shutdown_redis(redis, settings.keys)
         journal.close()
         for sig in handled:
@@ -137,23 +137,6 @@ class _NoSink:
         raise RuntimeError("the engine emitted before its sink was attached")
 
 
-async def _cancel_all(tasks: list[asyncio.Task[Any]]) -> None:
-    """Cancel `tasks` and wait for them, cancelling again until each has really finished.
-
-    On Python 3.11 asyncio.wait_for (used by redis-py for every socket write) returns
-    normally if a cancel arrives just as the write completes, so one cancel can be lost and
-    the loop would carry on.
-    """
-    pending = {task for task in tasks if not task.done()}
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=CANCEL_RETRY_SECONDS)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            logger.debug("%s ended with %r", task.get_name(), task.exception())
-
-
 async def _try(step: Awaitable[T], what: str) -> T | None:
     """Run a startup step that its loop will redo anyway; on RedisError log and return None."""
     try:
@@ -170,7 +153,8 @@ async def _redis_seq(publisher: EventPublisher) -> int | None:
     restored Redis), and the outbox also catches that later, so startup never waits long.
     """
     try:
-        return await asyncio.wait_for(publisher.last_seq(), SEQ_WAIT_SECONDS)
+        async with asyncio.timeout(SEQ_WAIT_SECONDS):
+            return await publisher.last_seq()
     except (TransportError, TimeoutError) as exc:
         logger.warning("Redis does not answer (%s); starting from the journal", exc)
         return None
@@ -227,11 +211,13 @@ async def _heartbeat_loop(redis: Redis, key: str) -> None:
 async def _shutdown_redis(redis: Redis, keys: RedisKeys) -> None:
     """Best effort: drop the heartbeat so the UI shows offline at once, then close."""
     try:
-        await asyncio.wait_for(redis.delete(keys.heartbeat_key), SHUTDOWN_REDIS_TIMEOUT)
+        async with asyncio.timeout(SHUTDOWN_REDIS_TIMEOUT):
+            await redis.delete(keys.heartbeat_key)
     except (RedisError, OSError, TimeoutError) as exc:
         logger.info("could not delete the heartbeat key on shutdown: %s", exc)
     try:
-        await asyncio.wait_for(redis.aclose(), SHUTDOWN_REDIS_TIMEOUT)
+        async with asyncio.timeout(SHUTDOWN_REDIS_TIMEOUT):
+            await redis.aclose()
     except (RedisError, OSError, TimeoutError) as exc:
         logger.info("closing Redis failed: %s", exc)
 

@@ -29,6 +29,8 @@ class CommandName(StrEnum):
     REQUEST_STATUS = "request_status"
     RESUME = "resume"
     """Answered by the web process itself (a replay), never forwarded to the bot."""
+    ACK = "ack"
+    """Flow control: the last seq the client has applied; not answered, never forwarded."""
 
 
 class CommandError(StrEnum):
@@ -69,8 +71,15 @@ class ResumeFrame(_Frame):
     last_seq: Annotated[int, Field(ge=0, strict=True)]
 
 
+class AckFrame(ContractModel):
+    """The client has applied every event up to `seq` (sent every few hundred frames or ~1 s)."""
+
+    command: Literal["ack"]
+    seq: Annotated[int, Field(ge=0, strict=True)]
+
+
 BrowserFrame = Annotated[
-    StartBotFrame | StopBotFrame | RequestStatusFrame | ResumeFrame, Field(discriminator="command")
+    StartBotFrame | StopBotFrame | RequestStatusFrame | ResumeFrame | AckFrame, Field(discriminator="command")
 ]
 """Any frame a browser may send; parse with `parse_browser_frame`."""
 

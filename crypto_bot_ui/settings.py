@@ -121,6 +121,8 @@ REDIS_PREFIX = env_str("REDIS_PREFIX", "cryptobot")
 BOT_ID = env_str("BOT_ID", "main")
 WS_SEND_QUEUE = env_int("WS_SEND_QUEUE", 1000)
 """Frames buffered per socket before a lagging client is told to resume."""
+WS_MAX_UNACKED = env_int("WS_MAX_UNACKED", 2000)
+"""Events a client may be behind its acks before its socket is closed (4008) to resume later."""
 
 CHANNEL_LAYERS = {
     "default": {

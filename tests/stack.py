@@ -235,3 +235,21 @@ class Browserless:
     def ws_headers(self) -> dict[str, str]:
         """Headers a same-origin browser sends on the WebSocket handshake."""
         return {"Cookie": f"sessionid={self.cookie('sessionid')}", "Origin": self.base_url}
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (from /proc's children lists)."""
+    found: set[int] = set()
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+    return found

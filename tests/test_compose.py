@@ -18,7 +18,7 @@ import yaml
 from scripts.embedded_redis import free_port
 from tests.stack import ROOT, database_url, delete_prefix, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.pg]
 
 _VAR = re.compile(r"\$\{([A-Z_]+)(?::-([^}]*))?\}")
 

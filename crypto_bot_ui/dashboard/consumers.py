@@ -15,7 +15,14 @@ from redis.exceptions import RedisError
 
 from bot_api.backoff import Backoff
 from bot_api.command_bus import CommandBus
-from bot_api.commands import BotCommand, CommandError, CommandName, ResumeFrame, parse_browser_frame
+from bot_api.commands import (
+    AckFrame,
+    BotCommand,
+    CommandError,
+    CommandName,
+    ResumeFrame,
+    parse_browser_frame,
+)
 from bot_api.errors import ContractError, TransportError
 from bot_api.events import (
     BotControlEvent,
@@ -27,8 +34,9 @@ from bot_api.events import (
     parse_event,
 )
 from bot_api.heartbeat import is_alive
+from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
-from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Relay, Subscription, get_relay
+from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Relay, Subscription, conflate, get_relay
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +94,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     relay: Relay
     sub: Subscription | None = None
     pump: asyncio.Task[None] | None = None
+    acked: int = 0
+    """The last seq the client acknowledged (flow control)."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; however it ends, stop the pump and leave the relay."""
@@ -120,31 +130,37 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             self.pump = asyncio.create_task(self._pump(self.sub, cursor, snapshot_first=snapshot_first))
 
     async def _stop_pump(self) -> None:
-        if self.pump is not None:
-            self.pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.pump
-            self.pump = None
+        await cancel_and_wait(self.pump)
+        self.pump = None
 
     async def _pump(self, sub: Subscription, cursor: Cursor, *, snapshot_first: bool) -> None:
         """Send the snapshot (on connect), then every queued frame newer than the cursor, in order."""
         try:
             if snapshot_first:
                 await self._send_new(cursor, await self._first_snapshot(), self.relay.presence_frame())
+            self.acked = cursor.seq or 0
             while True:
-                item = await sub.queue.get()
-                if item is LAGGED:
+                # Whatever queued up while we were busy goes out as one conflated batch.
+                batch = [await sub.queue.get()]
+                while not sub.queue.empty():
+                    batch.append(sub.queue.get_nowait())
+                if LAGGED in batch or self._unacked(cursor) > settings.WS_MAX_UNACKED:
+                    # Daphne buffers without backpressure: a client that stopped reading is only
+                    # visible through its acks. It reconnects and resumes (or gets a snapshot).
                     logger.info("closing a lagging socket of %s", self.scope["user"])
                     await self.close(code=CLOSE_LAGGED)
                     return
-                if isinstance(item, Frame):
-                    await self._send_new(cursor, item)
+                await self._send_new(cursor, *conflate([f for f in batch if isinstance(f, Frame)]))
         except asyncio.CancelledError:
             raise
         except Exception:
             # Never leave a socket open that silently receives nothing: the client reconnects.
             logger.exception("socket pump failed; closing the socket")
             await self.close(code=CLOSE_INTERNAL_ERROR)
+
+    def _unacked(self, cursor: Cursor) -> int:
+        """How many events (by seq) were sent beyond what the client acknowledged."""
+        return 0 if cursor.seq is None else cursor.seq - self.acked
 
     async def _send_new(self, cursor: Cursor, *frames: Frame | None) -> None:
         for frame in frames:
@@ -187,7 +203,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         told = False
         while True:
             try:
-                await asyncio.wait_for(self.relay.ready.wait(), READY_TIMEOUT)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel (a resume
+                # stops this pump exactly while the relay is becoming ready).
+                async with asyncio.timeout(READY_TIMEOUT):
+                    await self.relay.ready.wait()
                 return await self.relay.snapshot()
             except (TimeoutError, RedisError, OSError) as exc:
                 if not told:
@@ -210,6 +229,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             # Whatever a frame does to the parser, the socket survives and says so.
             logger.exception("unexpected failure parsing a browser frame")
             await self._send_event(error_event("invalid_frame", "frame could not be parsed"))
+            return
+        if isinstance(frame, AckFrame):
+            self.acked = max(self.acked, frame.seq)
             return
         if isinstance(frame, ResumeFrame):
             await self._resume(frame)

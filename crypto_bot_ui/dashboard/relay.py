@@ -8,7 +8,6 @@ subscription and hands each event's JSON text, unchanged, to each consumer's que
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,11 +20,20 @@ from redis.exceptions import RedisError
 
 from bot_api.backoff import Backoff
 from bot_api.errors import ContractError
-from bot_api.events import BotPresenceData, BotPresenceEvent, Event, StatusEvent, encode_event, parse_event
+from bot_api.events import (
+    BotPresenceData,
+    BotPresenceEvent,
+    Event,
+    PriceUpdateEvent,
+    StatusEvent,
+    encode_event,
+    parse_event,
+)
 from bot_api.heartbeat import HEARTBEAT_INTERVAL, is_alive
 from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect
 from bot_api.subscriber import Disconnected, EventSubscriber, Received, Subscribed
+from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
 
 logger = logging.getLogger(__name__)
@@ -46,13 +54,29 @@ class Frame:
     is_status: bool = False
     started_at: datetime | None = None
     """For a status: when that bot run started (tells a restarted bot from a stale snapshot)."""
+    price_of: str | None = None
+    """For a price_update: its symbol; a later price of the same symbol supersedes it."""
 
     @classmethod
     def of(cls, event: Event, raw: str) -> Frame:
         """The frame for a validated event and its exact JSON text."""
         if isinstance(event, StatusEvent):
             return cls(raw=raw, seq=event.seq, is_status=True, started_at=event.data.started_at)
+        if isinstance(event, PriceUpdateEvent):
+            return cls(raw=raw, seq=event.seq, price_of=event.data.symbol)
         return cls(raw=raw, seq=event.seq)
+
+
+def conflate(frames: list[Frame]) -> list[Frame]:
+    """Keep only the newest price_update per symbol, each at its own place (seq order kept).
+
+    Everything else (trades, state changes, answers) is never dropped.
+    """
+    newest: dict[str, int] = {}
+    for index, frame in enumerate(frames):
+        if frame.price_of is not None:
+            newest[frame.price_of] = index
+    return [f for i, f in enumerate(frames) if f.price_of is None or newest[f.price_of] == i]
 
 
 @dataclass(eq=False)
@@ -240,11 +264,7 @@ class Relay:
 
     async def aclose(self) -> None:
         """Stop the background tasks (tests and shutdown)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
 
 

@@ -14,7 +14,7 @@ from bot_api.events import parse_event
 from tests.e2e.wsclient import Frame, collect_for, of_type, read_until
 from tests.stack import Browserless, Stack, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.pg]
 
 
 def answer_to(command_id: str) -> Callable[[Frame], bool]:

@@ -13,27 +13,9 @@ from pathlib import Path
 import pytest
 
 from scripts.embedded_redis import free_port
-from tests.stack import ROOT, Browserless, wait_for
+from tests.stack import ROOT, Browserless, descendants, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid` (from /proc's children lists)."""
-    found: set[int] = set()
-    stack = [pid]
-    while stack:
-        current = stack.pop()
-        for task in Path(f"/proc/{current}/task").glob("*"):
-            try:
-                children = (task / "children").read_text().split()
-            except OSError:
-                continue
-            for child in map(int, children):
-                if child not in found:
-                    found.add(child)
-                    stack.append(child)
-    return found
 
 
 def alive(pid: int) -> bool:

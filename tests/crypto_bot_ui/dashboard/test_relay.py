@@ -11,7 +11,7 @@ from bot_api.events import BotState, PnlData, PriceData, PriceUpdateEvent, Statu
 from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
-from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Relay, Subscription
+from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Relay, Subscription, conflate
 
 STARTED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -103,3 +103,14 @@ async def test_replay_since_refuses_what_it_cannot_supply_completely(
     assert await relay.replay_since(0) is None
     await bot_link.redis_client().xdel(keys.events_stream, "4-0")  # a hole
     assert await relay.replay_since(2) is None
+
+
+def test_conflate_keeps_the_newest_price_per_symbol_in_seq_order() -> None:
+    def p(seq: int, symbol: str) -> Frame:
+        return Frame(raw="", seq=seq, price_of=symbol)
+
+    trade = Frame(raw="", seq=11)
+    batch = [p(10, "BTCUSDT"), trade, p(12, "BTCUSDT"), p(13, "ETHUSDT"), p(14, "BTCUSDT")]
+    kept = conflate(batch)
+    assert [f.seq for f in kept] == [11, 13, 14]  # the trade is never dropped; order kept
+    assert conflate([trade]) == [trade]

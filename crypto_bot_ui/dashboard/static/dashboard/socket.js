@@ -85,6 +85,31 @@
       return true;
     }
 
+    // ---- flow control ----
+    // The server cannot see whether we read (its buffers take everything), so we tell it:
+    // the last applied seq, after 200 frames or 1 s after the first unacknowledged one.
+    // No timer runs while nothing arrives.
+    let ackTimer = 0;
+    let unacked = 0;
+    let ackedSeq = null;
+    function sendAck() {
+      clearTimeout(ackTimer);
+      ackTimer = 0;
+      unacked = 0;
+      if (!ws || ws.readyState !== WebSocket.OPEN || S.lastSeq === null || S.lastSeq === ackedSeq) return;
+      ackedSeq = S.lastSeq;
+      try {
+        ws.send(JSON.stringify({ command: "ack", seq: S.lastSeq }));
+      } catch (e) {
+        /* the socket is closing; the next one resumes from lastSeq anyway */
+      }
+    }
+    function frameApplied() {
+      unacked += 1;
+      if (unacked >= 200) sendAck();
+      else if (!ackTimer) ackTimer = setTimeout(sendAck, 1000);
+    }
+
     // ---- connection ----
     function wsUrl() {
       if (/^wss?:\/\//.test(wsPath)) return wsPath;
@@ -107,6 +132,7 @@
       }
       setConn("connecting");
       gotStatus = false;
+      ackedSeq = null;
       S.botOnline = null; // the server re-sends bot_presence after the snapshot
       let sock;
       try {
@@ -145,6 +171,7 @@
           return;
         }
         onFrame(ev.data);
+        frameApplied();
       };
       sock.onclose = (ev) => {
         if (ws === sock) {
