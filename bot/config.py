@@ -46,6 +46,7 @@ DEFAULTS: dict[str, str] = {
     "AUTO_START": "true",
     "LOG_LEVEL": "INFO",
     "VAR_DIR": "var",
+    "EQUITY_INTERVAL": "10",
 }
 """Every setting the bot reads, with its default."""
 
@@ -73,6 +74,7 @@ class BotSettings:
     auto_start: bool
     log_level: str
     var_dir: Path
+    equity_interval: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BotSettings:
@@ -100,6 +102,7 @@ class BotSettings:
             auto_start=env.get("AUTO_START", _parse_bool),
             log_level=env.get("LOG_LEVEL", _parse_log_level),
             var_dir=env.get("VAR_DIR", _parse_dir),
+            equity_interval=env.get("EQUITY_INTERVAL", _parse_equity_interval),
         )
         return settings
 
@@ -253,6 +256,13 @@ def _parse_strategy(raw: str) -> str:
     if raw not in STRATEGIES:
         raise ValueError(f"must be one of: {', '.join(sorted(STRATEGIES))}")
     return raw
+
+
+def _parse_equity_interval(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value) or not 1 <= value <= 86_400:
+        raise ValueError(f"must be between 1 and 86400 seconds, got {raw!r}")
+    return value
 
 
 def _parse_dir(raw: str) -> Path:

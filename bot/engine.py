@@ -19,6 +19,8 @@ from bot_api.events import (
     BotControlEvent,
     BotState,
     CommandResultData,
+    EquityData,
+    EquitySnapshotEvent,
     PositionData,
     PriceData,
     PriceUpdateEvent,
@@ -38,7 +40,9 @@ RECENT_TRADES = 50
 ORDER_QTY_STEP = Decimal("0.000001")
 MONEY_STEP = Decimal("0.00000001")
 
-BotEvent = StatusEvent | StatusChangeEvent | PriceUpdateEvent | TradeExecutedEvent | BotControlEvent
+BotEvent = (
+    StatusEvent | StatusChangeEvent | PriceUpdateEvent | TradeExecutedEvent | BotControlEvent | EquitySnapshotEvent
+)
 """Every envelope type the bot itself emits."""
 
 
@@ -225,6 +229,15 @@ class TradingEngine:
         """Place no new orders (prices keep flowing); emits status_change if it was running."""
         async with self._lock:
             await self._set_state(BotState.STOPPED, reason)
+
+    async def record_equity(self) -> None:
+        """Emit a point of the equity curve (the recorder stores it)."""
+        async with self._lock:
+            prices = dict(self.prices)
+            data = EquityData(
+                equity=self.portfolio.equity(prices), cash=self.portfolio.cash, pnl=self.portfolio.pnl(prices)
+            )
+            await self._emit(EquitySnapshotEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=data))
 
     async def publish_status(self) -> None:
         """Emit a fresh status event (at startup and on request)."""

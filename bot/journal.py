@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +60,25 @@ class Journal:
         # NORMAL in WAL mode survives a killed process (not a power cut) and keeps writes cheap.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        # An id for this journal: the bot marks Redis with it, and a missing mark means Redis
+        # lost its data (see bot/reconcile.py).
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('journal_id', ?)", (uuid.uuid4().hex,)
+        )
+
+    @property
+    def journal_id(self) -> str:
+        """This journal's random id (made once, when the file was created)."""
+        return str(self._meta("journal_id"))
+
+    def marked_redis(self) -> bool:
+        """True once this journal's mark was placed in Redis."""
+        return self._meta("marked_redis") == "1"
+
+    def note_marked_redis(self) -> None:
+        """Remember that Redis carries this journal's mark."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('marked_redis', '1')")
 
     def close(self) -> None:
         """Close the file."""
@@ -129,6 +149,34 @@ class Journal:
         """Forget every outbox event up to and including `seq` (they are in Redis)."""
         with self._tx() as db:
             db.execute("DELETE FROM outbox WHERE seq <= ?", (seq,))
+            self._raise_meta(db, "published_seq", seq)
+
+    def published_seq(self) -> int:
+        """The highest seq ever published to Redis."""
+        return int(self._meta("published_seq") or 0)
+
+    def recorded_seq(self) -> int:
+        """The recorder's watermark as last seen: every trade up to it is in the database."""
+        return int(self._meta("recorded_seq") or 0)
+
+    def confirm_recorded(self, seq: int) -> None:
+        """Raise the recorder's watermark (never lowered: a wiped Redis reports 0)."""
+        with self._tx() as db:
+            self._raise_meta(db, "recorded_seq", seq)
+
+    def unrecorded_trades(self) -> list[tuple[int, TradeData]]:
+        """Published trades above the recorder's watermark, oldest first, with their seq."""
+        rows = self._db.execute(
+            "SELECT seq, data FROM ledger WHERE seq > ? AND seq <= ? ORDER BY seq",
+            (self.recorded_seq(), self.published_seq()),
+        ).fetchall()
+        return [(int(seq), TradeData.model_validate_json(data)) for seq, data in rows]
+
+    @staticmethod
+    def _raise_meta(db: sqlite3.Connection, key: str, value: int) -> None:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        if row is None or int(row[0]) < value:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
 
     def enforce_limit(self, limit: int = OUTBOX_LIMIT) -> int:
         """Drop the oldest price updates beyond `limit`; return how many were dropped."""

@@ -17,11 +17,12 @@ from bot.journal import Journal, OutboxRow
 from bot_api.backoff import Backoff
 from bot_api.errors import StaleSeqError, TransportError
 from bot_api.events import StatusChangeEvent, StatusEvent, TradeExecutedEvent, encode_event
-from bot_api.publisher import EventPublisher
+from bot_api.publisher import DURABLE_EVENTS, EventPublisher
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
+DURABLE_TYPES = frozenset(cls.model_fields["type"].default for cls in DURABLE_EVENTS)
 
 
 class Outbox:
@@ -35,6 +36,7 @@ class Outbox:
         self._continue_above = continue_above
         self._wake = asyncio.Event()
         self._snapshot: StatusEvent | None = None
+        self._encoded: tuple[int | None, str] | None = None
         self._outage = False
         self.published = 0
 
@@ -76,16 +78,22 @@ class Outbox:
                 self._outage = False
                 logger.warning("Redis is back; the journal's backlog is published")
 
+    def _snapshot_json(self) -> str | None:
+        """The bot's latest snapshot, encoded once per seq (a backlog publishes it many times)."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            return None
+        if self._encoded is None or self._encoded[0] != snapshot.seq:
+            self._encoded = (snapshot.seq, encode_event(snapshot))
+        return self._encoded[1]
+
     async def _publish(self, row: OutboxRow) -> None:
-        # The snapshot goes with the newest event only: during a backlog, older events must not
-        # carry (or overwrite) a snapshot that is ahead of what Redis has received.
-        snapshot = self._snapshot if self._snapshot is not None and self._snapshot.seq == row.seq else None
+        # Every publish carries the latest snapshot, even while a backlog drains: a snapshot
+        # ahead of the published events is safe (readers skip what it already covers), while a
+        # missing or stale one after Redis lost its data would leave fresh screens behind.
         try:
             await self._publisher.publish_raw(
-                row.payload,
-                seq=row.seq,
-                is_trade=row.type == "trade_executed",
-                snapshot=None if snapshot is None else encode_event(snapshot),
+                row.payload, seq=row.seq, durable=row.type in DURABLE_TYPES, snapshot=self._snapshot_json()
             )
             self.published += 1
         except StaleSeqError as exc:

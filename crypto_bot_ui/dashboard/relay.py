@@ -178,7 +178,7 @@ class Relay:
         subscriber = EventSubscriber(lambda: connect(self.redis_url, for_pubsub=True), self.keys)
         async for item in subscriber:
             if isinstance(item, Received):
-                self._forward(Frame.of(item.event, item.raw))
+                await self._on_live(Frame.of(item.event, item.raw))
             elif isinstance(item, Subscribed):
                 self.ready.set()
                 # Pub/sub keeps nothing for absent subscribers: what was published while we were
@@ -188,9 +188,19 @@ class Relay:
             elif isinstance(item, Disconnected):
                 self.ready.clear()
 
+    async def _on_live(self, frame: Frame) -> None:
+        """Forward a frame from pub/sub; a hole in the seqs before it is filled first."""
+        if self.last_seq is not None and frame.seq is not None and frame.seq > self.last_seq + 1:
+            # Bot seqs are consecutive on the channel: a hole means events were lost (e.g. in
+            # flight when Redis died). Replay them from the stream, or resync with the snapshot.
+            logger.warning("relay saw seq %s after %s; catching up", frame.seq, self.last_seq)
+            await self._catch_up()
+        self._forward(frame)
+
     def _forward(self, frame: Frame) -> None:
         if frame.seq is not None:
-            self.last_seq = frame.seq
+            # Never backwards: a catch-up may already have gone past this frame.
+            self.last_seq = frame.seq if self.last_seq is None else max(self.last_seq, frame.seq)
         self._fan_out(frame)
 
     async def _catch_up(self) -> None:

@@ -52,3 +52,24 @@ class Trade(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} {self.qty} {self.symbol} @ {self.price} ({self.trade_id})"
+
+
+class EquitySnapshot(models.Model):
+    """A point of a bot's equity curve; unique per bot and seq (recording is idempotent)."""
+
+    bot_id = models.CharField(max_length=32, default="main")
+    seq = models.BigIntegerField()
+    taken_at = models.DateTimeField()
+    equity = _money()
+    cash = _money()
+    realized_pnl = _money()
+    unrealized_pnl = _money()
+    total_pnl = _money()
+
+    class Meta:
+        ordering = ["-taken_at", "-seq"]
+        indexes = [models.Index(fields=["bot_id", "-taken_at"], name="equity_bot_time")]
+        constraints = [models.UniqueConstraint(fields=["bot_id", "seq"], name="equity_unique_per_bot_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.bot_id} equity {self.equity} at {self.taken_at:%Y-%m-%d %H:%M:%S}"

@@ -19,10 +19,11 @@ from django.db import DatabaseError, DataError, IntegrityError, close_old_connec
 
 from bot_api.backoff import Backoff
 from bot_api.errors import ContractError
-from bot_api.events import TradeExecutedEvent, parse_event
+from bot_api.events import EquitySnapshotEvent, TradeExecutedEvent, parse_event
 from bot_api.heartbeat import HEARTBEAT_TTL_MS
 from bot_api.keys import RedisKeys
-from crypto_bot_ui.trades.services import RecordResult, record_trades
+from bot_api.watermark import RAISE_IF_GREATER_LUA
+from crypto_bot_ui.trades.services import RecordResult, record_equity_snapshots, record_trades
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class RecorderStats:
     """Counters a test or an operator can read."""
 
     stored: int = 0
+    equity: int = 0
     duplicates: int = 0
     skipped: int = 0
     batches: int = 0
@@ -146,13 +148,21 @@ class Recorder:
 
     def _handle(self, client: redis.Redis, entries: list[Any]) -> None:
         events: list[TradeExecutedEvent] = []
+        equity: list[EquitySnapshotEvent] = []
         ids: list[Any] = []
         for entry_id, fields in entries:
             ids.append(entry_id)
             event = self._parse(entry_id, fields)
-            if event is not None:
+            if isinstance(event, TradeExecutedEvent):
                 events.append(event)
+            elif event is not None:
+                equity.append(event)
         result = self._store(events)
+        self.stats.equity += record_equity_snapshots(events=equity)
+        if events:
+            # The bot learns what is safely stored (and re-sends the rest if Redis loses data).
+            top = max(event.seq or 0 for event in events)
+            client.eval(RAISE_IF_GREATER_LUA, 1, self.keys.recorded_seq_key, top)
         # Acknowledge only after the commit above: a crash before this line re-delivers.
         client.xack(self.keys.trades_stream, self.keys.recorder_group, *ids)
         self.stats.batches += 1
@@ -184,15 +194,15 @@ class Recorder:
             created += one.created
         return RecordResult(received=received, created=created)
 
-    def _parse(self, entry_id: Any, fields: dict[bytes, bytes]) -> TradeExecutedEvent | None:
+    def _parse(self, entry_id: Any, fields: dict[bytes, bytes]) -> TradeExecutedEvent | EquitySnapshotEvent | None:
         try:
             event = parse_event(fields.get(b"e", b""))
         except ContractError as exc:
             self.stats.skipped += 1
             logger.warning("skipped trade stream entry %r: %s", entry_id, exc.message)
             return None
-        if not isinstance(event, TradeExecutedEvent) or event.bot != self.keys.bot_id:
+        if not isinstance(event, TradeExecutedEvent | EquitySnapshotEvent) or event.bot != self.keys.bot_id:
             self.stats.skipped += 1
-            logger.warning("skipped trade stream entry %r: not a trade of bot %s", entry_id, self.keys.bot_id)
+            logger.warning("skipped trade stream entry %r: not a record of bot %s", entry_id, self.keys.bot_id)
             return None
         return event

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from bot_api.events import TradeExecutedEvent
-from crypto_bot_ui.trades.models import Trade
+from bot_api.events import EquitySnapshotEvent, TradeExecutedEvent
+from crypto_bot_ui.trades.models import EquitySnapshot, Trade
 
 
 @dataclass(frozen=True)
@@ -54,3 +54,23 @@ def _count_existing(keys: list[tuple[str, str]]) -> int:
     bots = {bot for bot, _ in keys}
     ids = {trade_id for _, trade_id in keys}
     return Trade.objects.filter(bot_id__in=bots, trade_id__in=ids).count()
+
+
+def record_equity_snapshots(*, events: Sequence[EquitySnapshotEvent]) -> int:
+    """Store equity points idempotently (unique per bot and seq); return how many were offered."""
+    rows = [
+        EquitySnapshot(
+            bot_id=event.bot,
+            seq=event.seq or 0,
+            taken_at=event.ts,
+            equity=event.data.equity,
+            cash=event.data.cash,
+            realized_pnl=event.data.pnl.realized,
+            unrealized_pnl=event.data.pnl.unrealized,
+            total_pnl=event.data.pnl.total,
+        )
+        for event in events
+    ]
+    if rows:
+        EquitySnapshot.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

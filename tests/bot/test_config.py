@@ -141,7 +141,7 @@ def test_every_setting_has_a_default() -> None:
     assert set(DEFAULTS) == {
         "BOT_ID", "REDIS_URL", "REDIS_PREFIX", "SYMBOLS", "QUOTE_ASSET", "TICK_INTERVAL", "SIM_SEED",
         "STRATEGY", "SMA_FAST", "SMA_SLOW", "FEE_RATE", "STARTING_CASH", "ORDER_QUOTE", "AUTO_START",
-        "LOG_LEVEL", "VAR_DIR",
+        "LOG_LEVEL", "VAR_DIR", "EQUITY_INTERVAL",
     }  # fmt: skip
 
 

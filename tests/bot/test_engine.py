@@ -288,3 +288,15 @@ async def test_every_trade_is_followed_by_a_status_that_reflects_it() -> None:
     assert status.data.recent_trades[0] == trade.data
     assert status.data.cash == eng.settings.starting_cash - trade.data.quote_qty - trade.data.fee
     assert [p.symbol for p in status.data.positions] == ["BTCUSDT"]
+
+
+async def test_equity_point_matches_the_portfolio() -> None:
+    sink = ListSink()
+    eng = engine(ScriptedStrategy([Side.BUY]), sink)
+    await eng.on_tick(tick("BTCUSDT", "65000.00"))
+    await eng.record_equity()
+    point = sink.events[-1]
+    assert point.type == "equity_snapshot" and point.seq == eng.seq
+    status = eng.snapshot().data
+    assert (point.data.equity, point.data.cash, point.data.pnl) == (status.equity, status.cash, status.pnl)
+    assert point.data.pnl.total == point.data.equity - eng.settings.starting_cash

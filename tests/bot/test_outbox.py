@@ -78,7 +78,7 @@ async def test_an_outage_delays_events_but_loses_none(redis: Redis, redis_prefix
         await until(lambda: outbox.pending() == 0)
     assert await stream_seqs(redis, keys) == list(range(1, 13))  # original seqs, in order
     snapshot = parse_event(await redis.get(keys.status_key))
-    assert snapshot.seq == 12  # the snapshot went out with the newest event only
+    assert snapshot.seq == 12  # the bot's latest state, written with every publish
     assert journal.trade_ids() == [t.trade_id for t in reversed(eng.recent_trades)]
     assert await redis.xlen(keys.trades_stream) == 4
 
@@ -94,7 +94,7 @@ async def test_an_event_published_before_a_crash_is_not_published_again(
     await eng.on_tick(tick("BTCUSDT", "100"))
     rows = journal.pending()
     # The crash: event 1 reached Redis, but the journal never heard back.
-    await EventPublisher(redis, keys).publish_raw(rows[0].payload, seq=1, is_trade=False, snapshot=None)
+    await EventPublisher(redis, keys).publish_raw(rows[0].payload, seq=1, durable=False, snapshot=None)
     async with flushing(outbox):
         await until(lambda: outbox.pending() == 0)
     assert await stream_seqs(redis, keys) == [1, 2, 3]

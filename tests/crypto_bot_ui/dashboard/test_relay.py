@@ -114,3 +114,20 @@ def test_conflate_keeps_the_newest_price_per_symbol_in_seq_order() -> None:
     kept = conflate(batch)
     assert [f.seq for f in kept] == [11, 13, 14]  # the trade is never dropped; order kept
     assert conflate([trade]) == [trade]
+
+
+async def test_a_hole_in_live_seqs_is_filled_from_the_stream(
+    redis_url: str, redis_prefix: str, settings: Any
+) -> None:
+    settings.REDIS_URL = redis_url
+    keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(bot_link.redis_client(), keys)
+    for seq in range(1, 5):
+        await publisher.publish(price(seq), snapshot=status_at(seq))
+    relay = Relay(keys=keys, redis_url=redis_url)
+    sub = Subscription(queue=asyncio.Queue(maxsize=100))
+    relay.subscribers.add(sub)
+    relay.last_seq = 1
+    await relay._on_live(Frame.of(price(4), "p4"))  # 2 and 3 never arrived over pub/sub
+    assert [f.seq for f in drain(sub)] == [2, 3, 4, 4]  # filled in order; sockets drop the repeat
+    assert relay.last_seq == 4

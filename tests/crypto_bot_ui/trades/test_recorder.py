@@ -13,9 +13,9 @@ import pytest
 import redis
 from django.db import DatabaseError, IntegrityError
 
-from bot_api.events import Side, TradeData, TradeExecutedEvent
+from bot_api.events import EquityData, EquitySnapshotEvent, PnlData, Side, TradeData, TradeExecutedEvent
 from bot_api.keys import RedisKeys
-from crypto_bot_ui.trades.models import Trade
+from crypto_bot_ui.trades.models import EquitySnapshot, Trade
 from crypto_bot_ui.trades.recorder import Recorder
 from crypto_bot_ui.trades.services import record_trades
 from tests.stack import wait_for
@@ -161,3 +161,22 @@ def test_a_row_the_database_refuses_is_skipped_without_blocking_the_rest(
         wait_for(lambda: pending(client, keys) == 0, 5, "every entry acknowledged")
     assert recorder.stats.skipped == 1
     assert set(Trade.objects.values_list("trade_id", flat=True)) == {good.data.trade_id, later.data.trade_id}
+
+
+def test_equity_points_are_stored_once(client: redis.Redis, keys: RedisKeys, redis_url: str) -> None:
+    point = EquitySnapshotEvent(
+        seq=7,
+        data=EquityData(
+            equity=Decimal("10012.5"), cash=Decimal("9000"),
+            pnl=PnlData(realized=Decimal("2.5"), unrealized=Decimal("10"), total=Decimal("12.5")),
+        ),
+    )
+    add(client, keys, point.model_dump_json())
+    add(client, keys, point.model_dump_json())  # delivered twice
+    add(client, keys, trade_event(8))
+    recorder = Recorder(redis_url=redis_url, keys=keys, consumer="r-eq", block_ms=100)
+    with Running(recorder):
+        wait_for(lambda: recorder.stats.stored == 1 and recorder.stats.equity == 2, 10, "the point and the trade")
+        wait_for(lambda: pending(client, keys) == 0, 5, "all acknowledged")
+    row = EquitySnapshot.objects.get()
+    assert (row.seq, row.equity, row.total_pnl) == (7, Decimal("10012.5"), Decimal("12.5"))

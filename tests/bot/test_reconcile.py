@@ -1,0 +1,54 @@
+"""After Redis loses its data, trades the recorder had not stored are sent to it again."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.journal import Journal
+from bot.reconcile import reconcile
+from bot_api.events import Side, TradeData, TradeExecutedEvent, parse_event
+from bot_api.keys import RedisKeys
+from bot_api.redis_conn import connect
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = connect(redis_url)
+    yield client
+    await client.aclose()
+
+
+def trade(trade_id: str) -> TradeData:
+    return TradeData(
+        trade_id=trade_id, symbol="BTCUSDT", side=Side.BUY, qty=Decimal("0.01"), price=Decimal("100"),
+        quote_qty=Decimal("1"), fee=Decimal("0.001"), fee_asset="USDT", realized_pnl=Decimal("-0.001"),
+        executed_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+async def test_only_unrecorded_trades_are_sent_again_and_only_once(
+    redis: Redis, redis_prefix: str, tmp_path: Path
+) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    journal = Journal(tmp_path / "j.sqlite3")
+    for seq, trade_id in ((2, "a"), (5, "b"), (8, "c")):
+        journal.append(seq=seq, type_="trade_executed", payload="{}", trade=trade(trade_id))
+    journal.published(9)
+    assert await reconcile(redis, keys, journal) == 0  # first contact: Redis gets the mark
+    await redis.set(keys.recorded_seq_key, 5)  # the recorder stored a and b
+    assert await reconcile(redis, keys, journal) == 0  # Redis intact: nothing to do
+    assert journal.recorded_seq() == 5
+
+    await redis.delete(keys.journal_mark_key, keys.recorded_seq_key, keys.trades_stream)  # wiped
+    await redis.set(keys.recorded_seq_key, 99)  # even a watermark raised after the loss...
+    assert await reconcile(redis, keys, journal) == 1  # ...does not hide the lost trade
+    entries = await redis.xrange(keys.trades_stream)
+    resent = [parse_event(fields[b"e"]) for _, fields in entries]
+    assert [(e.seq, e.data.trade_id) for e in resent if isinstance(e, TradeExecutedEvent)] == [(8, "c")]
+    assert await reconcile(redis, keys, journal) == 0  # not again: the mark is back

@@ -1,0 +1,199 @@
+"""Harness for the fault tests: a fast-trading stack, a client that models the page, the checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from bot.journal import Journal
+from bot_api.command_bus import CommandBus
+from bot_api.commands import BotCommand, CommandName
+from bot_api.keys import RedisKeys
+from bot_api.redis_conn import connect as redis_connect
+from tests.stack import Browserless, Stack
+
+# Fast trading: 50 ticks/s per symbol and short SMA windows trade several times a second.
+FAST = {"TICK_INTERVAL": "0.02", "SMA_FAST": "2", "SMA_SLOW": "4"}
+
+
+def kill9(stack: Stack, name: str) -> None:
+    """SIGKILL a service's whole process group (no clean-up of any kind)."""
+    proc = stack.processes.pop(name)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+
+
+def journal_of(stack: Stack) -> Journal:
+    """The bot's journal, opened read-side from the test (SQLite WAL allows it)."""
+    return Journal(Path(stack.env["VAR_DIR"]) / "bot-main.sqlite3")
+
+
+def stored_trade_ids(stack: Stack) -> list[str]:
+    """Trade ids in the stack's database (SQLite file or PostgreSQL), in no particular order."""
+    url = stack.env["DATABASE_URL"]
+    query = "SELECT trade_id FROM trades_trade WHERE bot_id = 'main'"
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db:
+            return [row[0] for row in db.execute(query)]
+    with psycopg.connect(url) as db:
+        return [row[0] for row in db.execute(query)]
+
+
+@dataclass
+class PageModel:
+    """What the dashboard holds, built only from frames (status replaces, events apply)."""
+
+    status: dict[str, Any] | None = None
+    prices: dict[str, str] = field(default_factory=dict)
+    last_seq: int | None = None
+
+    def apply(self, frame: dict[str, Any]) -> None:
+        """Apply one frame as the page does."""
+        kind, data = frame["type"], frame["data"]
+        if kind == "status":
+            self.status = json.loads(json.dumps(data))
+            self.prices = dict(data["prices"])
+        elif kind == "price_update":
+            self.prices[data["symbol"]] = data["price"]
+        elif kind == "status_change" and self.status is not None:
+            self.status["state"] = data["state"]
+        if frame["seq"] is not None:
+            self.last_seq = frame["seq"]
+
+    def view(self) -> dict[str, Any]:
+        """The parts of the state that must equal a fresh snapshot at the same seq."""
+        s = self.status or {}
+        return {
+            "state": s.get("state"),
+            "trade_count": s.get("trade_count"),
+            "cash": s.get("cash"),
+            "realized": (s.get("pnl") or {}).get("realized"),
+            "positions": [(p["symbol"], p["qty"], p["avg_entry"]) for p in s.get("positions", [])],
+            "recent": [t["trade_id"] for t in s.get("recent_trades", [])],
+            "prices": dict(self.prices),
+        }
+
+
+@dataclass
+class LongClient:
+    """A client that stays for the whole scenario: reconnects and resumes like the page."""
+
+    stack: Stack
+    session: Browserless
+    model: PageModel = field(default_factory=PageModel)
+    resumes: list[bool] = field(default_factory=list)
+    ws: ClientConnection | None = None
+    frames: int = 0
+    watch: int | None = None
+    """A seq at which to capture the model's view (for the fresh-snapshot comparison)."""
+    captured: dict[str, Any] | None = None
+
+    async def open(self) -> None:
+        """Connect (retrying while the web process is down); resume if it had state."""
+        async with asyncio.timeout(60):
+            while True:
+                try:
+                    self.ws = await connect(self.stack.ws_url, additional_headers=self.session.ws_headers())
+                    break
+                except (TimeoutError, OSError, ConnectionClosed):
+                    await asyncio.sleep(0.3)
+                except Exception:  # noqa: BLE001 - e.g. a 502 while Daphne starts
+                    await asyncio.sleep(0.3)
+        if self.model.last_seq is None:
+            return
+        rid = f"resume-{uuid.uuid4().hex[:6]}"
+        await self.ws.send(json.dumps({"command": "resume", "last_seq": self.model.last_seq, "id": rid}))
+        while True:  # frames before the answer are dropped, as the page does
+            frame = json.loads(await self.ws.recv())
+            if frame["type"] == "bot_control" and frame["data"]["id"] == rid:
+                self.resumes.append(bool(frame["data"]["recovered"]))
+                return
+
+    async def run(self) -> None:
+        """Apply frames forever, reconnecting on any close (cancel to stop)."""
+        while True:
+            if self.ws is None:
+                await self.open()
+            assert self.ws is not None
+            try:
+                frame = json.loads(await self.ws.recv())
+            except ConnectionClosed:
+                self.ws = None
+                continue
+            self.model.apply(frame)
+            self.frames += 1
+            if self.watch is not None and self.model.last_seq == self.watch:
+                self.captured = self.model.view()
+            if self.frames % 100 == 0 and self.model.last_seq is not None:
+                with contextlib.suppress(ConnectionClosed):
+                    await self.ws.send(json.dumps({"command": "ack", "seq": self.model.last_seq}))
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
+async def stop_bot(stack: Stack) -> None:
+    """Ask the bot to stop trading (through the commands stream, as the web process does)."""
+    redis = redis_connect(stack.env["REDIS_URL"])
+    try:
+        keys = RedisKeys(prefix=stack.env["REDIS_PREFIX"])
+        cmd = BotCommand.create(command_id=f"stop-{uuid.uuid4().hex[:6]}", command=CommandName.STOP_BOT,
+                                bot="main", issued_by="fault-test")
+        await CommandBus(redis, keys).send(cmd)
+    finally:
+        await redis.aclose()
+
+
+async def settle(stack: Stack, timeout: float = 60) -> list[str]:
+    """Wait until the bot is stopped, its outbox is empty and the database holds its ledger."""
+    async with asyncio.timeout(timeout):
+        while True:
+            journal = journal_of(stack)
+            try:
+                ledger, pending, state = journal.trade_ids(), journal.pending_count(), journal.state()
+            finally:
+                journal.close()
+            stored = await asyncio.to_thread(stored_trade_ids, stack)
+            if state is not None and state.value == "stopped" and pending == 0 and sorted(stored) == sorted(ledger):
+                return ledger
+            await asyncio.sleep(0.3)
+
+
+async def assert_same_as_fresh_snapshot(client: LongClient, session: Browserless) -> None:
+    """Zulip's check: the long-lived client's state equals a fresh snapshot at the same seq."""
+    for _attempt in range(10):
+        async with connect(client.stack.ws_url, additional_headers=session.ws_headers()) as fresh:
+            while True:
+                first = json.loads(await fresh.recv())
+                if first["type"] == "status":
+                    break
+        snapshot = PageModel()
+        snapshot.apply(first)
+        target = snapshot.last_seq
+        assert target is not None
+        client.captured, client.watch = None, target
+        if client.model.last_seq == target:
+            client.captured = client.model.view()
+        elif client.model.last_seq is not None and client.model.last_seq > target:
+            continue  # the client raced ahead of this snapshot; take another
+        async with asyncio.timeout(15):
+            while client.captured is None:
+                await asyncio.sleep(0.01)
+        fresh_view = snapshot.view()
+        diff = {k: (client.captured[k], fresh_view[k]) for k in fresh_view if client.captured[k] != fresh_view[k]}
+        assert not diff, f"client != fresh snapshot at seq {target}: {diff}"
+        return
+    raise AssertionError("could not line the client up with a fresh snapshot")
