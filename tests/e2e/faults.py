@@ -98,7 +98,8 @@ class LongClient:
     frames: int = 0
     watch: int | None = None
     """A seq at which to capture the model's view (for the fresh-snapshot comparison)."""
-    captured: dict[str, Any] | None = None
+    captured: tuple[int, dict[str, Any]] | None = None
+    """(seq, view) at the first frame at or past `watch`: conflation may skip `watch` itself."""
 
     async def open(self) -> None:
         """Connect (retrying while the web process is down); resume if it had state."""
@@ -134,8 +135,9 @@ class LongClient:
                 continue
             self.model.apply(frame)
             self.frames += 1
-            if self.watch is not None and self.model.last_seq == self.watch:
-                self.captured = self.model.view()
+            seq = self.model.last_seq
+            if self.watch is not None and self.captured is None and seq is not None and seq >= self.watch:
+                self.captured = (seq, self.model.view())
             if self.frames % 100 == 0 and self.model.last_seq is not None:
                 with contextlib.suppress(ConnectionClosed):
                     await self.ws.send(json.dumps({"command": "ack", "seq": self.model.last_seq}))
@@ -174,7 +176,7 @@ async def settle(stack: Stack, timeout: float = 60) -> list[str]:
 
 async def assert_same_as_fresh_snapshot(client: LongClient, session: Browserless) -> None:
     """Zulip's check: the long-lived client's state equals a fresh snapshot at the same seq."""
-    for _attempt in range(10):
+    for _attempt in range(20):
         async with connect(client.stack.ws_url, additional_headers=session.ws_headers()) as fresh:
             while True:
                 first = json.loads(await fresh.recv())
@@ -184,16 +186,19 @@ async def assert_same_as_fresh_snapshot(client: LongClient, session: Browserless
         snapshot.apply(first)
         target = snapshot.last_seq
         assert target is not None
+        if client.model.last_seq is not None and client.model.last_seq > target:
+            continue  # the client raced ahead of this snapshot; take another
         client.captured, client.watch = None, target
         if client.model.last_seq == target:
-            client.captured = client.model.view()
-        elif client.model.last_seq is not None and client.model.last_seq > target:
-            continue  # the client raced ahead of this snapshot; take another
+            client.captured = (target, client.model.view())
         async with asyncio.timeout(15):
             while client.captured is None:
                 await asyncio.sleep(0.01)
+        seq, view = client.captured
+        if seq != target:
+            continue  # the target was a price superseded in a conflated batch; take another
         fresh_view = snapshot.view()
-        diff = {k: (client.captured[k], fresh_view[k]) for k in fresh_view if client.captured[k] != fresh_view[k]}
+        diff = {k: (view[k], fresh_view[k]) for k in fresh_view if view[k] != fresh_view[k]}
         assert not diff, f"client != fresh snapshot at seq {target}: {diff}"
         return
     raise AssertionError("could not line the client up with a fresh snapshot")

@@ -40,13 +40,8 @@ async def test_catch_up_replays_missed_events_or_falls_back_to_the_snapshot(
     redis_url: str, redis_prefix: str, settings: Any
 ) -> None:
     settings.REDIS_URL = redis_url
-    keys = RedisKeys(prefix=redis_prefix)
-    publisher = EventPublisher(bot_link.redis_client(), keys)
-    for seq in range(1, 5):
-        await publisher.publish(price(seq), snapshot=status_at(seq))
-    relay = Relay(keys=keys, redis_url=redis_url)
-    sub = Subscription(queue=asyncio.Queue(maxsize=100))
-    relay.subscribers.add(sub)
+    relay, sub, publisher = await published_relay(redis_url, redis_prefix, 4)
+    keys = relay.keys
 
     relay.last_seq = 1  # the relay had forwarded seq 1 when its subscription dropped
     await relay._catch_up()
@@ -61,6 +56,18 @@ async def test_catch_up_replays_missed_events_or_falls_back_to_the_snapshot(
     await bot_link.redis_client().xdel(keys.events_stream, "5-0")  # trimmed: a gap after seq 4
     await relay._catch_up()
     assert [(f.seq, f.is_status) for f in drain(sub)] == [(6, True)]
+
+
+async def published_relay(redis_url: str, redis_prefix: str, count: int) -> tuple[Relay, Subscription, EventPublisher]:
+    """A relay (with one subscribed socket queue) over a stream of `count` published price events."""
+    keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(bot_link.redis_client(), keys)
+    for seq in range(1, count + 1):
+        await publisher.publish(price(seq), snapshot=status_at(seq))
+    relay = Relay(keys=keys, redis_url=redis_url)
+    sub = Subscription(queue=asyncio.Queue(maxsize=100))
+    relay.subscribers.add(sub)
+    return relay, sub, publisher
 
 
 def drain(sub: Subscription) -> list[Frame]:
@@ -120,13 +127,7 @@ async def test_a_hole_in_live_seqs_is_filled_from_the_stream(
     redis_url: str, redis_prefix: str, settings: Any
 ) -> None:
     settings.REDIS_URL = redis_url
-    keys = RedisKeys(prefix=redis_prefix)
-    publisher = EventPublisher(bot_link.redis_client(), keys)
-    for seq in range(1, 5):
-        await publisher.publish(price(seq), snapshot=status_at(seq))
-    relay = Relay(keys=keys, redis_url=redis_url)
-    sub = Subscription(queue=asyncio.Queue(maxsize=100))
-    relay.subscribers.add(sub)
+    relay, sub, _publisher = await published_relay(redis_url, redis_prefix, 4)
     relay.last_seq = 1
     await relay._on_live(Frame.of(price(4), "p4"))  # 2 and 3 never arrived over pub/sub
     assert [f.seq for f in drain(sub)] == [2, 3, 4, 4]  # filled in order; sockets drop the repeat
