@@ -165,7 +165,12 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def _send_new(self, cursor: Cursor, *frames: Frame | None) -> None:
         for frame in frames:
             if frame is not None and cursor.admits(frame):
+                first = cursor.seq is None
                 cursor.advance(frame)
+                if first and cursor.seq is not None:
+                    # The first bot frame a socket gets is its baseline, not a backlog to ack:
+                    # a bot that restarted keeps its numbering, far above 0.
+                    self.acked = max(self.acked, cursor.seq)
                 await self.send(text_data=frame.raw)
 
     async def _resume(self, frame: ResumeFrame) -> None:

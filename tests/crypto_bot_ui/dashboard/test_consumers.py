@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crypto_bot_ui.dashboard.consumers import Cursor
+from crypto_bot_ui.dashboard.consumers import Cursor, DashboardConsumer
 from crypto_bot_ui.dashboard.relay import Frame
 
 RUN_1 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -43,3 +43,20 @@ def test_cursor_follows_a_restarted_bot() -> None:
         assert cursor.admits(frame)
         cursor.advance(frame)
     assert (cursor.seq, cursor.started_at) == (3, RUN_2)
+
+
+async def test_the_first_frame_is_the_ack_baseline_not_a_backlog() -> None:
+    consumer = DashboardConsumer()
+    sent: list[str] = []
+
+    async def fake_send(text_data: str | None = None, **_: object) -> None:
+        sent.append(text_data or "")
+
+    consumer.send = fake_send  # type: ignore[method-assign]
+    cursor = Cursor()
+    # A restarted bot keeps its numbering: the first snapshot a socket sees may be seq 10,000.
+    await consumer._send_new(cursor, status(10_000))
+    assert consumer._unacked(cursor) == 0
+    await consumer._send_new(cursor, Frame(raw="p", seq=10_001), Frame(raw="p", seq=10_002))
+    assert consumer._unacked(cursor) == 2
+    assert sent == ["", "p", "p"]
