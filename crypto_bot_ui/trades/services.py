@@ -43,17 +43,15 @@ def record_trades(*, events: Sequence[TradeExecutedEvent]) -> RecordResult:
     if not rows:
         return RecordResult(received=0, created=0)
     with transaction.atomic():
-        keys = [(row.bot_id, row.trade_id) for row in rows]
-        before = _count_existing(keys)
-        Trade.objects.bulk_create(rows, ignore_conflicts=True)
-        after = _count_existing(keys)
-    return RecordResult(received=len(rows), created=after - before)
-
-
-def _count_existing(keys: list[tuple[str, str]]) -> int:
-    bots = {bot for bot, _ in keys}
-    ids = {trade_id for _, trade_id in keys}
-    return Trade.objects.filter(bot_id__in=bots, trade_id__in=ids).count()
+        # One lookup of what is already stored; the unique constraint still guards against a
+        # concurrent recorder (ignore_conflicts), so `created` can only over-count in that race.
+        stored = set(
+            Trade.objects.filter(bot_id__in={r.bot_id for r in rows}, trade_id__in={r.trade_id for r in rows})
+            .values_list("bot_id", "trade_id")
+        )
+        fresh = {(r.bot_id, r.trade_id): r for r in rows if (r.bot_id, r.trade_id) not in stored}
+        Trade.objects.bulk_create(list(fresh.values()), ignore_conflicts=True)
+    return RecordResult(received=len(rows), created=len(fresh))
 
 
 def record_equity_snapshots(*, events: Sequence[EquitySnapshotEvent]) -> int:
