@@ -47,10 +47,15 @@ BotEvent = (
 
 
 class EventSink(Protocol):
-    """Where emitted events go; must not raise on transport failures (trading goes on)."""
+    """Where emitted events go; must not raise on transport failures (trading goes on).
 
-    async def emit(self, event: BotEvent, snapshot: StatusEvent) -> None:
-        """Deliver `event` and the status snapshot that reflects it (same seq)."""
+    A sink that needs the state behind the events reads the engine's `snapshot()` when it needs
+    it: every change is emitted without an await in between, so the snapshot always reflects
+    exactly the events emitted so far (its seq is the last one's).
+    """
+
+    async def emit(self, event: BotEvent) -> None:
+        """Deliver `event`."""
         ...
 
 
@@ -278,13 +283,12 @@ class TradingEngine:
 
     async def _emit_status(self) -> None:
         self._next_seq()
-        status = self.snapshot()
-        await self.sink.emit(status, status)
+        await self.sink.emit(self.snapshot())
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
     async def _emit(self, event: BotEvent) -> None:
-        # The snapshot is taken after the event's seq was assigned, so both carry the same seq.
-        await self.sink.emit(event, self.snapshot())
+        # Called right after the change it reports (no await between them): see EventSink.
+        await self.sink.emit(event)

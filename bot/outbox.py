@@ -4,18 +4,25 @@ The engine never waits for Redis: `emit` is a local SQLite write. A separate flu
 drains the outbox through bot_api's publisher; while Redis is away (down or hung) events wait in
 the journal and go out afterwards with their original seq. A seq Redis already holds means the
 event was published before a crash could mark it, so it is skipped: nothing is published twice.
+
+The status snapshot (~15 KB) goes along with an event at most every SNAPSHOT_INTERVAL, with every
+state change at once, and alone when events pause: readers replay the stream from the
+snapshot's seq, so a snapshot a little behind the events costs them nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Callable
+from typing import Protocol
 
 from bot.engine import BotEvent
 from bot.journal import Journal, OutboxRow
 from bot_api.backoff import Backoff
-from bot_api.errors import StaleSeqError, TransportError
+from bot_api.errors import SnapshotRequiredError, StaleSeqError, TransportError
 from bot_api.events import StatusChangeEvent, StatusEvent, TradeExecutedEvent, encode_event
 from bot_api.publisher import DURABLE_EVENTS, EventPublisher
 
@@ -23,24 +30,48 @@ logger = logging.getLogger(__name__)
 
 BATCH = 500
 DURABLE_TYPES = frozenset(cls.model_fields["type"].default for cls in DURABLE_EVENTS)
+SNAPSHOT_INTERVAL = 0.25
+"""Longest time (s) the snapshot in Redis trails the published events while they flow."""
+SNAPSHOT_AT_ONCE = frozenset({"status", "status_change"})
+"""Events after which the snapshot is written with the event: the state a reader sees changed."""
+
+
+class SnapshotSource(Protocol):
+    """The engine, as the outbox sees it: the seq of its last event and the state as of it."""
+
+    @property
+    def seq(self) -> int:
+        """The seq of the last emitted event."""
+        ...
+
+    def snapshot(self) -> StatusEvent:
+        """The full status as of `seq`."""
+        ...
 
 
 class Outbox:
     """Journal-then-publish sink with its flusher (`run`)."""
 
     def __init__(
-        self, journal: Journal, publisher: EventPublisher, *, continue_above: Callable[[int], None]
+        self,
+        journal: Journal,
+        publisher: EventPublisher,
+        source: SnapshotSource,
+        *,
+        continue_above: Callable[[int], None],
     ) -> None:
         self._journal = journal
         self._publisher = publisher
+        self._source = source
         self._continue_above = continue_above
         self._wake = asyncio.Event()
-        self._snapshot: StatusEvent | None = None
-        self._encoded: tuple[int | None, str] | None = None
+        self._snapshot_seq: int | None = None
+        """Seq of the snapshot last written to Redis (None: none yet by this process)."""
+        self._snapshot_at = float("-inf")
         self._outage = False
         self.published = 0
 
-    async def emit(self, event: BotEvent, snapshot: StatusEvent) -> None:
+    async def emit(self, event: BotEvent) -> None:
         """Journal `event` with what it changes; the flusher publishes it. Never touches Redis."""
         if event.seq is None:
             raise ValueError("bot events always carry a seq")
@@ -51,21 +82,26 @@ class Outbox:
             trade=event.data if isinstance(event, TradeExecutedEvent) else None,
             state=event.data.state if isinstance(event, StatusChangeEvent) else None,
         )
-        self._snapshot = snapshot
         self._wake.set()
 
     async def run(self) -> None:
         """Publish the outbox forever: in order, retried with backoff while Redis is away."""
         backoff = Backoff(initial=0.2, maximum=5.0)
         while True:
-            self._wake.clear()  # before reading: an emit from now on wakes the wait below
+            self._wake.clear()  # before reading: an emit from now on wakes the waits below
             rows = self._journal.pending(BATCH)
-            if not rows:
-                await self._wake.wait()
-                continue
             try:
-                for row in rows:
-                    await self._publish(row)
+                if rows:
+                    await self._publish_all(rows)
+                elif self._snapshot_behind():
+                    due_in = self._snapshot_at + SNAPSHOT_INTERVAL - time.monotonic()
+                    if due_in > 0:
+                        await self._sleep_unless_woken(due_in)
+                        continue
+                    await self._store_snapshot()
+                else:
+                    await self._wake.wait()
+                    continue
             except TransportError as exc:
                 if not self._outage:  # one line per outage, not one per event
                     logger.warning("Redis unavailable; events wait in the journal: %s", exc)
@@ -78,23 +114,66 @@ class Outbox:
                 self._outage = False
                 logger.warning("Redis is back; the journal's backlog is published")
 
-    def _snapshot_json(self) -> str | None:
-        """The bot's latest snapshot, encoded once per seq (a backlog publishes it many times)."""
-        snapshot = self._snapshot
-        if snapshot is None:
-            return None
-        if self._encoded is None or self._encoded[0] != snapshot.seq:
-            self._encoded = (snapshot.seq, encode_event(snapshot))
-        return self._encoded[1]
+    async def _sleep_unless_woken(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    def _snapshot_behind(self) -> bool:
+        """Whether the engine has moved past the snapshot last written."""
+        return self._source.seq > 0 and self._snapshot_seq != self._source.seq
+
+    def _current_snapshot(self) -> tuple[str, int]:
+        snapshot = self._source.snapshot()
+        return encode_event(snapshot), snapshot.seq or 0
+
+    def _snapshot_for(self, row: OutboxRow) -> tuple[str, int] | None:
+        """The snapshot to write with `row`, if one is due."""
+        if row.type == "status" and row.seq == self._source.seq:
+            return row.payload, row.seq  # the event is the current snapshot: no encoding
+        due = time.monotonic() - self._snapshot_at >= SNAPSHOT_INTERVAL and self._snapshot_behind()
+        if row.type in SNAPSHOT_AT_ONCE or due:
+            # The engine's current state, even ahead of `row` while a backlog drains: readers
+            # skip the events a snapshot already covers.
+            return self._current_snapshot()
+        return None
+
+    def _wrote_snapshot(self, seq: int) -> None:
+        self._snapshot_seq, self._snapshot_at = seq, time.monotonic()
+
+    async def _store_snapshot(self) -> None:
+        snapshot, seq = self._current_snapshot()
+        await self._publisher.store_snapshot(snapshot)
+        self._wrote_snapshot(seq)
+
+    async def _publish_all(self, rows: list[OutboxRow]) -> None:
+        """Publish `rows` in order; the journal forgets them in one write, even after a failure."""
+        done: int | None = None
+        try:
+            for row in rows:
+                await self._publish(row)
+                done = row.seq
+        finally:
+            # A crash before this write only means re-sending rows Redis refuses as stale.
+            if done is not None:
+                self._journal.published(done)
 
     async def _publish(self, row: OutboxRow) -> None:
-        # Every publish carries the latest snapshot, even while a backlog drains: a snapshot
-        # ahead of the published events is safe (readers skip what it already covers), while a
-        # missing or stale one after Redis lost its data would leave fresh screens behind.
+        snapshot = self._snapshot_for(row)
+        durable = row.type in DURABLE_TYPES
         try:
-            await self._publisher.publish_raw(
-                row.payload, seq=row.seq, durable=row.type in DURABLE_TYPES, snapshot=self._snapshot_json()
-            )
+            try:
+                await self._publisher.publish_raw(
+                    row.payload, seq=row.seq, durable=durable,
+                    snapshot=None if snapshot is None else snapshot[0], ensure_snapshot=True,
+                )
+            except SnapshotRequiredError:
+                # Redis lost data (or never had this bot's): the event brings the snapshot along,
+                # atomically, so no reader finds events without the state behind them.
+                snapshot = self._current_snapshot()
+                await self._publisher.publish_raw(row.payload, seq=row.seq, durable=durable, snapshot=snapshot[0])
+            if snapshot is not None:
+                self._wrote_snapshot(snapshot[1])
             self.published += 1
         except StaleSeqError as exc:
             if exc.stored > self._journal.last_seq():
@@ -106,7 +185,6 @@ class Outbox:
             else:
                 # Normally an event published just before a crash; after a conflict, the writer's.
                 logger.info("Redis already holds seq %d; event skipped", row.seq)
-        self._journal.published(row.seq)
 
     def pending(self) -> int:
         """Events not yet published."""

@@ -26,7 +26,6 @@ from bot.strategy import build_strategy
 from bot_api.backoff import Backoff
 from bot_api.command_bus import CommandBus
 from bot_api.errors import TransportError
-from bot_api.events import StatusEvent
 from bot_api.heartbeat import HEARTBEAT_INTERVAL, beat
 from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
@@ -122,7 +121,7 @@ async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Start
         journal.advance_seq(seq)
         engine.set_seq(max(seq, engine.seq))
 
-    outbox = Outbox(journal, publisher, continue_above=continue_above)
+    outbox = Outbox(journal, publisher, engine, continue_above=continue_above)
     engine.sink = outbox
     # Listening and alive before announcing: a client that sees the first status can send a
     # command at once (it is not skipped as history) and already finds the heartbeat.
@@ -135,7 +134,7 @@ async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Start
 class _NoSink:
     """Placeholder until the outbox (which needs the engine's seq) exists; never emitted to."""
 
-    async def emit(self, event: BotEvent, snapshot: StatusEvent) -> None:
+    async def emit(self, event: BotEvent) -> None:
         raise RuntimeError("the engine emitted before its sink was attached")
 
 

@@ -28,3 +28,10 @@ class StaleSeqError(BotApiError):
         super().__init__(f"seq {attempted} is not above the stored seq {stored}")
         self.stored = stored
         self.attempted = attempted
+
+
+class SnapshotRequiredError(BotApiError):
+    """Redis cannot put the event in context: it holds no snapshot, or lost the events before it.
+
+    Nothing was written. Retryable at once with a fresh snapshot attached to the same event.
+    """

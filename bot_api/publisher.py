@@ -7,7 +7,7 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
-from bot_api.errors import StaleSeqError, TransportError
+from bot_api.errors import SnapshotRequiredError, StaleSeqError, TransportError
 from bot_api.events import Envelope, EquitySnapshotEvent, StatusEvent, TradeExecutedEvent, encode_event
 from bot_api.keys import RedisKeys
 
@@ -22,11 +22,15 @@ DURABLE_EVENTS = (TradeExecutedEvent, EquitySnapshotEvent)
 
 # One script, so the event is all-or-nothing: Redis does not roll back a MULTI whose command
 # fails, and a seq that is not above what Redis holds (a second bot with the same BOT_ID, a
-# restored backup) must change nothing at all. The check comes before the first write.
+# restored backup) must change nothing at all. The checks come before the first write.
+# The snapshot is not sent with every event (it is large). A publisher that relies on Redis
+# already holding a usable one asks for NOSNAPSHOT when it does not: no snapshot at all, or a
+# hole before this seq (Redis lost events: a restart without, or with lossy, persistence).
 _PUBLISH_LUA = """
 local payload, seq, snapshot, durable = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local last = 0
 if seq ~= '' then
-  local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+  last = tonumber(redis.call('GET', KEYS[2]) or '0')
   local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
   if top[1] then
     local top_seq = tonumber(string.match(top[1][1], '^(%d+)-'))
@@ -34,6 +38,11 @@ if seq ~= '' then
   end
   if tonumber(seq) <= last then
     return redis.error_reply('STALESEQ ' .. last)
+  end
+  if snapshot == '' and ARGV[8] == '1' then
+    if tonumber(seq) > last + 1 or redis.call('EXISTS', KEYS[3]) == 0 then
+      return redis.error_reply('NOSNAPSHOT')
+    end
   end
 end
 redis.call('PUBLISH', ARGV[5], payload)
@@ -74,10 +83,13 @@ class EventPublisher:
         )
         return payload
 
-    async def publish_raw(self, payload: str, *, seq: int | None, durable: bool, snapshot: str | None) -> None:
+    async def publish_raw(
+        self, payload: str, *, seq: int | None, durable: bool, snapshot: str | None, ensure_snapshot: bool = False
+    ) -> None:
         """Send an already-encoded envelope (a journalled event goes out byte for byte).
 
-        Same errors as `publish`. The caller vouches that `payload` is a valid envelope.
+        Same errors as `publish`; with `ensure_snapshot` and no `snapshot`, also
+        SnapshotRequiredError when Redis holds none. The caller vouches that `payload` is valid.
         """
         keys = self._keys
         args = [
@@ -88,6 +100,7 @@ class EventPublisher:
             keys.events_channel,
             EVENTS_STREAM_MAXLEN,
             TRADES_STREAM_MAXLEN,
+            "1" if ensure_snapshot else "0",
         ]
         try:
             await self._script(
@@ -96,9 +109,21 @@ class EventPublisher:
         except ResponseError as exc:
             if str(exc).startswith("STALESEQ"):
                 raise StaleSeqError(int(str(exc).split()[1]), seq or 0) from None
+            if str(exc).startswith("NOSNAPSHOT"):
+                raise SnapshotRequiredError(f"no snapshot in Redis for event {seq}") from None
             raise TransportError(f"publish of {seq} failed: {exc}") from exc
         except RedisError as exc:
             raise TransportError(f"publish of {seq} failed: {exc}") from exc
+
+    async def store_snapshot(self, snapshot: str) -> None:
+        """Replace the status snapshot alone (the bot's latest state once events pause).
+
+        Raises TransportError (retryable) when Redis fails.
+        """
+        try:
+            await self._redis.set(self._keys.status_key, snapshot)
+        except RedisError as exc:
+            raise TransportError(f"storing the snapshot failed: {exc}") from exc
 
     async def last_seq(self) -> int:
         """Return the last seq published for this bot (0 if none)."""

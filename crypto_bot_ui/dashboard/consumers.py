@@ -73,15 +73,15 @@ class Cursor:
             self.started_at = frame.started_at
 
 
-def _unrecovered(snapshot: Frame | None) -> Frame | None:
-    """The snapshot marked `recovered: false` (the answer to a resume that could not replay)."""
-    if snapshot is None:
-        return None
-    event = parse_event(snapshot.raw)
+def _unrecovered(resync: list[Frame]) -> list[Frame]:
+    """A resync whose snapshot is marked `recovered: false` (a resume that could not replay)."""
+    if not resync:
+        return []
+    event = parse_event(resync[0].raw)
     if not isinstance(event, StatusEvent):
-        return None
+        return []
     marked = event.model_copy(update={"data": event.data.model_copy(update={"recovered": False})})
-    return Frame.of(marked, encode_event(marked))
+    return [Frame.of(marked, encode_event(marked)), *resync[1:]]
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -137,7 +137,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         """Send the snapshot (on connect), then every queued frame newer than the cursor, in order."""
         try:
             if snapshot_first:
-                await self._send_new(cursor, await self._first_snapshot(), self.relay.presence_frame())
+                await self._send_new(cursor, *conflate(await self._initial_state()), self.relay.presence_frame())
             self.acked = cursor.seq or 0
             while True:
                 # Whatever queued up while we were busy goes out as one conflated batch.
@@ -182,7 +182,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self._stop_pump()
         try:
             replay = await self.relay.replay_since(frame.last_seq)
-            snapshot = None if replay is not None else await self.relay.snapshot()
+            resync = [] if replay is not None else await self.relay.resync()
         except (RedisError, OSError) as exc:
             logger.warning("resume from %d failed: %s", frame.last_seq, exc)
             await self._answer(frame.id, CommandName.RESUME, CommandError.UNAVAILABLE)
@@ -195,14 +195,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self._send_new(cursor, *replay)
         else:
             cursor = Cursor()
-            await self._send_new(cursor, _unrecovered(snapshot))
+            await self._send_new(cursor, *_unrecovered(resync))
         await self._send_new(cursor, self.relay.presence_frame())
         self._start_pump(cursor, snapshot_first=False)
 
-    async def _first_snapshot(self) -> Frame | None:
-        """The bot's snapshot (None if it never published), retried while Redis is away.
+    async def _initial_state(self) -> list[Frame]:
+        """The bot's snapshot and the events after it (none if it never published), retried
+        while Redis is away.
 
-        Frames keep queueing meanwhile (bounded), so nothing after the snapshot is lost.
+        Frames keep queueing meanwhile (bounded), so nothing after these is lost.
         """
         backoff = Backoff(initial=0.5, maximum=5.0)
         told = False
@@ -212,7 +213,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 # stops this pump exactly while the relay is becoming ready).
                 async with asyncio.timeout(READY_TIMEOUT):
                     await self.relay.ready.wait()
-                return await self.relay.snapshot()
+                return await self.relay.resync()
             except (TimeoutError, RedisError, OSError) as exc:
                 if not told:
                     logger.warning("no snapshot for a new socket yet: %s", exc)

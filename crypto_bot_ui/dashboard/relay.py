@@ -163,6 +163,22 @@ class Relay:
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
         return Frame.of(event, text)
 
+    async def resync(self) -> list[Frame]:
+        """The bot's snapshot, then every event published after it: a full state, in order.
+
+        The bot writes its snapshot a few times a second, not with every event, so it may trail
+        the stream; the replay brings it up to date. Empty if the bot never published.
+        """
+        snapshot = await self.snapshot()
+        if snapshot is None or snapshot.seq is None:
+            return [] if snapshot is None else [snapshot]
+        after = await self.replay_since(snapshot.seq)
+        if after is None:
+            # Only when the stream has a hole after the snapshot; the bot's next event brings a
+            # fresh snapshot in that case (its publish refuses to go without one).
+            logger.warning("the events after snapshot %d are not all in the stream", snapshot.seq)
+        return [snapshot, *(after or [])]
+
     def presence_frame(self) -> Frame | None:
         """A bot_presence frame for the current state, if known."""
         if self.bot_online is None:
@@ -213,14 +229,19 @@ class Relay:
                 for frame in missed:
                     self._forward(frame)
                 return
-            frame = await self.snapshot()
+            frames = await self.resync()
         except (RedisError, OSError) as exc:
             logger.warning("catching up after subscribing failed: %s", exc)
             return
-        if frame is not None:
-            if self.subscribers:
-                logger.info("relay sends the snapshot (seq %s) to %d socket(s)", frame.seq, len(self.subscribers))
+        if frames and self.subscribers:
+            logger.info("relay sends the snapshot (seq %s) to %d socket(s)", frames[0].seq, len(self.subscribers))
+        for frame in frames:
             self._forward(frame)
+        if frames and frames[-1].seq is not None:
+            # What Redis holds is the truth now, even if behind what was forwarded before (Redis
+            # came back from lossy persistence): a later event that does not follow it is then a
+            # hole, and its catch-up finds the snapshot the bot writes with that event.
+            self.last_seq = frames[-1].seq
 
     async def _missed_events(self) -> list[Frame] | None:
         """Events after the last one forwarded, or None when the stream cannot supply them all."""

@@ -17,13 +17,15 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 class ListSink:
-    """Collects (event, snapshot) pairs in emission order."""
+    """Collects (event, the engine's snapshot when it was emitted) pairs in emission order."""
 
     def __init__(self) -> None:
         self.emitted: list[tuple[BotEvent, StatusEvent]] = []
+        self.engine: TradingEngine | None = None
 
-    async def emit(self, event: BotEvent, snapshot: StatusEvent) -> None:
-        self.emitted.append((event, snapshot))
+    async def emit(self, event: BotEvent) -> None:
+        assert self.engine is not None, "attach the sink with engine()"
+        self.emitted.append((event, self.engine.snapshot()))
 
     @property
     def events(self) -> list[BotEvent]:
@@ -67,7 +69,9 @@ def settings(**env: str) -> BotSettings:
 def engine(strategy: Strategy, sink: ListSink, **env: str) -> TradingEngine:
     """A paper engine with the given strategy and settings overrides."""
     s = settings(**env)
-    return TradingEngine(s, strategy, PaperBroker(s.fee_rate, s.quote_asset), sink)
+    eng = TradingEngine(s, strategy, PaperBroker(s.fee_rate, s.quote_asset), sink)
+    sink.engine = eng
+    return eng
 
 
 def tick(symbol: str, price: str | Decimal) -> Tick:

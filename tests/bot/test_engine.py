@@ -72,6 +72,7 @@ async def test_seq_continues_from_initial_and_set_seq() -> None:
     sink = ListSink()
     s = settings()
     eng = TradingEngine(s, AlwaysStrategy(), PaperBroker(s.fee_rate, "USDT"), sink, initial_seq=41)
+    sink.engine = eng
     assert eng.snapshot().seq == 41
     await eng.publish_status()
     assert sink.events[-1].seq == 42
@@ -253,9 +254,9 @@ async def test_request_status_emits_status_then_bot_control() -> None:
 class YieldingSink(ListSink):
     """Gives other tasks a chance to run inside every emit, like a network round trip."""
 
-    async def emit(self, event, snapshot):  # type: ignore[no-untyped-def]
+    async def emit(self, event):  # type: ignore[no-untyped-def]
         await asyncio.sleep(0)
-        await super().emit(event, snapshot)
+        await super().emit(event)
 
 
 async def test_concurrent_ticks_and_commands_emit_in_seq_order() -> None:

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from bot_api.command_bus import CommandBus
 from bot_api.commands import BotCommand, CommandName
-from bot_api.errors import StaleSeqError
+from bot_api.errors import SnapshotRequiredError, StaleSeqError
 from bot_api.events import (
     BotState,
     PnlData,
@@ -23,6 +23,7 @@ from bot_api.events import (
     StatusEvent,
     TradeData,
     TradeExecutedEvent,
+    encode_event,
     parse_event,
 )
 from bot_api.keys import RedisKeys
@@ -117,6 +118,31 @@ async def test_a_stale_seq_writes_nothing(redis: Redis, redis_prefix: str) -> No
         await publisher.publish(price(5))
     await publisher.publish(price(6))
     assert await publisher.last_seq() == 6
+
+
+async def test_an_event_redis_cannot_put_in_context_asks_for_a_snapshot(redis: Redis, redis_prefix: str) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(redis, keys)
+
+    async def send(seq: int, snapshot: StatusEvent | None = None) -> None:
+        await publisher.publish_raw(
+            encode_event(price(seq)), seq=seq, durable=False, ensure_snapshot=True,
+            snapshot=None if snapshot is None else encode_event(snapshot),
+        )
+
+    with pytest.raises(SnapshotRequiredError):
+        await send(1)  # Redis holds no snapshot at all
+    assert await redis.exists(keys.seq_key, keys.events_stream, keys.status_key) == 0  # nothing written
+    await send(1, status_event(1))
+    await send(2)  # the snapshot it follows is there: no need to send one
+    assert [e[0] for e in await redis.xrange(keys.events_stream)] == [b"1-0", b"2-0"]
+    with pytest.raises(SnapshotRequiredError):
+        await send(5)  # Redis lost 3 and 4: the state behind 5 would be wrong
+    await send(5, status_event(5))
+    assert parse_event(await redis.get(keys.status_key)).seq == 5
+    await publisher.store_snapshot(encode_event(status_event(6)))  # the snapshot alone
+    assert parse_event(await redis.get(keys.status_key)).seq == 6
+    assert await publisher.last_seq() == 5
 
 
 async def test_command_bus_delivers_in_order_and_resumes_after_cursor(redis: Redis, redis_prefix: str) -> None:

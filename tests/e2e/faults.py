@@ -96,10 +96,8 @@ class LongClient:
     resumes: list[bool] = field(default_factory=list)
     ws: ClientConnection | None = None
     frames: int = 0
-    watch: int | None = None
-    """A seq at which to capture the model's view (for the fresh-snapshot comparison)."""
-    captured: tuple[int, dict[str, Any]] | None = None
-    """(seq, view) at the first frame at or past `watch`: conflation may skip `watch` itself."""
+    progress: asyncio.Condition = field(default_factory=asyncio.Condition)
+    """Notified after every frame applied."""
 
     async def open(self) -> None:
         """Connect (retrying while the web process is down); resume if it had state."""
@@ -108,9 +106,7 @@ class LongClient:
                 try:
                     self.ws = await connect(self.stack.ws_url, additional_headers=self.session.ws_headers())
                     break
-                except (TimeoutError, OSError, ConnectionClosed):
-                    await asyncio.sleep(0.3)
-                except Exception:  # noqa: BLE001 - e.g. a 502 while Daphne starts
+                except Exception:  # noqa: BLE001 - refused, reset, or a 502 while Daphne starts
                     await asyncio.sleep(0.3)
         if self.model.last_seq is None:
             return
@@ -135,12 +131,16 @@ class LongClient:
                 continue
             self.model.apply(frame)
             self.frames += 1
-            seq = self.model.last_seq
-            if self.watch is not None and self.captured is None and seq is not None and seq >= self.watch:
-                self.captured = (seq, self.model.view())
+            async with self.progress:
+                self.progress.notify_all()
             if self.frames % 100 == 0 and self.model.last_seq is not None:
                 with contextlib.suppress(ConnectionClosed):
                     await self.ws.send(json.dumps({"command": "ack", "seq": self.model.last_seq}))
+
+    async def reached(self, seq: int, timeout: float = 15) -> None:
+        """Wait until the client has applied the bot's event `seq` (or a later one)."""
+        async with asyncio.timeout(timeout), self.progress:
+            await self.progress.wait_for(lambda: (self.model.last_seq or 0) >= seq)
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -155,6 +155,15 @@ async def stop_bot(stack: Stack) -> None:
         cmd = BotCommand.create(command_id=f"stop-{uuid.uuid4().hex[:6]}", command=CommandName.STOP_BOT,
                                 bot="main", issued_by="fault-test")
         await CommandBus(redis, keys).send(cmd)
+    finally:
+        await redis.aclose()
+
+
+async def published_seq(stack: Stack) -> int:
+    """The last seq the bot published to Redis."""
+    redis = redis_connect(stack.env["REDIS_URL"])
+    try:
+        return int(await redis.get(RedisKeys(prefix=stack.env["REDIS_PREFIX"]).seq_key) or 0)
     finally:
         await redis.aclose()
 
@@ -174,31 +183,15 @@ async def settle(stack: Stack, timeout: float = 60) -> list[str]:
             await asyncio.sleep(0.3)
 
 
-async def assert_same_as_fresh_snapshot(client: LongClient, session: Browserless) -> None:
-    """Zulip's check: the long-lived client's state equals a fresh snapshot at the same seq."""
-    for _attempt in range(20):
-        async with connect(client.stack.ws_url, additional_headers=session.ws_headers()) as fresh:
-            while True:
-                first = json.loads(await fresh.recv())
-                if first["type"] == "status":
-                    break
-        snapshot = PageModel()
-        snapshot.apply(first)
-        target = snapshot.last_seq
-        assert target is not None
-        if client.model.last_seq is not None and client.model.last_seq > target:
-            continue  # the client raced ahead of this snapshot; take another
-        client.captured, client.watch = None, target
-        if client.model.last_seq == target:
-            client.captured = (target, client.model.view())
-        async with asyncio.timeout(15):
-            while client.captured is None:
-                await asyncio.sleep(0.01)
-        seq, view = client.captured
-        if seq != target:
-            continue  # the target was a price superseded in a conflated batch; take another
-        fresh_view = snapshot.view()
-        diff = {k: (view[k], fresh_view[k]) for k in fresh_view if view[k] != fresh_view[k]}
-        assert not diff, f"client != fresh snapshot at seq {target}: {diff}"
-        return
-    raise AssertionError("could not line the client up with a fresh snapshot")
+async def assert_same_as_fresh_page(client: LongClient, session: Browserless, top: int) -> None:
+    """Zulip's check, once nothing moves any more: the long-lived client, built from everything it
+    applied across faults, equals a page opened now (snapshot + the events after it), both at `top`."""
+    await client.reached(top)
+    fresh = PageModel()
+    async with connect(client.stack.ws_url, additional_headers=session.ws_headers()) as ws, asyncio.timeout(15):
+        while fresh.status is None or (fresh.last_seq or 0) < top:
+            fresh.apply(json.loads(await ws.recv()))
+    assert client.model.last_seq == fresh.last_seq == top
+    view, fresh_view = client.model.view(), fresh.view()
+    diff = {k: (view[k], fresh_view[k]) for k in fresh_view if view[k] != fresh_view[k]}
+    assert not diff, f"client != fresh page at seq {top}: {diff}"

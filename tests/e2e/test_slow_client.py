@@ -1,9 +1,4 @@
-"""A client that stops reading while events flow fast: bounded memory, others unaffected.
-
-Runs at 200 events/s. Issue 3 asks for 500/s; at that rate the bot's publish path itself falls
-behind on a 2-core machine (every event builds and writes a ~15 KB status snapshot: one fresh-
-clone run saw a 52 ms median before any stall), which is tracked as open work on issue 3.
-"""
+"""A client that stops reading for 30 s while 500 events/s flow: bounded memory, others unaffected."""
 
 from __future__ import annotations
 
@@ -57,7 +52,7 @@ async def read_latencies(ws: ClientConnection, seconds: float, out: list[float])
 async def test_a_stalled_client_is_cut_off_and_costs_the_others_nothing(redis_url: str, tmp_path: Path) -> None:
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     try:
-        with running_stack(redis_url=redis_url, prefix=prefix, tmp=tmp_path, TICK_INTERVAL="0.01") as stack:
+        with running_stack(redis_url=redis_url, prefix=prefix, tmp=tmp_path, TICK_INTERVAL="0.004") as stack:
             await _scenario(stack)
     finally:
         delete_prefix(redis_url, prefix)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 import pytest
+from channels.testing import WebsocketCommunicator
 
+from bot_api.events import Envelope, Side, TradeData, TradeExecutedEvent
+from bot_api.publisher import EventPublisher
+from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import Cursor, DashboardConsumer
-from crypto_bot_ui.dashboard.relay import Frame
+from crypto_bot_ui.dashboard.relay import Frame, get_relay
+from tests.crypto_bot_ui.dashboard.test_relay import price, status_at
 
 RUN_1 = datetime(2026, 1, 1, tzinfo=UTC)
 RUN_2 = datetime(2026, 1, 2, tzinfo=UTC)
@@ -60,3 +67,49 @@ async def test_the_first_frame_is_the_ack_baseline_not_a_backlog() -> None:
     await consumer._send_new(cursor, Frame(raw="p", seq=10_001), Frame(raw="p", seq=10_002))
     assert consumer._unacked(cursor) == 2
     assert sent == ["", "p", "p"]
+
+
+def trade_or_price(seq: int) -> Envelope:
+    """A trade at seq 2 (never conflated), prices otherwise."""
+    if seq != 2:
+        return price(seq)
+    one = Decimal(1)
+    trade = TradeData(trade_id="t2", symbol="BTCUSDT", side=Side.BUY, qty=one, price=one, quote_qty=one,
+                      fee=Decimal(0), fee_asset="USDT", realized_pnl=Decimal(0), executed_at=RUN_1)
+    return TradeExecutedEvent(seq=seq, data=trade)
+
+
+class _User:
+    is_authenticated = True
+
+    def get_username(self) -> str:
+        return "tester"
+
+    def __str__(self) -> str:
+        return "tester"
+
+
+async def test_a_new_socket_gets_the_snapshot_brought_up_to_date(
+    redis_url: str, redis_prefix: str, settings: Any
+) -> None:
+    """The bot's snapshot trails its events a little: a new socket gets it plus what followed."""
+    settings.REDIS_URL, settings.REDIS_PREFIX = redis_url, redis_prefix
+    publisher = EventPublisher(bot_link.redis_client(), bot_link.bot_keys())
+    await publisher.publish(price(1), snapshot=status_at(1))
+    for seq in (2, 3, 4):
+        await publisher.publish(trade_or_price(seq))
+    communicator = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/dashboard/")
+    communicator.scope["user"] = _User()
+    try:
+        connected, _ = await communicator.connect()
+        assert connected
+        frames = [await communicator.receive_json_from(5) for _ in range(3)]
+        assert [(f["type"], f["seq"]) for f in frames] == [("status", 1), ("trade_executed", 2), ("price_update", 4)]
+        await publisher.publish(price(5))  # then live, nothing twice
+        live = await communicator.receive_json_from(5)
+        while live["seq"] is None:  # presence, made by the web process
+            live = await communicator.receive_json_from(5)
+        assert live["seq"] == 5
+    finally:
+        await communicator.disconnect()
+        await get_relay().aclose()

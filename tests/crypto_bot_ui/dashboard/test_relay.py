@@ -58,6 +58,21 @@ async def test_catch_up_replays_missed_events_or_falls_back_to_the_snapshot(
     assert [(f.seq, f.is_status) for f in drain(sub)] == [(6, True)]
 
 
+async def test_after_redis_came_back_with_less_the_next_event_resyncs_the_sockets(
+    redis_url: str, redis_prefix: str, settings: Any
+) -> None:
+    settings.REDIS_URL = redis_url
+    relay, sub, publisher = await published_relay(redis_url, redis_prefix, 4)
+    relay.last_seq = 10  # forwarded up to 10, then Redis restarted from a backup that ends at 4
+    await relay._catch_up()
+    assert [(f.seq, f.is_status) for f in drain(sub)] == [(4, True)]  # sockets past it drop it
+    # The bot's next event, 11, does not follow 4: the bot writes a snapshot with it, and the
+    # relay sends that snapshot (sockets at 10 take it) before the event itself.
+    await publisher.publish(price(11), snapshot=status_at(11))
+    await relay._on_live(Frame.of(price(11), "p11"))
+    assert [(f.seq, f.is_status) for f in drain(sub)] == [(11, True), (11, False)]
+
+
 async def published_relay(redis_url: str, redis_prefix: str, count: int) -> tuple[Relay, Subscription, EventPublisher]:
     """A relay (with one subscribed socket queue) over a stream of `count` published price events."""
     keys = RedisKeys(prefix=redis_prefix)
@@ -110,6 +125,21 @@ async def test_replay_since_refuses_what_it_cannot_supply_completely(
     assert await relay.replay_since(0) is None
     await bot_link.redis_client().xdel(keys.events_stream, "4-0")  # a hole
     assert await relay.replay_since(2) is None
+
+
+async def test_resync_brings_a_trailing_snapshot_up_to_date(redis_url: str, redis_prefix: str, settings: Any) -> None:
+    settings.REDIS_URL = redis_url
+    keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(bot_link.redis_client(), keys)
+    relay = Relay(keys=keys, redis_url=redis_url)
+    assert await relay.resync() == []  # the bot never published
+    await publisher.publish(price(1), snapshot=status_at(1))
+    for seq in (2, 3, 4):  # the bot writes its snapshot a few times a second, not every event
+        await publisher.publish(price(seq))
+    frames = await relay.resync()
+    assert [(f.seq, f.is_status) for f in frames] == [(1, True), (2, False), (3, False), (4, False)]
+    await publisher.publish(price(5), snapshot=status_at(5))
+    assert [(f.seq, f.is_status) for f in await relay.resync()] == [(5, True)]
 
 
 def test_conflate_keeps_the_newest_price_per_symbol_in_seq_order() -> None:
