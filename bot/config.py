@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import logging
-import math
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
-from urllib.parse import urlsplit
 
+from bot import config_parse as p
 from bot.errors import ConfigError
-from bot.strategy import STRATEGIES
-from bot_api.errors import ContractError
-from bot_api.keys import RedisKeys, validate_bot_id
+from bot_api.keys import RedisKeys
 from bot_api.redis_conn import mask_url
 
 logger = logging.getLogger(__name__)
-
-_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
-_ASSET_RE = re.compile(r"^[A-Z0-9]{2,10}$")
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no"})
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_REDIS_SCHEMES = ("redis", "rediss", "unix")
-MAX_AMOUNT = Decimal(10) ** 12
-"""Upper bound on money settings: larger values would exceed Decimal's 28-digit precision in P&L math."""
 
 DEFAULTS: dict[str, str] = {
     "BOT_ID": "main",
@@ -37,20 +23,44 @@ DEFAULTS: dict[str, str] = {
     "QUOTE_ASSET": "USDT",
     "TICK_INTERVAL": "0.5",
     "SIM_SEED": "42",
+    "MARKET_DATA": "sim",
+    "BROKER": "paper",
+    "LIVE_TRADING": "false",
+    "BINANCE_API_KEY": "",
+    "BINANCE_API_SECRET": "",
+    "BINANCE_TESTNET": "true",
+    "BINANCE_REST_URL": "",
+    "BINANCE_STREAM_URL": "",
+    "BINANCE_WS_API_URL": "",
+    "STALL_TIMEOUT": "10",
+    "REST_POLL_INTERVAL": "1",
+    "BREAKER_FAIL_MAX": "5",
+    "BREAKER_RESET_TIMEOUT": "60",
     "STRATEGY": "sma_cross",
     "SMA_FAST": "5",
     "SMA_SLOW": "20",
+    "MR_WINDOW": "20",
+    "MR_ENTRY_Z": "2",
+    "MR_EXIT_Z": "0",
     "FEE_RATE": "0.001",
+    "SLIPPAGE_BPS": "0",
     "STARTING_CASH": "10000",
     "ORDER_QUOTE": "1000",
+    "MAX_POSITION_QUOTE": "",
+    "MAX_DAILY_LOSS": "",
     "AUTO_START": "true",
     "LOG_LEVEL": "INFO",
     "VAR_DIR": "var",
     "EQUITY_INTERVAL": "10",
 }
-"""Every setting the bot reads, with its default."""
+"""Every setting the bot reads, with its default (empty: not set)."""
 
-T = TypeVar("T")
+REST_URLS = {True: "https://testnet.binance.vision/api", False: "https://api.binance.com/api"}
+"""Binance spot REST bases by BINANCE_TESTNET (python-binance appends /v3/...)."""
+STREAM_URLS = {True: "wss://stream.testnet.binance.vision/", False: "wss://stream.binance.com:9443/"}
+"""Binance market stream bases by BINANCE_TESTNET."""
+WS_API_URLS = {True: "wss://ws-api.testnet.binance.vision/ws-api/v3", False: "wss://ws-api.binance.com:443/ws-api/v3"}
+"""Binance WebSocket API (user data stream) by BINANCE_TESTNET."""
 
 
 @dataclass(frozen=True)
@@ -75,36 +85,101 @@ class BotSettings:
     log_level: str
     var_dir: Path
     equity_interval: float
+    market_data: str = "sim"
+    broker: str = "paper"
+    live_trading: bool = False
+    binance_api_key: str = field(default="", repr=False)
+    binance_api_secret: str = field(default="", repr=False)
+    binance_testnet: bool = True
+    binance_rest_url: str = REST_URLS[True]
+    binance_stream_url: str = STREAM_URLS[True]
+    binance_ws_api_url: str = WS_API_URLS[True]
+    stall_timeout: float = 10.0
+    rest_poll_interval: float = 1.0
+    breaker_fail_max: int = 5
+    breaker_reset_timeout: float = 60.0
+    mr_window: int = 20
+    mr_entry_z: Decimal = Decimal(2)
+    mr_exit_z: Decimal = Decimal(0)
+    slippage_bps: Decimal = Decimal(0)
+    max_position_quote: Decimal | None = None
+    max_daily_loss: Decimal | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BotSettings:
         """Read and validate every setting; raise ConfigError naming the first bad one."""
-        env = _Env(environ)
-        quote_asset = env.get("QUOTE_ASSET", _parse_asset)
-        sma_fast = env.get("SMA_FAST", _int_range(1, 499))
-        sma_slow = env.get("SMA_SLOW", _int_range(2, 500))
+        env = p.Env(environ, DEFAULTS)
+        quote_asset = env.get("QUOTE_ASSET", p.parse_asset)
+        sma_fast = env.get("SMA_FAST", p.int_range(1, 499))
+        sma_slow = env.get("SMA_SLOW", p.int_range(2, 500))
         if sma_fast >= sma_slow:
             raise ConfigError("SMA_FAST", f"must be smaller than SMA_SLOW ({sma_slow}), got {sma_fast!r}")
+        testnet = env.get("BINANCE_TESTNET", p.parse_bool)
+        mr_entry_z = env.get("MR_ENTRY_Z", p.decimal_range(Decimal("0.1"), Decimal(10)))
+        mr_exit_z = env.get("MR_EXIT_Z", p.decimal_range(Decimal(-10), Decimal(10)))
+        if mr_exit_z <= -mr_entry_z:
+            raise ConfigError("MR_EXIT_Z", f"must be above -MR_ENTRY_Z ({-mr_entry_z}), got {mr_exit_z}")
         settings = cls(
-            bot_id=env.get("BOT_ID", _parse_bot_id),
-            redis_url=env.get("REDIS_URL", _parse_redis_url),
-            redis_prefix=env.get("REDIS_PREFIX", _parse_prefix),
-            symbols=env.get("SYMBOLS", lambda raw: _parse_symbols(raw, quote_asset)),
+            bot_id=env.get("BOT_ID", p.parse_bot_id),
+            redis_url=env.get("REDIS_URL", p.parse_redis_url),
+            redis_prefix=env.get("REDIS_PREFIX", p.parse_prefix),
+            symbols=env.get("SYMBOLS", lambda raw: p.parse_symbols(raw, quote_asset)),
             quote_asset=quote_asset,
-            tick_interval=env.get("TICK_INTERVAL", _parse_interval),
-            sim_seed=env.get("SIM_SEED", _parse_int),
-            strategy=env.get("STRATEGY", _parse_strategy),
+            tick_interval=env.get("TICK_INTERVAL", p.parse_interval),
+            sim_seed=env.get("SIM_SEED", p.parse_int),
+            strategy=env.get("STRATEGY", p.parse_strategy),
             sma_fast=sma_fast,
             sma_slow=sma_slow,
-            fee_rate=env.get("FEE_RATE", _parse_fee_rate),
-            starting_cash=env.get("STARTING_CASH", _positive_decimal),
-            order_quote=env.get("ORDER_QUOTE", _positive_decimal),
-            auto_start=env.get("AUTO_START", _parse_bool),
-            log_level=env.get("LOG_LEVEL", _parse_log_level),
-            var_dir=env.get("VAR_DIR", _parse_dir),
-            equity_interval=env.get("EQUITY_INTERVAL", _parse_equity_interval),
+            fee_rate=env.get("FEE_RATE", p.parse_fee_rate),
+            starting_cash=env.get("STARTING_CASH", p.positive_decimal),
+            order_quote=env.get("ORDER_QUOTE", p.positive_decimal),
+            auto_start=env.get("AUTO_START", p.parse_bool),
+            log_level=env.get("LOG_LEVEL", p.parse_log_level),
+            var_dir=env.get("VAR_DIR", p.parse_dir),
+            equity_interval=env.get("EQUITY_INTERVAL", p.parse_equity_interval),
+            market_data=env.get("MARKET_DATA", p.one_of("sim", "binance")),
+            broker=env.get("BROKER", p.one_of("paper", "binance")),
+            live_trading=env.get("LIVE_TRADING", p.parse_bool),
+            binance_api_key=env.get("BINANCE_API_KEY", p.parse_secret, secret=True),
+            binance_api_secret=env.get("BINANCE_API_SECRET", p.parse_secret, secret=True),
+            binance_testnet=testnet,
+            binance_rest_url=env.get("BINANCE_REST_URL", p.url_or(REST_URLS[testnet], ("http", "https"))),
+            binance_stream_url=env.get("BINANCE_STREAM_URL", p.url_or(STREAM_URLS[testnet], ("ws", "wss"))),
+            binance_ws_api_url=env.get("BINANCE_WS_API_URL", p.url_or(WS_API_URLS[testnet], ("ws", "wss"))),
+            stall_timeout=env.get("STALL_TIMEOUT", p.float_range(1, 300)),
+            rest_poll_interval=env.get("REST_POLL_INTERVAL", p.float_range(0.2, 60)),
+            breaker_fail_max=env.get("BREAKER_FAIL_MAX", p.int_range(1, 100)),
+            breaker_reset_timeout=env.get("BREAKER_RESET_TIMEOUT", p.float_range(0.1, 3600)),
+            mr_window=env.get("MR_WINDOW", p.int_range(2, 500)),
+            mr_entry_z=mr_entry_z,
+            mr_exit_z=mr_exit_z,
+            slippage_bps=env.get("SLIPPAGE_BPS", p.decimal_range(Decimal(0), Decimal(500))),
+            max_position_quote=env.get("MAX_POSITION_QUOTE", p.optional(p.positive_decimal)),
+            max_daily_loss=env.get("MAX_DAILY_LOSS", p.optional(p.positive_decimal)),
         )
+        settings._check_exchange()
         return settings
+
+    def _check_exchange(self) -> None:
+        """Combinations that cannot work, or that could place real orders by accident."""
+        if self.broker != "binance":
+            return
+        if self.market_data != "binance":
+            raise ConfigError("MARKET_DATA", "must be binance when BROKER=binance (orders need the exchange's prices)")
+        for name, value in (("BINANCE_API_KEY", self.binance_api_key), ("BINANCE_API_SECRET", self.binance_api_secret)):
+            if not value:
+                raise ConfigError(name, "is required when BROKER=binance")
+        if not self.binance_testnet and not self.live_trading:
+            raise ConfigError(
+                "LIVE_TRADING",
+                "must be true to place real orders (BROKER=binance with BINANCE_TESTNET=false); "
+                "use BINANCE_TESTNET=true or BROKER=paper to trade without real money",
+            )
+
+    @property
+    def places_real_orders(self) -> bool:
+        """Whether this configuration sends orders that spend real money."""
+        return self.broker == "binance" and not self.binance_testnet and self.live_trading
 
     @property
     def journal_path(self) -> Path:
@@ -122,160 +197,13 @@ class BotSettings:
         return mask_url(self.redis_url)
 
     def summary(self) -> str:
-        """One log-safe line describing the configuration."""
+        """One log-safe line describing the configuration (no keys, no passwords)."""
+        venue = "" if self.market_data == "sim" else f" binance={'testnet' if self.binance_testnet else 'LIVE'}"
         return (
-            f"bot={self.bot_id} symbols={','.join(self.symbols)} strategy={self.strategy}"
-            f"({self.sma_fast}/{self.sma_slow}) tick={self.tick_interval}s seed={self.sim_seed}"
-            f" fee_rate={self.fee_rate} cash={self.starting_cash} {self.quote_asset}"
-            f" order={self.order_quote} {self.quote_asset} auto_start={self.auto_start}"
-            f" redis={self.masked_redis_url} prefix={self.redis_prefix}"
+            f"bot={self.bot_id} market={self.market_data} broker={self.broker}{venue}"
+            f" symbols={','.join(self.symbols)} strategy={self.strategy}"
+            f" tick={self.tick_interval}s fee_rate={self.fee_rate} slippage={self.slippage_bps}bps"
+            f" cash={self.starting_cash} {self.quote_asset} order={self.order_quote} {self.quote_asset}"
+            f" max_position={self.max_position_quote or '-'} max_daily_loss={self.max_daily_loss or '-'}"
+            f" auto_start={self.auto_start} redis={self.masked_redis_url} prefix={self.redis_prefix}"
         )
-
-
-class _Env:
-    """Looks settings up with defaults and turns parser ValueErrors into ConfigErrors."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-
-    def get(self, name: str, parse: Callable[[str], T]) -> T:
-        raw = self._environ.get(name, DEFAULTS[name])
-        try:
-            return parse(raw.strip())
-        except ValueError as exc:
-            raise ConfigError(name, f"{exc}, got {raw!r}") from None
-
-
-def _parse_int(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError("must be an integer") from None
-
-
-def _int_range(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        value = _parse_int(raw)
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
-
-    return parse
-
-
-def _parse_decimal(raw: str) -> Decimal:
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError("must be a decimal number") from None
-    if not value.is_finite():
-        raise ValueError("must be a finite decimal number")
-    return value
-
-
-def _positive_decimal(raw: str) -> Decimal:
-    value = _parse_decimal(raw)
-    if not 0 < value <= MAX_AMOUNT:
-        raise ValueError(f"must be greater than 0 and at most {MAX_AMOUNT:f}")
-    return value
-
-
-def _parse_fee_rate(raw: str) -> Decimal:
-    value = _parse_decimal(raw)
-    if not Decimal(0) <= value < Decimal("0.1"):
-        raise ValueError("must be between 0 and 0.1")
-    return value
-
-
-def _parse_interval(raw: str) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError("must be a number of seconds") from None
-    if not (math.isfinite(value) and 0 < value <= 10):
-        raise ValueError("must be greater than 0 and at most 10 seconds")
-    return value
-
-
-def _parse_bool(raw: str) -> bool:
-    lowered = raw.lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError("must be one of true/false/1/0/yes/no")
-
-
-def _parse_bot_id(raw: str) -> str:
-    try:
-        return validate_bot_id(raw)
-    except ContractError as exc:
-        raise ValueError(exc.message) from None
-
-
-def _parse_prefix(raw: str) -> str:
-    try:
-        RedisKeys(prefix=raw)
-    except ContractError:
-        raise ValueError("must be non-empty and contain no spaces") from None
-    return raw
-
-
-def _parse_redis_url(raw: str) -> str:
-    try:
-        scheme = urlsplit(raw).scheme
-    except ValueError:
-        scheme = ""
-    if scheme not in _REDIS_SCHEMES:
-        # The value may hold a password, so the error shows only the scheme, not the URL.
-        raise ConfigError("REDIS_URL", f"must start with redis://, rediss:// or unix://, got {scheme!r}")
-    return raw
-
-
-def _parse_asset(raw: str) -> str:
-    if not _ASSET_RE.match(raw):
-        raise ValueError(f"must match {_ASSET_RE.pattern}")
-    return raw
-
-
-def _parse_symbols(raw: str, quote_asset: str) -> tuple[str, ...]:
-    symbols = tuple(part.strip() for part in raw.split(",") if part.strip())
-    if not symbols:
-        raise ValueError("must list at least one symbol")
-    for symbol in symbols:
-        if not _SYMBOL_RE.match(symbol):
-            raise ValueError(f"symbol {symbol!r} must match {_SYMBOL_RE.pattern}")
-        if not symbol.endswith(quote_asset) or symbol == quote_asset:
-            raise ValueError(f"symbol {symbol!r} must be quoted in QUOTE_ASSET {quote_asset}")
-    if len(set(symbols)) != len(symbols):
-        raise ValueError("must not repeat a symbol")
-    return symbols
-
-
-def _parse_strategy(raw: str) -> str:
-    if raw not in STRATEGIES:
-        raise ValueError(f"must be one of: {', '.join(sorted(STRATEGIES))}")
-    return raw
-
-
-def _parse_equity_interval(raw: str) -> float:
-    value = float(raw)
-    if not math.isfinite(value) or not 1 <= value <= 86_400:
-        raise ValueError(f"must be between 1 and 86400 seconds, got {raw!r}")
-    return value
-
-
-def _parse_dir(raw: str) -> Path:
-    if not raw.strip():
-        raise ValueError("must be a directory path")
-    path = Path(raw)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{raw!r} exists and is not a directory")
-    return path
-
-
-def _parse_log_level(raw: str) -> str:
-    level = raw.upper()
-    if level not in _LOG_LEVELS:
-        raise ValueError(f"must be one of: {', '.join(_LOG_LEVELS)}")
-    return level

@@ -11,8 +11,10 @@ from typing import Protocol
 
 from bot.broker.base import Broker, Fill
 from bot.config import BotSettings
+from bot.connectivity import Connectivity
 from bot.market.base import Tick
 from bot.portfolio import Portfolio
+from bot.risk import RiskGuard
 from bot.strategy.base import Signal, Strategy
 from bot_api.commands import BotCommand, CommandError, CommandName
 from bot_api.events import (
@@ -71,6 +73,7 @@ class TradingEngine:
         *,
         market_name: str = "sim",
         initial_seq: int = 0,
+        connectivity: Connectivity | None = None,
     ) -> None:
         self.settings = settings
         self.strategy = strategy
@@ -78,6 +81,8 @@ class TradingEngine:
         self.sink = sink
         self.market_name = market_name
         self.portfolio = Portfolio(settings.starting_cash, settings.quote_asset)
+        self.risk = RiskGuard(max_position_quote=settings.max_position_quote, max_daily_loss=settings.max_daily_loss)
+        self.connectivity = connectivity or Connectivity()
         self.state = BotState.RUNNING if settings.auto_start else BotState.STOPPED
         self.reason = "AUTO_START is on" if settings.auto_start else "AUTO_START is off"
         self.prices: dict[str, Decimal] = {}
@@ -101,8 +106,9 @@ class TradingEngine:
                 trade_id=trade.trade_id, order_id=trade.order_id or "", symbol=trade.symbol,
                 side=trade.side, qty=trade.qty, price=trade.price, quote_qty=trade.quote_qty,
                 fee=trade.fee, fee_asset=trade.fee_asset, executed_at=trade.executed_at,
+                fee_quote=trade.fee_quote,
             )
-            self.portfolio.apply(fill)
+            self.risk.record(self.portfolio.apply(fill), trade.executed_at)
             self.trade_count += 1
             self.recent_trades.appendleft(trade)
         if state is not None:
@@ -135,9 +141,10 @@ class TradingEngine:
             )
             # The strategy sees every price, even while stopped, so its windows stay
             # contiguous; only acting on a signal depends on the state.
-            position_qty = self.portfolio.position_qty(tick.symbol)
+            # Dust no order can sell counts as flat (Binance takes a buy's fee in the coin).
+            position_qty = self.broker.tradable(tick.symbol, self.portfolio.position_qty(tick.symbol))
             signal = self.strategy.on_price(tick.symbol, tick.price, position_qty)
-            if signal is None or self.state is not BotState.RUNNING:
+            if await self._risk_halt() or signal is None or self.state is not BotState.RUNNING:
                 return
             qty = self._order_qty(tick, signal, position_qty)
             if qty is not None:
@@ -147,8 +154,9 @@ class TradingEngine:
         if signal.side is Side.SELL:
             return position_qty if position_qty > 0 else None
         qty = (self.settings.order_quote / tick.price).quantize(ORDER_QTY_STEP, rounding=ROUND_DOWN)
+        qty = self.risk.cap_buy(qty, tick.price, position_qty, ORDER_QTY_STEP)
         if qty <= 0:
-            logger.debug("skip buy %s: order of %s is below one lot", tick.symbol, self.settings.order_quote)
+            logger.debug("skip buy %s: below one lot, or MAX_POSITION_QUOTE reached", tick.symbol)
             return None
         turnover = qty * tick.price
         # Rounded up so the estimate is never below the broker's fee: cash cannot go negative.
@@ -161,6 +169,7 @@ class TradingEngine:
     async def _trade(self, tick: Tick, signal: Signal, qty: Decimal) -> None:
         fill = await self.broker.market_order(tick.symbol, signal.side, qty, tick.price)
         realized = self.portfolio.apply(fill)
+        self.risk.record(realized, fill.executed_at)
         trade = TradeData(
             trade_id=fill.trade_id,
             order_id=fill.order_id,
@@ -171,6 +180,7 @@ class TradingEngine:
             quote_qty=fill.quote_qty,
             fee=fill.fee,
             fee_asset=fill.fee_asset,
+            fee_quote=fill.fee_quote,
             realized_pnl=realized,
             executed_at=fill.executed_at,
             reason=signal.reason,
@@ -192,6 +202,18 @@ class TradingEngine:
         # A fill changes cash, positions and P&L: push the authoritative snapshot so no screen
         # has to redo the bot's money arithmetic.
         await self._emit_status()
+        await self._risk_halt()
+
+    async def _risk_halt(self) -> bool:
+        """Stop trading (saying why) when the daily loss limit is reached; True if stopped by it."""
+        if self.state is not BotState.RUNNING:
+            return False
+        reason = self.risk.breach(self.portfolio.unrealized(self.prices))
+        if reason is None:
+            return False
+        logger.warning("%s; trading stopped", reason)
+        await self._set_state(BotState.STOPPED, reason)
+        return True
 
     def snapshot(self) -> StatusEvent:
         """The full status as of the last emitted event (its seq is the current seq)."""
@@ -222,6 +244,9 @@ class TradingEngine:
             trade_count=self.trade_count,
             recent_trades=list(self.recent_trades),
             started_at=self.started_at,
+            stats=self.portfolio.stats.data(),
+            risk=self.risk.data(self.portfolio.unrealized(prices)),
+            exchange=self.connectivity.data(),
         )
         return StatusEvent(seq=self._seq or None, bot=self.settings.bot_id, data=data)
 
@@ -245,7 +270,7 @@ class TradingEngine:
             await self._emit(EquitySnapshotEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=data))
 
     async def publish_status(self) -> None:
-        """Emit a fresh status event (at startup and on request)."""
+        """Emit a fresh status event (at startup, on request, when the exchange's health changes)."""
         async with self._lock:
             await self._emit_status()
 

@@ -1,9 +1,14 @@
 """Cash, open positions and realised profit, updated fill by fill with exact Decimal arithmetic.
 
-A position keeps its cost basis (the quote spent on it) rather than a rounded average price:
-with the exact cost, `realized + unrealized == equity - starting_cash` holds to the last digit.
-`avg_entry` is derived from it for display. Realised P&L of a sell is
-`quote_qty - cost of the sold part - fee`, i.e. `(price - avg_entry) * qty - fee`.
+A position keeps its cost basis (the quote spent on it, entry fees included) rather than a
+rounded average price: with the exact cost, `realized + unrealized == equity - starting_cash`
+holds to the last digit. `avg_entry` is derived from it for display. A sell realises
+`proceeds - cost of the part it closes`, so its realised P&L is the round trip's result net of
+both fees.
+
+Fees are booked where the exchange takes them: in the quote asset (from cash), in the base asset
+(from the quantity bought or held, as Binance does on spot buys), or in a third asset such as
+BNB, which this quote-asset account books at its quote value (`Fill.fee_quote`) against cash.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bot.broker.base import Fill
 from bot.errors import InsufficientFundsError, InsufficientPositionError, OrderError
+from bot.stats import TradeStats
 from bot_api.events import PnlData, Side
 
 logger = logging.getLogger(__name__)
@@ -41,7 +47,7 @@ class Position:
         return self.cost if mark is None else self.qty * mark
 
     def unrealized(self, mark: Decimal | None) -> Decimal:
-        """Profit if the position were closed at `mark`, before fees."""
+        """Profit if the position were closed at `mark`: entry fees counted, the exit fee not."""
         return self.value(mark) - self.cost
 
 
@@ -53,6 +59,7 @@ class Portfolio:
         self.quote_asset = quote_asset
         self.cash = starting_cash
         self.realized = ZERO
+        self.stats = TradeStats(starting_equity=starting_cash)
         self._positions: dict[str, Position] = {}
 
     @property
@@ -70,38 +77,62 @@ class Portfolio:
 
         The portfolio is unchanged when an error is raised.
         """
-        if fill.qty <= 0 or fill.qty != fill.qty.quantize(QTY_STEP):
-            raise OrderError(f"fill quantity must be positive with at most 8 decimals, got {fill.qty}")
-        realized = self._buy(fill) if fill.side is Side.BUY else self._sell(fill)
+        for name, amount in (("quantity", fill.qty), ("fee", fill.fee)):
+            if amount < 0 or amount != amount.quantize(QTY_STEP):
+                raise OrderError(f"fill {name} must be >= 0 with at most 8 decimals, got {amount}")
+        if fill.qty == 0:
+            raise OrderError("fill quantity must be positive")
+        fee_cash, fee_base = self._fee_split(fill)
+        if fill.side is Side.BUY:
+            realized = self._buy(fill, fee_cash, fee_base)
+        else:
+            realized = self._sell(fill, fee_cash, fee_base)
         self.realized += realized
+        fee_quote = fee_cash + (fee_base * fill.price).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+        self.stats.record(symbol=fill.symbol, closing=fill.side is Side.SELL, realized=realized, fee_quote=fee_quote)
         return realized
 
-    def _buy(self, fill: Fill) -> Decimal:
-        spend = fill.quote_qty + fill.fee
+    def _fee_split(self, fill: Fill) -> tuple[Decimal, Decimal]:
+        """(fee taken from cash, fee taken from the base asset) for `fill`."""
+        if fill.fee_asset == self.quote_asset:
+            return fill.fee, ZERO
+        if fill.fee_asset == fill.symbol.removesuffix(self.quote_asset):
+            return ZERO, fill.fee
+        if fill.fee_quote is None:
+            raise OrderError(f"a fee in {fill.fee_asset} needs its value in {self.quote_asset} (fee_quote)")
+        return fill.fee_quote, ZERO
+
+    def _buy(self, fill: Fill, fee_cash: Decimal, fee_base: Decimal) -> Decimal:
+        received = fill.qty - fee_base
+        if received <= 0:
+            raise OrderError(f"the fee {fill.fee} {fill.fee_asset} takes the whole fill of {fill.qty}")
+        spend = fill.quote_qty + fee_cash
         if spend > self.cash:
             raise InsufficientFundsError(
                 f"buying {fill.qty} {fill.symbol} costs {spend} {self.quote_asset}, cash is {self.cash}"
             )
         old = self._positions.get(fill.symbol, Position(ZERO, ZERO))
-        self._positions[fill.symbol] = Position(old.qty + fill.qty, old.cost + fill.quote_qty)
+        self._positions[fill.symbol] = Position(old.qty + received, old.cost + spend)
         self.cash -= spend
-        return -fill.fee
+        return ZERO  # the fee is in the cost: it is realised when the position is sold
 
-    def _sell(self, fill: Fill) -> Decimal:
+    def _sell(self, fill: Fill, fee_cash: Decimal, fee_base: Decimal) -> Decimal:
         old = self._positions.get(fill.symbol)
-        if old is None or fill.qty > old.qty:
+        given = fill.qty + fee_base
+        if old is None or given > old.qty:
             held = old.qty if old else ZERO
-            raise InsufficientPositionError(f"cannot sell {fill.qty} {fill.symbol}, holding {held}")
-        remaining = old.qty - fill.qty
+            raise InsufficientPositionError(f"cannot sell {given} {fill.symbol}, holding {held}")
+        remaining = old.qty - given
         if remaining == 0:
             sold_cost = old.cost
             del self._positions[fill.symbol]
         else:
             # Rounded share of the cost; the rest stays with the position, so no cost is lost.
-            sold_cost = (old.cost * fill.qty / old.qty).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+            sold_cost = (old.cost * given / old.qty).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
             self._positions[fill.symbol] = Position(remaining, old.cost - sold_cost)
-        self.cash += fill.quote_qty - fill.fee
-        return fill.quote_qty - sold_cost - fill.fee
+        proceeds = fill.quote_qty - fee_cash
+        self.cash += proceeds
+        return proceeds - sold_cost
 
     def unrealized(self, prices: Mapping[str, Decimal]) -> Decimal:
         """Unrealised P&L of all open positions marked at `prices`."""

@@ -13,16 +13,16 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.broker.paper import PaperBroker
 from bot.config import BotSettings
+from bot.connectivity import Connectivity
 from bot.engine import BotEvent, TradingEngine
 from bot.errors import BotError, ConfigError
 from bot.journal import Journal
 from bot.market.base import MarketData
-from bot.market.sim import SimulatedMarket
 from bot.outbox import Outbox
 from bot.reconcile import reconcile
 from bot.strategy import build_strategy
+from bot.venue import Venue, open_venue
 from bot_api.backoff import Backoff
 from bot_api.command_bus import CommandBus
 from bot_api.errors import TransportError
@@ -41,8 +41,10 @@ SHUTDOWN_REDIS_TIMEOUT = 0.5
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 T = TypeVar("T")
-Started = tuple[TradingEngine, MarketData, CommandBus, str | None, Outbox]
-"""What startup hands to the loops: engine, market, command bus, command cursor, outbox."""
+Started = tuple[TradingEngine, Venue, CommandBus, str | None, Outbox]
+"""What startup hands to the loops: engine, venue, command bus, command cursor, outbox."""
+STATUS_PUSH_DELAY = 0.2
+"""Exchange health changes within this window go out as one status."""
 
 
 def main() -> int:
@@ -53,7 +55,11 @@ def main() -> int:
         print(f"configuration error: {exc.message}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except ConfigError as exc:  # found at start-up, e.g. a symbol the exchange does not list
+        print(f"configuration error: {exc.message}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -67,17 +73,20 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
     journal = Journal(settings.journal_path)
     stopper = asyncio.create_task(stop.wait(), name="bot-stop")
     tasks: list[asyncio.Task[Any]] = [stopper]
+    startup: asyncio.Task[Started] | None = None
     try:
         startup = asyncio.create_task(_start(settings, redis, journal), name="bot-startup")
         tasks.append(startup)
         await asyncio.wait({startup, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if stopper.done():
             return
-        engine, market, bus, cursor, outbox = startup.result()
+        engine, venue, bus, cursor, outbox = startup.result()
         keys = settings.keys
         loops = [
             asyncio.create_task(outbox.run(), name="bot-outbox"),
-            asyncio.create_task(_market_loop(market, engine), name="bot-market"),
+            asyncio.create_task(_market_loop(venue.market, engine), name="bot-market"),
+            asyncio.create_task(_exchange_status_loop(venue.connectivity, engine), name="bot-exchange-status"),
+            *([asyncio.create_task(venue.user_stream.run(), name="bot-user-stream")] if venue.user_stream else []),
             asyncio.create_task(_command_loop(redis, bus, engine, keys, cursor), name="bot-commands"),
             asyncio.create_task(_heartbeat_loop(redis, keys, journal), name="bot-heartbeat"),
             asyncio.create_task(_equity_loop(engine, settings.equity_interval), name="bot-equity"),
@@ -89,6 +98,8 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
             raise BotError(f"{task.get_name()} ended unexpectedly")
     finally:
         await cancel_and_wait(*tasks)
+        if startup is not None and startup.done() and not startup.cancelled() and startup.exception() is None:
+            await startup.result()[1].close()
         await _shutdown_redis(redis, settings.keys)
         journal.close()
         for sig in handled:
@@ -101,7 +112,7 @@ async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Start
     keys = settings.keys
     publisher = EventPublisher(redis, keys)
     bus = CommandBus(redis, keys)
-    market = SimulatedMarket(settings.symbols, seed=settings.sim_seed, interval=settings.tick_interval)
+    venue = await open_venue(settings)
     stored = await _redis_seq(publisher)
     if stored is not None and stored > journal.last_seq():
         logger.warning("Redis holds seq %d, ahead of the journal's %d; continuing above it",
@@ -110,10 +121,11 @@ async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Start
     engine = TradingEngine(
         settings,
         build_strategy(settings),
-        PaperBroker(settings.fee_rate, settings.quote_asset),
+        venue.broker,
         _NoSink(),
-        market_name=market.name,
+        market_name=venue.market.name,
         initial_seq=journal.last_seq(),
+        connectivity=venue.connectivity,
     )
     engine.restore(journal.ledger(), journal.state())
 
@@ -128,7 +140,7 @@ async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Start
     cursor = await _try(bus.start_cursor(), "resolving the command cursor")
     await _try(beat(redis, keys.heartbeat_key), "first heartbeat")
     await engine.publish_status()
-    return engine, market, bus, cursor, outbox
+    return engine, venue, bus, cursor, outbox
 
 
 class _NoSink:
@@ -168,6 +180,15 @@ async def _market_loop(market: MarketData, engine: TradingEngine) -> None:
         except BotError:
             # One refused order must not end the price feed; the next signal may succeed.
             logger.exception("handling a %s tick failed", tick.symbol)
+
+
+async def _exchange_status_loop(connectivity: Connectivity, engine: TradingEngine) -> None:
+    """Push a status whenever the price source or the circuit breaker changes."""
+    while True:
+        await connectivity.changed.wait()
+        await asyncio.sleep(STATUS_PUSH_DELAY)  # a burst of changes becomes one status
+        connectivity.changed.clear()
+        await engine.publish_status()
 
 
 async def _command_loop(

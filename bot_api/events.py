@@ -55,6 +55,8 @@ class TradeData(ContractModel):
     quote_qty: Annotated[Money, Field(ge=0)]
     fee: Annotated[Money, Field(ge=0)]
     fee_asset: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,16}$")]
+    fee_quote: Annotated[Money, Field(ge=0)] | None = None
+    """The fee valued in the quote asset, when it was paid in a third asset (e.g. BNB)."""
     realized_pnl: Money
     executed_at: UtcDatetime
     reason: Annotated[str, Field(max_length=200)] = ""
@@ -85,6 +87,65 @@ class PnlData(ContractModel):
     total: Money
 
 
+class SymbolStatsData(ContractModel):
+    """Performance of one symbol."""
+
+    symbol: Symbol
+    fills: int
+    closed: int
+    """Closing fills (sells): the trades won or lost."""
+    wins: int
+    realized_pnl: Money
+
+
+class StatsData(ContractModel):
+    """Performance over closed trades (sells; their realised P&L is net of entry and exit fees)."""
+
+    closed_trades: int
+    wins: int
+    losses: int
+    win_rate: Money | None
+    """wins / closed_trades, 0..1; null before the first closed trade."""
+    profit_factor: Money | None
+    """gross_profit / gross_loss; null while there is no loss."""
+    expectancy: Money | None
+    """Mean realised P&L per closed trade."""
+    gross_profit: Money
+    gross_loss: Money
+    fees: Money
+    """Every fee paid, valued in the quote asset."""
+    best_trade: Money | None
+    worst_trade: Money | None
+    max_drawdown: Money
+    """Largest fall of realised equity (starting cash + closed P&L) from its previous peak."""
+    max_drawdown_pct: Money
+    per_symbol: list[SymbolStatsData]
+
+
+class RiskData(ContractModel):
+    """The risk guard: today's P&L (UTC day: realised today + unrealised now) and the limits."""
+
+    daily_pnl: Money
+    max_daily_loss: Money | None
+    """Trading stops (state `stopped`, with the reason) when daily_pnl falls to -max_daily_loss."""
+    max_position_quote: Money | None
+    """Largest value of one position; buys are reduced or skipped to stay within it."""
+
+
+class ExchangeData(ContractModel):
+    """Where prices come from and whether the exchange answers."""
+
+    source: Literal["sim", "stream", "rest", "none"]
+    """sim: the simulated market; stream: Binance websocket; rest: REST polling fallback; none: no prices."""
+    breaker: Literal["closed", "open", "half-open"] | None = None
+    """The circuit breaker around exchange calls (null without an exchange)."""
+    offline: bool = False
+    """True while the exchange cannot be used: the breaker is open or no source gives prices."""
+    detail: str | None = None
+    balances: dict[str, Money] = Field(default_factory=dict)
+    """The exchange account's free balances (BROKER=binance), by asset."""
+
+
 class StatusData(ContractModel):
     """A full snapshot of the bot: everything a fresh screen needs."""
 
@@ -103,6 +164,10 @@ class StatusData(ContractModel):
     trade_count: int
     recent_trades: list[TradeData]
     started_at: UtcDatetime
+    stats: StatsData | None = None
+    """Null only in snapshots written by an older bot (as are risk and exchange)."""
+    risk: RiskData | None = None
+    exchange: ExchangeData | None = None
     recovered: bool | None = None
     """Set (false) only on a status sent in answer to a `resume` that could not be replayed."""
 

@@ -27,6 +27,8 @@ class Fill:
     fee: Decimal
     fee_asset: str
     executed_at: datetime
+    fee_quote: Decimal | None = None
+    """The fee's value in the quote asset; needed only when `fee_asset` is a third asset (BNB)."""
 
 
 class Broker(Protocol):
@@ -36,4 +38,8 @@ class Broker(Protocol):
 
     async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> Fill:
         """Execute `qty` of `symbol` at market; `price` is the latest known price."""
+        ...
+
+    def tradable(self, symbol: str, qty: Decimal) -> Decimal:
+        """How much of a holding of `qty` one order can sell (0 for unsellable dust)."""
         ...

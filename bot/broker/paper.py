@@ -1,4 +1,4 @@
-"""Paper trading: every market order fills instantly at the latest price, fees charged."""
+"""Paper trading: every market order fills instantly at the latest price, slippage and fees charged."""
 
 from __future__ import annotations
 
@@ -22,13 +22,25 @@ def fee_for(turnover: Decimal, fee_rate: Decimal) -> Decimal:
 
 
 class PaperBroker:
-    """Simulated broker: fills at the given price, fee in the quote asset."""
+    """Simulated broker: fills at the given price moved against the order by `slippage_bps`,
+    fee in the quote asset."""
 
     name = "paper"
 
-    def __init__(self, fee_rate: Decimal, quote_asset: str) -> None:
+    def __init__(self, fee_rate: Decimal, quote_asset: str, slippage_bps: Decimal = Decimal(0)) -> None:
         self.fee_rate = fee_rate
         self.quote_asset = quote_asset
+        self.slippage_bps = slippage_bps
+
+    def tradable(self, symbol: str, qty: Decimal) -> Decimal:
+        """All of it: paper orders have no lot size."""
+        return qty
+
+    def fill_price(self, side: Side, price: Decimal) -> Decimal:
+        """The price a market order gets: a buy pays more, a sell gets less."""
+        move = price * self.slippage_bps / 10_000
+        moved = price + move if side is Side.BUY else price - move
+        return moved.quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
 
     async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> Fill:
         """Fill `qty` of `symbol` at `price`; raise OrderError for a non-positive qty or price."""
@@ -36,6 +48,7 @@ class PaperBroker:
             raise OrderError(f"order quantity must be positive, got {qty}")
         if not (price.is_finite() and price > 0):
             raise OrderError(f"order price must be positive, got {price}")
+        price = self.fill_price(side, price) if self.slippage_bps else price
         quote_qty = (qty * price).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
         order_ref = uuid.uuid4().hex
         return Fill(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.strategy.base import Signal, Strategy
+from bot.strategy.mean_reversion import MeanReversionStrategy
 from bot.strategy.sma_cross import SmaCrossStrategy
 
 if TYPE_CHECKING:
@@ -20,8 +21,13 @@ def _sma_cross(settings: BotSettings) -> Strategy:
     return SmaCrossStrategy(settings.sma_fast, settings.sma_slow)
 
 
+def _mean_reversion(settings: BotSettings) -> Strategy:
+    return MeanReversionStrategy(settings.mr_window, settings.mr_entry_z, settings.mr_exit_z)
+
+
 STRATEGIES: dict[str, Callable[[BotSettings], Strategy]] = {
     "sma_cross": _sma_cross,
+    "mean_reversion": _mean_reversion,
 }
 """Strategy factories by the name STRATEGY selects."""
 
@@ -31,4 +37,4 @@ def build_strategy(settings: BotSettings) -> Strategy:
     return STRATEGIES[settings.strategy](settings)
 
 
-__all__ = ["STRATEGIES", "Signal", "SmaCrossStrategy", "Strategy", "build_strategy"]
+__all__ = ["STRATEGIES", "MeanReversionStrategy", "Signal", "SmaCrossStrategy", "Strategy", "build_strategy"]

@@ -69,7 +69,7 @@ def settings(**env: str) -> BotSettings:
 def engine(strategy: Strategy, sink: ListSink, **env: str) -> TradingEngine:
     """A paper engine with the given strategy and settings overrides."""
     s = settings(**env)
-    eng = TradingEngine(s, strategy, PaperBroker(s.fee_rate, s.quote_asset), sink)
+    eng = TradingEngine(s, strategy, PaperBroker(s.fee_rate, s.quote_asset, s.slippage_bps), sink)
     sink.engine = eng
     return eng
 

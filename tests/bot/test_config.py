@@ -113,6 +113,25 @@ def test_auto_start_accepts_boolean_words(raw: str, expected: bool) -> None:
         ("ORDER_QUOTE", "ten"),
         ("AUTO_START", "maybe"),
         ("LOG_LEVEL", "LOUD"),
+        ("MARKET_DATA", "kraken"),
+        ("BROKER", "ftx"),
+        ("LIVE_TRADING", "sure"),
+        ("BINANCE_TESTNET", "perhaps"),
+        ("BINANCE_REST_URL", "ftp://example.com"),
+        ("BINANCE_REST_URL", "http://"),
+        ("BINANCE_STREAM_URL", "https://stream.example.com"),
+        ("BINANCE_WS_API_URL", "http://ws-api.example.com"),
+        ("STALL_TIMEOUT", "0"),
+        ("REST_POLL_INTERVAL", "0.01"),
+        ("BREAKER_FAIL_MAX", "0"),
+        ("BREAKER_RESET_TIMEOUT", "-1"),
+        ("MR_WINDOW", "1"),
+        ("MR_ENTRY_Z", "0"),
+        ("MR_EXIT_Z", "-3"),
+        ("SLIPPAGE_BPS", "-1"),
+        ("SLIPPAGE_BPS", "1000"),
+        ("MAX_POSITION_QUOTE", "0"),
+        ("MAX_DAILY_LOSS", "-10"),
     ],
 )
 def test_invalid_setting_raises_config_error_naming_it(name: str, value: str) -> None:
@@ -141,8 +160,57 @@ def test_every_setting_has_a_default() -> None:
     assert set(DEFAULTS) == {
         "BOT_ID", "REDIS_URL", "REDIS_PREFIX", "SYMBOLS", "QUOTE_ASSET", "TICK_INTERVAL", "SIM_SEED",
         "STRATEGY", "SMA_FAST", "SMA_SLOW", "FEE_RATE", "STARTING_CASH", "ORDER_QUOTE", "AUTO_START",
-        "LOG_LEVEL", "VAR_DIR", "EQUITY_INTERVAL",
+        "LOG_LEVEL", "VAR_DIR", "EQUITY_INTERVAL", "MARKET_DATA", "BROKER", "LIVE_TRADING",
+        "BINANCE_API_KEY", "BINANCE_API_SECRET", "BINANCE_TESTNET", "BINANCE_REST_URL", "BINANCE_STREAM_URL",
+        "BINANCE_WS_API_URL",
+        "STALL_TIMEOUT", "REST_POLL_INTERVAL", "BREAKER_FAIL_MAX", "BREAKER_RESET_TIMEOUT", "MR_WINDOW",
+        "MR_ENTRY_Z", "MR_EXIT_Z", "SLIPPAGE_BPS", "MAX_POSITION_QUOTE", "MAX_DAILY_LOSS",
     }  # fmt: skip
+
+
+KEYS = {"BINANCE_API_KEY": "key-12345678", "BINANCE_API_SECRET": "secret-87654321"}
+
+
+def test_the_default_never_places_a_real_order() -> None:
+    s = BotSettings.from_env({})
+    assert (s.market_data, s.broker, s.live_trading, s.binance_testnet) == ("sim", "paper", False, True)
+    assert not s.places_real_orders
+    # Paper trading on Binance prices needs no keys.
+    assert BotSettings.from_env({"MARKET_DATA": "binance"}).binance_rest_url == "https://testnet.binance.vision/api"
+    live_prices = BotSettings.from_env({"MARKET_DATA": "binance", "BINANCE_TESTNET": "false"})
+    assert (live_prices.binance_rest_url, live_prices.binance_stream_url) == (
+        "https://api.binance.com/api", "wss://stream.binance.com:9443/")
+    assert not live_prices.places_real_orders
+
+
+@pytest.mark.parametrize(
+    ("env", "setting"),
+    [
+        ({"BROKER": "binance"}, "MARKET_DATA"),  # orders on simulated prices
+        ({"BROKER": "binance", "MARKET_DATA": "binance"}, "BINANCE_API_KEY"),
+        ({"BROKER": "binance", "MARKET_DATA": "binance", "BINANCE_API_KEY": "key-12345678"}, "BINANCE_API_SECRET"),
+        ({"BROKER": "binance", "MARKET_DATA": "binance", "BINANCE_TESTNET": "false", **KEYS}, "LIVE_TRADING"),
+    ],
+)
+def test_exchange_settings_that_cannot_work_are_refused_at_start(env: dict[str, str], setting: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        BotSettings.from_env(env)
+    assert caught.value.setting == setting
+
+
+def test_live_trading_needs_every_switch_and_keys_never_leak() -> None:
+    testnet = BotSettings.from_env({"BROKER": "binance", "MARKET_DATA": "binance", **KEYS})
+    assert not testnet.places_real_orders  # testnet orders spend no money
+    live = BotSettings.from_env(
+        {"BROKER": "binance", "MARKET_DATA": "binance", "BINANCE_TESTNET": "false", "LIVE_TRADING": "true", **KEYS}
+    )
+    assert live.places_real_orders
+    for text in (repr(live), live.summary()):
+        assert "key-12345678" not in text and "secret-87654321" not in text
+    assert "binance=LIVE" in live.summary()
+    with pytest.raises(ConfigError) as caught:
+        BotSettings.from_env({"BINANCE_API_SECRET": "has a space in it"})
+    assert "has a space" not in caught.value.message
 
 
 def test_keys_use_prefix_and_bot_id() -> None:

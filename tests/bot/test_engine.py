@@ -15,6 +15,7 @@ from bot_api.events import (
     BotControlEvent,
     BotState,
     Side,
+    StatsData,
     StatusChangeEvent,
     StatusEvent,
     TradeExecutedEvent,
@@ -103,26 +104,33 @@ async def test_trade_sizing_and_content() -> None:
     assert buy.data.qty == Decimal("0.015384")
     assert buy.data.quote_qty == Decimal("999.96")
     assert buy.data.fee == Decimal("0.99996")
-    assert buy.data.realized_pnl == Decimal("-0.99996")
+    assert buy.data.realized_pnl == 0  # the entry fee is in the position's cost, realised on the sell
     assert buy.data.reason == "scripted buy"
     assert buy.data.side is Side.BUY
     await eng.on_tick(tick("BTCUSDT", "65500.00"))
     status = sink.emitted[-1][1].data
     [position] = status.positions
     assert position.mark_price == Decimal("65500.00")
-    assert position.unrealized_pnl == Decimal("0.015384") * 500
+    assert position.unrealized_pnl == Decimal("0.015384") * 500 - Decimal("0.99996")  # entry fee counted
     await eng.on_tick(tick("BTCUSDT", "66000.00"))
     sell = sink.of_type("trade_executed")[-1]
     assert sell.data.side is Side.SELL
     assert sell.data.qty == Decimal("0.015384")  # the whole position
-    fee = Decimal("1.015344")
-    assert sell.data.realized_pnl == Decimal("0.015384") * 1000 - fee
+    fees = Decimal("0.99996") + Decimal("1.015344")  # entry and exit
+    assert sell.data.realized_pnl == Decimal("0.015384") * 1000 - fees
+    assert final_stats(sink).closed_trades == 1 and final_stats(sink).wins == 1
     final = sink.emitted[-1][1].data
     assert final.positions == []
     assert final.trade_count == 2
     assert [t.trade_id for t in final.recent_trades] == [sell.data.trade_id, buy.data.trade_id]
     assert final.pnl.total == final.equity - Decimal(10000)
     assert final.cash == final.equity
+
+
+def final_stats(sink: ListSink) -> StatsData:
+    stats = sink.emitted[-1][1].data.stats
+    assert stats is not None
+    return stats
 
 
 async def test_status_snapshot_is_complete() -> None:

@@ -38,34 +38,57 @@ def fill(side: Side, qty: str | Decimal, price: str | Decimal, symbol: str = "BT
 
 def test_hand_computed_example() -> None:
     pf = Portfolio(Decimal(10000), "USDT")
-    assert pf.apply(fill(Side.BUY, "0.5", "100")) == Decimal("-0.05")
-    assert pf.apply(fill(Side.BUY, "0.5", "120")) == Decimal("-0.06")
+    # Entry fees go into the cost: a buy realises nothing.
+    assert pf.apply(fill(Side.BUY, "0.5", "100")) == 0  # cost 50 + fee 0.05
+    assert pf.apply(fill(Side.BUY, "0.5", "120")) == 0  # cost 60 + fee 0.06
     assert pf.cash == Decimal("9889.89")
     position = pf.positions["BTCUSDT"]
-    assert (position.qty, position.avg_entry) == (Decimal(1), Decimal(110))
-    assert pf.unrealized({"BTCUSDT": Decimal(130)}) == Decimal(20)
+    assert (position.qty, position.avg_entry) == (Decimal(1), Decimal("110.11"))
+    assert pf.unrealized({"BTCUSDT": Decimal(130)}) == Decimal("19.89")
 
-    # Sell 0.4 @ 130: proceeds 52, cost of the part sold 44, fee 0.052.
-    assert pf.apply(fill(Side.SELL, "0.4", "130")) == Decimal("7.948")
+    # Sell 0.4 @ 130: proceeds 52 - fee 0.052, cost of the part sold 0.4 * 110.11 = 44.044.
+    assert pf.apply(fill(Side.SELL, "0.4", "130")) == Decimal("7.904")
     assert pf.cash == Decimal("9941.838")
-    assert pf.realized == Decimal("7.838")
+    assert pf.realized == Decimal("7.904")
     position = pf.positions["BTCUSDT"]
-    assert (position.qty, position.avg_entry) == (Decimal("0.6"), Decimal(110))
+    assert (position.qty, position.avg_entry) == (Decimal("0.6"), Decimal("110.11"))
 
     marks = {"BTCUSDT": Decimal(125)}
-    assert pf.unrealized(marks) == Decimal(9)
+    assert pf.unrealized(marks) == Decimal("8.934")
     assert pf.equity(marks) == Decimal("10016.838")
     pnl = pf.pnl(marks)
-    assert (pnl.realized, pnl.unrealized, pnl.total) == (Decimal("7.838"), Decimal(9), Decimal("16.838"))
+    assert (pnl.realized, pnl.unrealized, pnl.total) == (Decimal("7.904"), Decimal("8.934"), Decimal("16.838"))
     assert pnl.total == pf.equity(marks) - pf.starting_cash
 
-    # Closing the rest removes the position; realized = 0.6 * (125 - 110) - 0.075.
-    assert pf.apply(fill(Side.SELL, "0.6", "125")) == Decimal("8.925")
+    # Closing the rest removes the position; realized = 0.6 * 125 - 0.075 - 66.066.
+    assert pf.apply(fill(Side.SELL, "0.6", "125")) == Decimal("8.859")
     assert pf.positions == {}
     assert pf.position_qty("BTCUSDT") == 0
     assert pf.unrealized(marks) == 0
     assert pf.cash == pf.equity({}) == Decimal("10016.763")
     assert pf.realized == Decimal("16.763")
+    stats = pf.stats.data()
+    assert (stats.closed_trades, stats.wins, stats.win_rate, stats.fees) == (2, 2, 1, Decimal("0.237"))
+    assert stats.expectancy == Decimal("8.3815") and stats.profit_factor is None  # no loss yet
+
+
+def test_fees_in_the_base_asset_and_in_bnb() -> None:
+    pf = Portfolio(Decimal(1000), "USDT")
+    base_fee = Fill(trade_id="a", order_id="o", symbol="BTCUSDT", side=Side.BUY, qty=Decimal(1), price=Decimal(100),
+                    quote_qty=Decimal(100), fee=Decimal("0.001"), fee_asset="BTC", executed_at=T0)
+    assert pf.apply(base_fee) == 0
+    assert pf.position_qty("BTCUSDT") == Decimal("0.999")  # Binance takes a buy's fee from what it bought
+    assert pf.cash == 900
+    bnb_fee = Fill(trade_id="b", order_id="o", symbol="BTCUSDT", side=Side.SELL, qty=Decimal("0.999"),
+                   price=Decimal(110), quote_qty=Decimal("109.89"), fee=Decimal("0.0002"), fee_asset="BNB",
+                   executed_at=T0, fee_quote=Decimal("0.08"))
+    assert pf.apply(bnb_fee) == Decimal("109.81") - 100  # the BNB fee booked at its USDT value
+    assert pf.cash == pf.equity({}) == Decimal("1009.81")
+    assert pf.stats.data().fees == Decimal("0.18")  # 0.001 BTC at 100 + 0.08
+    without_value = Fill(trade_id="c", order_id="o", symbol="BTCUSDT", side=Side.BUY, qty=Decimal(1),
+                         price=Decimal(1), quote_qty=Decimal(1), fee=Decimal(1), fee_asset="BNB", executed_at=T0)
+    with pytest.raises(OrderError):
+        pf.apply(without_value)
 
 
 def test_position_without_a_mark_is_valued_at_cost() -> None:

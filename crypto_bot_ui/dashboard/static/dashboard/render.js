@@ -23,6 +23,7 @@
       start: $("btn-start"), stop: $("btn-stop"), notice: $("notice"),
       realized: $("pnl-realized"), unrealized: $("pnl-unrealized"), total: $("pnl-total"),
       equity: $("equity"), cash: $("cash"), tradeCount: $("trade-count"), meta: $("meta"), startedAt: $("started-at"),
+      exchange: $("exchange-state"),
       prices: $("prices"), positions: $("positions"), trades: $("trades"), log: $("log"),
       pricesEmpty: $("prices-empty"), positionsEmpty: $("positions-empty"), tradesEmpty: $("trades-empty"), logEmpty: $("log-empty"),
     };
@@ -103,6 +104,20 @@
       el.meta.textContent = [d.mode, d.market_data, d.strategy].filter(Boolean).join(" · ") || DASH;
       el.startedAt.textContent = d.started_at ? fmtDateTime(d.started_at) : DASH;
       if (d.started_at) el.startedAt.setAttribute("datetime", d.started_at);
+      renderExchange(d.exchange);
+    }
+
+    // The exchange's health: hidden for the simulated market; said plainly when it is offline.
+    const SOURCE_TEXT = { stream: "live stream", rest: "REST fallback (stream down)", none: "no prices" };
+    function renderExchange(x) {
+      const shown = !!x && x.source !== "sim";
+      el.exchange.hidden = !shown;
+      if (!shown) return;
+      const state = x.offline ? "offline" : x.source === "stream" ? "ok" : "degraded";
+      el.exchange.dataset.state = state;
+      el.exchange.textContent = (x.offline ? "exchange offline" : "exchange: " + (SOURCE_TEXT[x.source] || x.source)) +
+        (x.breaker && x.breaker !== "closed" ? " · circuit " + x.breaker : "");
+      el.exchange.title = x.detail || "";
     }
 
     function priceRow(sym) {

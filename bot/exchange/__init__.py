@@ -1,0 +1,1 @@
+"""Binance spot access through python-binance: REST calls behind a circuit breaker, symbol rules."""

@@ -1,0 +1,55 @@
+"""Mean reversion on a rolling z-score, long only (spot).
+
+For each symbol the strategy keeps the last `window` prices, their mean and (population)
+standard deviation, and the z-score of the newest price: z = (price - mean) / stdev.
+
+* BUY when flat and z <= -entry_z: the price is unusually far below its recent mean.
+* SELL (the whole position) when long and z >= exit_z: the price came back (0 = the mean).
+
+No signal until the window is full, and none while the window is flat (stdev 0).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from decimal import ROUND_HALF_UP, Decimal
+
+from bot.strategy.base import Signal
+from bot_api.events import Side
+
+logger = logging.getLogger(__name__)
+
+Z_STEP = Decimal("0.01")
+
+
+class MeanReversionStrategy:
+    """Buys a dip of `entry_z` standard deviations, sells at `exit_z`; see the module docstring."""
+
+    name = "mean_reversion"
+
+    def __init__(self, window: int, entry_z: Decimal, exit_z: Decimal) -> None:
+        if window < 2 or entry_z <= 0 or exit_z <= -entry_z:
+            raise ValueError(f"need window >= 2, entry_z > 0, exit_z > -entry_z; got {window}, {entry_z}, {exit_z}")
+        self.window = window
+        self.entry_z = entry_z
+        self.exit_z = exit_z
+        self._windows: dict[str, deque[Decimal]] = {}
+
+    def on_price(self, symbol: str, price: Decimal, position_qty: Decimal) -> Signal | None:
+        """Record `price` and return BUY/SELL when its z-score crosses a threshold that fits the position."""
+        window = self._windows.setdefault(symbol, deque(maxlen=self.window))
+        window.append(price)
+        if len(window) < self.window:
+            return None
+        mean = sum(window, Decimal(0)) / self.window
+        variance = sum(((p - mean) ** 2 for p in window), Decimal(0)) / self.window
+        if variance == 0:
+            return None
+        z = (price - mean) / variance.sqrt()
+        shown = z.quantize(Z_STEP, rounding=ROUND_HALF_UP)
+        if position_qty == 0 and z <= -self.entry_z:
+            return Signal(Side.BUY, f"z-score {shown} <= -{self.entry_z} over {self.window} prices")
+        if position_qty > 0 and z >= self.exit_z:
+            return Signal(Side.SELL, f"z-score {shown} >= {self.exit_z}: back to the mean")
+        return None

@@ -1,0 +1,80 @@
+"""Binance orders against the local fake: real fills and fees, and a lost answer never doubles an order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from bot.broker.binance import BinanceBroker
+from bot.errors import OrderError
+from bot.exchange.rest import BinanceRest
+from bot.portfolio import Portfolio
+from bot_api.events import Side
+from tests.bot.exchange.fake_binance import FakeBinance
+
+ORDER = "/api/v3/order"
+
+
+@pytest.fixture
+async def broker(rest: BinanceRest) -> BinanceBroker:
+    broker = BinanceBroker(rest, "USDT", live=False)
+    await broker.load_rules(("BTCUSDT", "ETHUSDT"))
+    return broker
+
+
+async def test_a_market_buy_and_sell_book_binance_fills_and_fees(broker: BinanceBroker, fake: FakeBinance) -> None:
+    buy = await broker.market_order("BTCUSDT", Side.BUY, Decimal("0.0153846"), Decimal("65000"))
+    assert (buy.qty, buy.price, buy.quote_qty) == (Decimal("0.01538"), Decimal("65000.00"), Decimal("999.70"))
+    assert (buy.fee, buy.fee_asset) == (Decimal("0.00001538"), "BTC")  # Binance takes a buy's fee in base
+    assert buy.trade_id.startswith("binance-") and buy.order_id.startswith("cb-")
+    assert broker.balances["BTC"] == Decimal("0.01536462")
+    portfolio = Portfolio(Decimal(10000), "USDT")
+    portfolio.apply(buy)
+    held = portfolio.position_qty("BTCUSDT")
+    assert held == Decimal("0.01536462")
+    assert broker.tradable("BTCUSDT", held) == Decimal("0.01536")  # what the lot step allows
+    fake.prices["BTCUSDT"] = Decimal("66000.00")
+    sell = await broker.market_order("BTCUSDT", Side.SELL, broker.tradable("BTCUSDT", held), Decimal("66000"))
+    assert (sell.fee_asset, sell.fee) == ("USDT", Decimal("1.01376000"))
+    portfolio.apply(sell)
+    assert fake.calls(ORDER, "POST") == 2
+
+
+async def test_an_order_that_executed_but_answered_502_is_booked_not_repeated(
+    broker: BinanceBroker, fake: FakeBinance
+) -> None:
+    fake.fail(ORDER, 502, times=1, execute_first=True)
+    fill = await broker.market_order("ETHUSDT", Side.BUY, Decimal("0.5"), Decimal("3000"))
+    assert fill.qty == Decimal("0.5") and fill.fee_asset == "ETH"
+    assert fake.calls(ORDER, "POST") == 1 and fake.calls(ORDER, "GET") == 1  # looked up, not resent
+    assert len(fake.orders) == 1
+
+
+async def test_an_order_binance_never_saw_is_sent_again_with_the_same_id(
+    broker: BinanceBroker, fake: FakeBinance
+) -> None:
+    fake.fail(ORDER, 503, times=1)  # refused before executing
+    fill = await broker.market_order("ETHUSDT", Side.BUY, Decimal("0.5"), Decimal("3000"))
+    assert fake.calls(ORDER, "POST") == 2 and len(fake.orders) == 1
+    assert fill.order_id in fake.orders
+
+
+async def test_orders_below_binance_minimums_are_refused_before_sending(
+    broker: BinanceBroker, fake: FakeBinance
+) -> None:
+    with pytest.raises(OrderError):
+        await broker.market_order("BTCUSDT", Side.BUY, Decimal("0.00005"), Decimal("65000"))  # 3.25 USDT < 5
+    with pytest.raises(OrderError):
+        await broker.market_order("DOGEUSDT", Side.BUY, Decimal(100), Decimal("0.1"))
+    assert fake.calls(ORDER, "POST") == 0
+
+
+async def test_a_fee_paid_in_bnb_is_valued_in_the_quote_asset(broker: BinanceBroker, fake: FakeBinance) -> None:
+    fake.prices["BNBUSDT"] = Decimal("600.00")
+    fake.pay_fees_in_bnb = True
+    fill = await broker.market_order("ETHUSDT", Side.BUY, Decimal(1), Decimal(3000))
+    assert (fill.fee_asset, fill.fee, fill.fee_quote) == ("BNB", Decimal("0.005"), Decimal("3.000"))
+    portfolio = Portfolio(Decimal(10000), "USDT")
+    portfolio.apply(fill)
+    assert portfolio.position_qty("ETHUSDT") == 1 and portfolio.cash == Decimal("6997.000")

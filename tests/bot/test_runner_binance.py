@@ -1,0 +1,109 @@
+"""The whole bot on Binance (local fakes): stream prices, real orders on the fake, health pushed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.config import BotSettings
+from bot.errors import ConfigError
+from bot.runner import run
+from bot_api.events import StatusEvent, TradeExecutedEvent
+from tests.bot.exchange.fake_binance import (
+    API_KEY,
+    API_SECRET,
+    FakeBinance,
+    FakeStreams,
+    FakeWsApi,
+    fake_rest,
+    fake_streams,
+    fake_ws_api,
+)
+from tests.bot.test_runner import Collector, of_type, running
+
+
+@contextlib.asynccontextmanager
+async def binance(fake: FakeBinance) -> AsyncIterator[tuple[FakeStreams, dict[str, str]]]:
+    """Fake REST and streams, prices swinging so SMA 2/4 crosses often; yield the bot's settings."""
+    streams = FakeStreams(fake)
+
+    async def swing() -> None:
+        for n in range(10**6):
+            fake.prices["BTCUSDT"] = Decimal(65000 + round(400 * math.sin(n / 3), 2)).quantize(Decimal("0.01"))
+            await asyncio.sleep(0.05)
+
+    async with fake_rest(fake) as rest_url, fake_streams(streams) as stream_url, fake_ws_api(FakeWsApi()) as ws_api_url:
+        task = asyncio.create_task(swing())
+        try:
+            yield streams, {
+                "MARKET_DATA": "binance", "BROKER": "binance", "BINANCE_API_KEY": API_KEY,
+                "BINANCE_API_SECRET": API_SECRET, "BINANCE_REST_URL": rest_url, "BINANCE_STREAM_URL": stream_url,
+                "BINANCE_WS_API_URL": ws_api_url,
+                "SYMBOLS": "BTCUSDT", "TICK_INTERVAL": "0.05", "SMA_FAST": "2", "SMA_SLOW": "4",
+                "REST_POLL_INTERVAL": "0.2",
+            }
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def settings_of(env: dict[str, str], redis_url: str, redis_prefix: str, tmp_path: Path) -> BotSettings:
+    return BotSettings.from_env({**env, "REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix,
+                                 "VAR_DIR": str(tmp_path / "var")})
+
+
+async def test_the_bot_trades_on_binance_and_pushes_the_exchange_health(
+    redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    fake = FakeBinance()
+    async with binance(fake) as (streams, env):
+        settings = settings_of(env, redis_url, redis_prefix, tmp_path)
+        async with Collector(redis_url, settings.keys) as events, running(settings):
+            def streaming(e: object) -> bool:
+                return isinstance(e, StatusEvent) and e.data.exchange is not None and e.data.exchange.source == "stream"
+
+            status = await events.wait_for(streaming)
+            assert isinstance(status, StatusEvent) and status.data.exchange is not None
+            assert (status.data.mode, status.data.market_data) == ("binance-testnet", "binance")
+            assert status.data.exchange.breaker == "closed" and not status.data.exchange.offline
+
+            trade = await events.wait_for(of_type("trade_executed"))
+            assert isinstance(trade, TradeExecutedEvent)
+            assert trade.data.trade_id.startswith("binance-") and trade.data.order_id in fake.orders
+            assert trade.data.side.value == "buy" and trade.data.fee_asset == "BTC"
+
+            def holding_btc(e: object) -> bool:
+                return (isinstance(e, StatusEvent) and e.data.exchange is not None
+                        and e.data.exchange.balances.get("BTC", 0) > 0)
+
+            await events.wait_for(holding_btc)  # the account's balances, read after the fill
+
+            mark = len(events.events)
+            streams.refuse = True
+            streams.drop()
+
+            def on_rest(e: object) -> bool:
+                return isinstance(e, StatusEvent) and e.data.exchange is not None and e.data.exchange.source == "rest"
+
+            await events.wait_for(on_rest, start=mark)  # pushed, not waiting for the next trade
+            streams.refuse = False
+            await events.wait_for(streaming, start=mark)
+
+
+async def test_a_symbol_binance_does_not_list_stops_the_bot_at_start(
+    redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    fake = FakeBinance()
+    async with binance(fake) as (_, env):
+        settings = settings_of({**env, "SYMBOLS": "BTCUSDT,NOPEUSDT"}, redis_url, redis_prefix, tmp_path)
+        with pytest.raises(ConfigError) as caught:
+            async with asyncio.timeout(10):
+                await run(settings, stop_event=asyncio.Event())
+        assert caught.value.setting == "SYMBOLS" and "NOPEUSDT" in caught.value.message
