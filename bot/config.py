@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot import config_parse as p
 from bot.errors import ConfigError
@@ -169,17 +170,24 @@ class BotSettings:
         for name, value in (("BINANCE_API_KEY", self.binance_api_key), ("BINANCE_API_SECRET", self.binance_api_secret)):
             if not value:
                 raise ConfigError(name, "is required when BROKER=binance")
-        if not self.binance_testnet and not self.live_trading:
+        if self.places_real_orders and not self.live_trading:
             raise ConfigError(
                 "LIVE_TRADING",
-                "must be true to place real orders (BROKER=binance with BINANCE_TESTNET=false); "
+                "must be true to place orders that may spend real money (BROKER=binance with "
+                "BINANCE_TESTNET=false, or BINANCE_REST_URL pointing elsewhere than the testnet); "
                 "use BINANCE_TESTNET=true or BROKER=paper to trade without real money",
             )
 
     @property
     def places_real_orders(self) -> bool:
-        """Whether this configuration sends orders that spend real money."""
-        return self.broker == "binance" and not self.binance_testnet and self.live_trading
+        """Whether this configuration's orders may spend real money: Binance live, or an overridden
+        REST address that is neither the testnet nor this machine (it could lead to the live one)."""
+        if self.broker != "binance":
+            return False
+        if not self.binance_testnet:
+            return True
+        host = urlsplit(self.binance_rest_url).hostname or ""
+        return self.binance_rest_url != REST_URLS[True] and host not in ("127.0.0.1", "localhost", "::1")
 
     @property
     def journal_path(self) -> Path:

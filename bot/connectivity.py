@@ -39,9 +39,10 @@ class Connectivity:
             self.breaker = state
             self.changed.set()
 
-    def set_balances(self, balances: dict[str, Decimal]) -> None:
-        """Record the account's free balances (updates merge: an event lists changed assets)."""
-        merged = {**self.balances, **balances}
+    def set_balances(self, balances: dict[str, Decimal], *, complete: bool = False) -> None:
+        """Record free balances: `complete` (the account endpoint) replaces them all, otherwise
+        (a stream event lists only the assets that changed) they are merged in."""
+        merged = dict(balances) if complete else {**self.balances, **balances}
         merged = {asset: free for asset, free in merged.items() if free}
         if merged != self.balances:
             self.balances = merged

@@ -12,6 +12,7 @@ from typing import Protocol
 from bot.broker.base import Broker, Fill
 from bot.config import BotSettings
 from bot.connectivity import Connectivity
+from bot.errors import OrderStatusUnknownError
 from bot.market.base import Tick
 from bot.portfolio import Portfolio
 from bot.risk import RiskGuard
@@ -167,7 +168,12 @@ class TradingEngine:
         return qty
 
     async def _trade(self, tick: Tick, signal: Signal, qty: Decimal) -> None:
-        fill = await self.broker.market_order(tick.symbol, signal.side, qty, tick.price)
+        try:
+            fill = await self.broker.market_order(tick.symbol, signal.side, qty, tick.price)
+        except OrderStatusUnknownError as exc:
+            # The exchange may hold a position the books do not: no new order until a person looked.
+            await self._set_state(BotState.STOPPED, f"order outcome unknown, check the exchange: {exc}")
+            raise
         realized = self.portfolio.apply(fill)
         self.risk.record(realized, fill.executed_at)
         trade = TradeData(
@@ -276,12 +282,15 @@ class TradingEngine:
 
     async def handle_command(self, cmd: BotCommand) -> CommandResultData:
         """Execute a command unless expired or misaddressed; always answer with bot_control."""
+        # Expiry is judged on arrival: waiting for the lock (an order in progress) must not make
+        # an operator's stop too old to count.
+        expired = cmd.is_expired()
         async with self._lock:
             who = cmd.issued_by or "unknown"
             error: CommandError | None = None
             if cmd.bot != self.settings.bot_id:
                 error = CommandError.INVALID
-            elif cmd.is_expired():
+            elif expired:
                 error = CommandError.EXPIRED
             elif cmd.command is CommandName.START_BOT:
                 await self._set_state(BotState.RUNNING, f"started by {who}")

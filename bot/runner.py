@@ -38,6 +38,7 @@ SEQ_WAIT_SECONDS = 2.0
 """How long startup waits for Redis to tell its seq before trusting the journal alone."""
 COMMAND_BLOCK_MS = 1000
 SHUTDOWN_REDIS_TIMEOUT = 0.5
+SHUTDOWN_VENUE_TIMEOUT = 1.0
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 T = TypeVar("T")
@@ -98,9 +99,9 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
             raise BotError(f"{task.get_name()} ended unexpectedly")
     finally:
         await cancel_and_wait(*tasks)
+        await _shutdown_redis(redis, settings.keys)  # first: the UI shows the bot offline at once
         if startup is not None and startup.done() and not startup.cancelled() and startup.exception() is None:
-            await startup.result()[1].close()
-        await _shutdown_redis(redis, settings.keys)
+            await _close_venue(startup.result()[1])
         journal.close()
         for sig in handled:
             loop.remove_signal_handler(sig)
@@ -251,6 +252,15 @@ async def _shutdown_redis(redis: Redis, keys: RedisKeys) -> None:
             await redis.aclose()
     except (RedisError, OSError, TimeoutError) as exc:
         logger.info("closing Redis failed: %s", exc)
+
+
+async def _close_venue(venue: Venue) -> None:
+    """Close the exchange's connections, bounded: python-binance's can wait 10 s for a read."""
+    try:
+        async with asyncio.timeout(SHUTDOWN_VENUE_TIMEOUT):
+            await venue.close()
+    except Exception as exc:  # noqa: BLE001 - shutting down: report and go on
+        logger.info("closing the exchange connections: %s", exc)
 
 
 def _install_signal_handlers(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> list[signal.Signals]:

@@ -67,7 +67,7 @@ class BinanceBroker:
 
     def __init__(
         self, rest: BinanceRest, quote_asset: str, *, live: bool,
-        on_balances: Callable[[dict[str, Decimal]], None] | None = None,
+        on_balances: Callable[..., None] | None = None,
     ) -> None:
         self.name = "binance-live" if live else "binance-testnet"
         self._rest = rest
@@ -89,7 +89,7 @@ class BinanceBroker:
         account = await self._rest.call("account", self._rest.client.get_account)
         self.balances = {b["asset"]: Decimal(b["free"]) for b in account.get("balances", []) if Decimal(b["free"])}
         if self._on_balances is not None:
-            self._on_balances(self.balances)
+            self._on_balances(self.balances, complete=True)
         return self.balances
 
     def tradable(self, symbol: str, qty: Decimal) -> Decimal:
@@ -123,48 +123,56 @@ class BinanceBroker:
         return fill
 
     async def _place(self, symbol: str, side: Side, qty: Decimal, client_id: str) -> dict[str, Any]:
-        for attempt in (1, 2):
-            try:
-                return await self._rest.call(
-                    "order", self._rest.client.create_order, symbol=symbol, side=side.value.upper(),
-                    type="MARKET", quantity=f"{qty:f}", newOrderRespType="FULL", newClientOrderId=client_id,
-                )
-            except (RateLimitedError, ExchangeRejectedError):
-                raise  # answered: the order was refused, nothing executed
-            except ExchangeOfflineError as exc:
-                if not exc.sent:
-                    raise  # never left: nothing can have executed
-                logger.warning("order %s: answer lost (%s); looking it up", client_id, exc)
-            except ExchangeUnavailableError as exc:
-                logger.warning("order %s: answer lost (%s); looking it up", client_id, exc)
-            found = await self._lookup(symbol, client_id)
-            if found is not None:
-                return found
-            logger.warning("order %s never reached Binance; sending it again (attempt %d)", client_id, attempt + 1)
-        raise ExchangeUnavailableError(f"order {client_id} could not be placed")
+        try:
+            order: dict[str, Any] = await self._rest.call(
+                "order", self._rest.client.create_order, symbol=symbol, side=side.value.upper(),
+                type="MARKET", quantity=f"{qty:f}", newOrderRespType="FULL", newClientOrderId=client_id,
+            )
+            return order
+        except (RateLimitedError, ExchangeRejectedError):
+            raise  # answered: the order was refused, nothing executed
+        except ExchangeOfflineError as exc:
+            if not exc.sent:
+                raise  # never left: nothing can have executed
+            logger.warning("order %s: answer lost (%s); looking it up", client_id, exc)
+        except ExchangeUnavailableError as exc:
+            logger.warning("order %s: answer lost (%s); looking it up", client_id, exc)
+        # Never sent again: Binance accepts a reused client id once the first order is done, so a
+        # resend could fill twice. An order not found after every lookup counts as not placed.
+        found = await self._lookup(symbol, client_id)
+        if found is None:
+            raise ExchangeUnavailableError(f"order {client_id} was not placed (Binance does not know it)")
+        return found
 
     async def _lookup(self, symbol: str, client_id: str) -> dict[str, Any] | None:
-        """The order with the full fills if Binance has it, None if it does not exist."""
+        """The order with its fills if Binance has it; None if every lookup says it does not exist.
+
+        Raises OrderStatusUnknownError when its fate cannot be learnt (the engine then halts).
+        """
+        missing = 0
         for attempt in range(LOOKUPS):
+            await asyncio.sleep(LOOKUP_PAUSE * (attempt + 1))  # an order in flight may not be visible yet
             try:
                 order = await self._rest.call(
                     "order lookup", self._rest.client.get_order, symbol=symbol, origClientOrderId=client_id
                 )
+                trades = await self._rest.call(
+                    "myTrades", self._rest.client.get_my_trades, symbol=symbol, orderId=order["orderId"]
+                )
             except ExchangeRejectedError as exc:
-                if exc.code == ORDER_NOT_FOUND:
-                    return None
-                raise
+                if exc.code != ORDER_NOT_FOUND:
+                    raise OrderStatusUnknownError(f"order {client_id}: lookup refused: {exc}") from exc
+                missing += 1
+                continue
             except ExchangeUnavailableError as exc:
                 logger.warning("order %s lookup %d failed: %s", client_id, attempt + 1, exc)
-                await asyncio.sleep(LOOKUP_PAUSE * (attempt + 1))
                 continue
-            trades = await self._rest.call(
-                "myTrades", self._rest.client.get_my_trades, symbol=symbol, orderId=order["orderId"]
-            )
             found: dict[str, Any] = dict(order)
             found["fills"] = [{"price": t["price"], "qty": t["qty"], "commission": t["commission"],
                                "commissionAsset": t["commissionAsset"], "tradeId": t["id"]} for t in trades]
             return found
+        if missing == LOOKUPS:
+            return None
         raise OrderStatusUnknownError(f"order {client_id} on {symbol}: outcome unknown after {LOOKUPS} lookups")
 
     async def _fill(self, order: dict[str, Any], rules: SymbolRules) -> Fill:
@@ -187,7 +195,7 @@ class BinanceBroker:
             fee_quote = await self._quote_value(fee_asset, fee, rules, price)
         transact = int(order.get("transactTime") or order.get("updateTime") or order.get("time") or 0)
         return Fill(
-            trade_id=f"binance-{order['orderId']}",
+            trade_id=f"binance-{order['symbol']}-{order['orderId']}",  # order ids are unique per symbol
             order_id=str(order.get("clientOrderId") or order["orderId"]),
             symbol=str(order["symbol"]),
             side=Side(str(order["side"]).lower()),

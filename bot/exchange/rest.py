@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 CALL_TIMEOUT = 10.0
 """Seconds one REST call may take before it counts as a failure."""
+CLOSE_TIMEOUT = 0.5
 DEFAULT_RETRY_AFTER = 60.0
 """Wait after a 429/418 that came without a Retry-After header (the order-count limit)."""
 
@@ -145,5 +146,10 @@ class BinanceRest:
         self.client.timestamp_offset = int(server["serverTime"]) - int(time.time() * 1000)
 
     async def close(self) -> None:
-        """Close the HTTP session."""
-        await self.client.close_connection()
+        """Close the HTTP session, then (bounded: it may wait out a 10 s read) the WebSocket API."""
+        await self.client.session.close()
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.client.ws_api.close()
+        except Exception as exc:  # noqa: BLE001 - shutting down: report and go on
+            logger.info("closing Binance's WebSocket API connection: %s", exc)

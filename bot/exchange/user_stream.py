@@ -24,6 +24,7 @@ from bot.exchange.sessions import keep_reconnecting
 logger = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT = 2.0
+"""Bound on unsubscribing; also gives python-binance time to reconnect before the next subscribe."""
 
 
 def balances_of(event: Mapping[str, Any]) -> dict[str, Decimal]:

@@ -121,7 +121,7 @@ class BinanceMarket:
         async with asyncio.timeout(10):
             await socket.__aenter__()
         await asyncio.sleep(0)  # the library starts its read loop with call_soon
-        readers = [t for t in asyncio.all_tasks() - before if "_read_loop" in repr(t.get_coro())]
+        readers = [t for t in asyncio.all_tasks() - before if _reads_for(t, socket)]
         self.sessions += 1
         opened = time.monotonic()
         try:
@@ -212,3 +212,9 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
+
+
+def _reads_for(task: asyncio.Task[Any], socket: ReconnectingWebsocket) -> bool:
+    """Whether `task` is the library's read loop of `socket` (not another socket's, e.g. the user stream's)."""
+    frame = getattr(task.get_coro(), "cr_frame", None)
+    return frame is not None and frame.f_code.co_name == "_read_loop" and frame.f_locals.get("self") is socket

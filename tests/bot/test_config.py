@@ -208,6 +208,14 @@ def test_live_trading_needs_every_switch_and_keys_never_leak() -> None:
     for text in (repr(live), live.summary()):
         assert "key-12345678" not in text and "secret-87654321" not in text
     assert "binance=LIVE" in live.summary()
+    # A REST address that is not the testnet (nor this machine) may be the live exchange.
+    proxied = {"BROKER": "binance", "MARKET_DATA": "binance", "BINANCE_REST_URL": "https://proxy.example/api", **KEYS}
+    with pytest.raises(ConfigError) as refused:
+        BotSettings.from_env(proxied)
+    assert refused.value.setting == "LIVE_TRADING"
+    assert BotSettings.from_env({**proxied, "LIVE_TRADING": "true"}).places_real_orders
+    local = BotSettings.from_env({**proxied, "BINANCE_REST_URL": "http://127.0.0.1:9/api"})
+    assert not local.places_real_orders  # a local fake
     with pytest.raises(ConfigError) as caught:
         BotSettings.from_env({"BINANCE_API_SECRET": "has a space in it"})
     assert "has a space" not in caught.value.message

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
+from bot.broker.base import Fill
 from bot.broker.paper import PaperBroker
+from bot.errors import OrderStatusUnknownError
 from bot.strategy import MeanReversionStrategy, build_strategy
 from bot_api.events import BotState, Side
 from tests.bot.fakes import AlwaysStrategy, ListSink, ScriptedStrategy, engine, settings, tick
@@ -58,3 +62,21 @@ def test_paper_slippage_moves_the_price_against_the_order() -> None:
     broker = PaperBroker(Decimal(0), "USDT", slippage_bps=Decimal(10))
     assert broker.fill_price(Side.BUY, Decimal(1000)) == Decimal(1001)
     assert broker.fill_price(Side.SELL, Decimal(1000)) == Decimal(999)
+
+
+class UnknownOutcomeBroker(PaperBroker):
+    """An exchange that took the order and then lost every answer."""
+
+    async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> Fill:
+        raise OrderStatusUnknownError("order cb-1 on BTCUSDT: outcome unknown")
+
+
+async def test_an_order_with_an_unknown_outcome_stops_trading() -> None:
+    sink = ListSink()
+    eng = engine(AlwaysStrategy(), sink)
+    eng.broker = UnknownOutcomeBroker(Decimal(0), "USDT")
+    with pytest.raises(OrderStatusUnknownError):
+        await eng.on_tick(tick("BTCUSDT", "100"))
+    assert eng.state is BotState.STOPPED and "outcome unknown" in (eng.reason or "")
+    await eng.on_tick(tick("BTCUSDT", "101"))  # no further order while stopped
+    assert sink.of_type("trade_executed") == []

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bot.broker.binance import BinanceBroker
-from bot.errors import OrderError
+from bot.errors import ExchangeUnavailableError, OrderError, OrderStatusUnknownError
 from bot.exchange.rest import BinanceRest
 from bot.portfolio import Portfolio
 from bot_api.events import Side
@@ -48,16 +48,24 @@ async def test_an_order_that_executed_but_answered_502_is_booked_not_repeated(
     fill = await broker.market_order("ETHUSDT", Side.BUY, Decimal("0.5"), Decimal("3000"))
     assert fill.qty == Decimal("0.5") and fill.fee_asset == "ETH"
     assert fake.calls(ORDER, "POST") == 1 and fake.calls(ORDER, "GET") == 1  # looked up, not resent
-    assert len(fake.orders) == 1
+    assert len(fake.trades) == 1  # executed once
 
 
-async def test_an_order_binance_never_saw_is_sent_again_with_the_same_id(
-    broker: BinanceBroker, fake: FakeBinance
-) -> None:
+async def test_an_order_binance_never_saw_is_not_sent_again(broker: BinanceBroker, fake: FakeBinance) -> None:
     fake.fail(ORDER, 503, times=1)  # refused before executing
-    fill = await broker.market_order("ETHUSDT", Side.BUY, Decimal("0.5"), Decimal("3000"))
-    assert fake.calls(ORDER, "POST") == 2 and len(fake.orders) == 1
-    assert fill.order_id in fake.orders
+    with pytest.raises(ExchangeUnavailableError, match="not placed"):
+        await broker.market_order("ETHUSDT", Side.BUY, Decimal("0.5"), Decimal("3000"))
+    # Looked up until sure, never resent: a reused client id is accepted once the first order is done.
+    assert fake.calls(ORDER, "POST") == 1 and fake.calls(ORDER, "GET") == 3 and fake.trades == []
+
+
+async def test_an_order_whose_fate_cannot_be_learnt_stops_trading(fake: FakeBinance, rest: BinanceRest) -> None:
+    broker = BinanceBroker(rest, "USDT", live=False)
+    await broker.load_rules(("BTCUSDT",))
+    fake.fail(ORDER, 502, times=10, execute_first=True)  # executes, then every lookup fails too
+    with pytest.raises(OrderStatusUnknownError):
+        await broker.market_order("BTCUSDT", Side.BUY, Decimal("0.01"), Decimal("65000"))
+    assert len(fake.trades) == 1  # it did execute: the engine must not carry on as if not
 
 
 async def test_orders_below_binance_minimums_are_refused_before_sending(

@@ -83,7 +83,7 @@ class FakeBinance:
         failure = self.failures.get(path)
         if failure is not None and failure.times > 0:
             failure.times -= 1
-            if failure.execute_first:
+            if failure.execute_first and request.method == "POST":
                 self._place(params)
             return web.json_response(failure.body, status=failure.status, headers=failure.headers)
         return self._route(request.method, path, params)
