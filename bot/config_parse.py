@@ -32,6 +32,7 @@ MAX_AMOUNT = Decimal(10) ** 12
 """Upper bound on money settings: larger values would exceed Decimal's 28-digit precision in P&L math."""
 
 T = TypeVar("T")
+N = TypeVar("N", int, float, Decimal)
 
 
 class Env:
@@ -58,13 +59,19 @@ def parse_int(raw: str) -> int:
 
 
 def int_range(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        value = parse_int(raw)
+    """An integer between `low` and `high` inclusive."""
+    return _between(parse_int, low, high)
+
+
+def _between(parse: Callable[[str], N], low: N, high: N) -> Callable[[str], N]:
+    """`parse`, then a check that the value lies between `low` and `high` inclusive."""
+    def parse_between(raw: str) -> N:
+        value = parse(raw)
         if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
+            raise ValueError(f"must be between {low:g} and {high:g}")
         return value
 
-    return parse
+    return parse_between
 
 
 def parse_decimal(raw: str) -> Decimal:
@@ -187,27 +194,23 @@ def parse_log_level(raw: str) -> str:
 
 def decimal_range(low: Decimal, high: Decimal) -> Callable[[str], Decimal]:
     """A decimal between `low` and `high` inclusive."""
-    def parse(raw: str) -> Decimal:
-        value = parse_decimal(raw)
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
+    return _between(parse_decimal, low, high)
 
-    return parse
+
+def parse_float(raw: str) -> float:
+    """A finite number."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
 
 
 def float_range(low: float, high: float) -> Callable[[str], float]:
     """A number (of seconds, usually) between `low` and `high` inclusive."""
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError("must be a number") from None
-        if not (math.isfinite(value) and low <= value <= high):
-            raise ValueError(f"must be between {low:g} and {high:g}")
-        return value
-
-    return parse
+    return _between(parse_float, low, high)
 
 
 def one_of(*choices: str) -> Callable[[str], str]:

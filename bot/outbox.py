@@ -13,7 +13,6 @@ snapshot's seq, so a snapshot a little behind the events costs them nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from bot_api.backoff import Backoff
 from bot_api.errors import SnapshotRequiredError, StaleSeqError, TransportError
 from bot_api.events import StatusChangeEvent, StatusEvent, TradeExecutedEvent, encode_event
 from bot_api.publisher import DURABLE_EVENTS, EventPublisher
+from bot_api.tasks import wait_event
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Outbox:
                 elif self._snapshot_behind():
                     due_in = self._snapshot_at + SNAPSHOT_INTERVAL - time.monotonic()
                     if due_in > 0:
-                        await self._sleep_unless_woken(due_in)
+                        await wait_event(self._wake, due_in)
                         continue
                     await self._store_snapshot()
                 else:
@@ -113,11 +113,6 @@ class Outbox:
             if self._outage:
                 self._outage = False
                 logger.warning("Redis is back; the journal's backlog is published")
-
-    async def _sleep_unless_woken(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
 
     def _snapshot_behind(self) -> bool:
         """Whether the engine has moved past the snapshot last written."""

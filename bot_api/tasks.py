@@ -1,8 +1,9 @@
-"""Stopping asyncio tasks for sure, on Python 3.11 too."""
+"""Waiting and stopping in asyncio: an event with a bound, and tasks stopped for sure on 3.11 too."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -27,3 +28,11 @@ async def cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:
     for task in real:
         if not task.cancelled() and task.exception() is not None:
             logger.debug("%s ended with %r", task.get_name(), task.exception())
+
+
+async def wait_event(event: asyncio.Event, seconds: float) -> bool:
+    """Wait for `event` at most `seconds`; return whether it is set."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()

@@ -31,7 +31,7 @@ from bot.exchange.rest import BinanceRest
 from bot.exchange.sessions import keep_reconnecting
 from bot.market.base import Tick
 from bot_api.models import utcnow
-from bot_api.tasks import cancel_and_wait
+from bot_api.tasks import cancel_and_wait, wait_event
 
 logger = logging.getLogger(__name__)
 
@@ -83,10 +83,11 @@ class BinanceMarket:
         self._poll_interval = poll_interval
         self._latest: dict[str, Decimal] = {}
         self._fresh: set[str] = set()
-        self._streaming = False
+        # Both directions are waited on: the poller sleeps until the stream is up, and the
+        # streaming side until it is down. Exactly one is set.
+        self._stream_up = asyncio.Event()
         self._stream_down = asyncio.Event()
         self._stream_down.set()
-        self._stream_up = asyncio.Event()
         self.sessions = 0
         connectivity.set_source("none", "connecting")
 
@@ -162,9 +163,8 @@ class BinanceMarket:
                     await socket.ws.close()
 
     def _set_streaming(self, streaming: bool) -> None:
-        if streaming == self._streaming:
+        if streaming == self._stream_up.is_set():
             return
-        self._streaming = streaming
         if streaming:
             self._stream_down.clear()
             self._stream_up.set()
@@ -176,21 +176,16 @@ class BinanceMarket:
     # -- the REST fallback ----------------------------------------------------------------------
     async def _fallback_loop(self) -> None:
         while True:
-            if self._streaming:
-                if self._rest.state == "open":
-                    # Nothing else calls the exchange while the stream works: probe, so the
-                    # breaker can half-open and close again.
-                    with contextlib.suppress(ExchangeError):
-                        await self._rest.call("ping", self._rest.client.ping)
-                    await asyncio.sleep(self._poll_interval)
-                    continue
-                await self._stream_up_or_down()
+            if not self._stream_up.is_set():
+                await self._poll_once()
+                await wait_event(self._stream_up, self._poll_interval)
                 continue
-            await self._poll_once()
-            await _wait(self._stream_up, self._poll_interval)
-
-    async def _stream_up_or_down(self) -> None:
-        await _wait(self._stream_down, self._poll_interval)
+            if self._rest.state == "open":
+                # Nothing else calls the exchange while the stream works: probe, so the
+                # breaker can half-open and close again.
+                with contextlib.suppress(ExchangeError):
+                    await self._rest.call("ping", self._rest.client.ping)
+            await wait_event(self._stream_down, self._poll_interval)
 
     async def _poll_once(self) -> None:
         try:
@@ -198,7 +193,7 @@ class BinanceMarket:
         except ExchangeError as exc:
             self._connectivity.set_source("none", str(exc))
             return
-        if self._streaming:
+        if self._stream_up.is_set():
             return  # the stream came back while we asked
         for row in rows:
             parsed = price_of({"e": "24hrTicker", "s": row.get("symbol"), "c": row.get("price")})
@@ -206,12 +201,6 @@ class BinanceMarket:
                 self._update(*parsed)
         self._connectivity.set_source("rest", "websocket down; polling REST")
 
-
-async def _wait(event: asyncio.Event, seconds: float) -> None:
-    """Wait for `event`, at most `seconds`."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
 
 
 def _reads_for(task: asyncio.Task[Any], socket: ReconnectingWebsocket) -> bool:

@@ -24,11 +24,17 @@ def fake() -> FakeBinance:
 
 
 @pytest.fixture
-async def rest(fake: FakeBinance) -> AsyncIterator[BinanceRest]:
+def connectivity() -> Connectivity:
+    """The exchange health the REST client reports its breaker state to."""
+    return Connectivity()
+
+
+@pytest.fixture
+async def rest(fake: FakeBinance, connectivity: Connectivity) -> AsyncIterator[BinanceRest]:
     """The guarded REST client pointed at `fake` over loopback (breaker: 5 failures, 0.5 s)."""
     async with fake_rest(fake) as url:
         client = BinanceRest.create(rest_url=url, api_key=API_KEY, api_secret=API_SECRET,
-                                    connectivity=Connectivity(), fail_max=5, reset_timeout=0.5)
+                                    connectivity=connectivity, fail_max=5, reset_timeout=0.5)
         client.call_timeout = 2
         try:
             yield client

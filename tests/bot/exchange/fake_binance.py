@@ -275,7 +275,14 @@ class FakeWsApi:
 
     subscribes: int = 0
     bad_signatures: int = 0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    """Notified on every subscription."""
     _subscribed: set[ServerConnection] = field(default_factory=set)
+
+    async def subscribed(self, count: int, timeout: float = 15) -> None:
+        """Wait until `count` subscriptions were made in all."""
+        async with asyncio.timeout(timeout), self.changed:
+            await self.changed.wait_for(lambda: self.subscribes >= count)
 
     async def push(self, event: dict[str, Any]) -> None:
         """Send `event` to every subscribed connection, in the WebSocket API's wrapper."""
@@ -302,8 +309,10 @@ class FakeWsApi:
                         await ws.send(json.dumps({"id": request["id"], "status": 401, "error": {
                             "code": -1022, "msg": "Signature for this request is not valid."}}))
                         continue
-                    self.subscribes += 1
                     self._subscribed.add(ws)
+                    async with self.changed:
+                        self.subscribes += 1
+                        self.changed.notify_all()
                     await ws.send(json.dumps({"id": request["id"], "status": 200, "result": {"subscriptionId": 0}}))
                 else:
                     await ws.send(json.dumps({"id": request.get("id"), "status": 200, "result": {}}))

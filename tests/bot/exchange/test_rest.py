@@ -14,9 +14,9 @@ from tests.bot.exchange.fake_binance import API_KEY, API_SECRET, FakeBinance, fa
 TICKER = "/api/v3/ticker/price"
 
 
-async def test_five_failures_open_the_breaker_then_a_trial_closes_it(rest: BinanceRest, fake: FakeBinance) -> None:
-    connectivity = Connectivity()
-    rest.breaker.add_listener(type(rest.breaker.listeners[0])(connectivity))
+async def test_five_failures_open_the_breaker_then_a_trial_closes_it(
+    rest: BinanceRest, fake: FakeBinance, connectivity: Connectivity
+) -> None:
     fake.fail(TICKER, 500, times=5)
     for _ in range(4):
         with pytest.raises(ExchangeUnavailableError):

@@ -17,10 +17,12 @@ def position(**free: str) -> dict[str, object]:
             "B": [{"a": asset, "f": amount, "l": "0.00000000"} for asset, amount in free.items()]}
 
 
-async def until(predicate: object, timeout: float = 15) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():  # type: ignore[operator]
-            await asyncio.sleep(0.05)
+async def balances_become(connectivity: Connectivity, expected: dict[str, Decimal]) -> None:
+    """Wait on the connectivity's change signal until the balances are `expected`."""
+    async with asyncio.timeout(15):
+        while connectivity.balances != expected:
+            connectivity.changed.clear()
+            await connectivity.changed.wait()
 
 
 async def test_balances_are_pushed_and_the_subscription_survives_a_drop() -> None:
@@ -31,15 +33,15 @@ async def test_balances_are_pushed_and_the_subscription_survives_a_drop() -> Non
         stream = UserDataStream(rest, ws_api_url, connectivity.set_balances)
         task = asyncio.create_task(stream.run())
         try:
-            await until(lambda: api.subscribes == 1)
+            await api.subscribed(1)
             await api.push(position(USDT="9000.5", BTC="0.01"))
-            await until(lambda: connectivity.balances == {"USDT": Decimal("9000.5"), "BTC": Decimal("0.01")})
-            assert connectivity.changed.is_set() and api.bad_signatures == 0
+            await balances_become(connectivity, {"USDT": Decimal("9000.5"), "BTC": Decimal("0.01")})
+            assert api.bad_signatures == 0
 
             api.drop()  # python-binance reconnects its socket but would never subscribe again
-            await until(lambda: api.subscribes == 2)
+            await api.subscribed(2)
             await api.push(position(BTC="0"))  # sold out: the asset disappears
-            await until(lambda: connectivity.balances == {"USDT": Decimal("9000.5")})
+            await balances_become(connectivity, {"USDT": Decimal("9000.5")})
             assert stream.sessions == 2
         finally:
             task.cancel()

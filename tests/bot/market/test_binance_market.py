@@ -25,6 +25,7 @@ class Running:
     connectivity: Connectivity
     market: BinanceMarket
     ticks: list[tuple[Tick, str]] = field(default_factory=list)
+    arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def source(self, wanted: str, timeout: float = 15) -> float:
         """Wait until the price source is `wanted`; return when that happened (monotonic)."""
@@ -36,12 +37,14 @@ class Running:
 
     async def tick_at(self, symbol: str, price: Decimal, timeout: float = 10) -> tuple[Tick, str]:
         """Wait for a tick of `symbol` at `price`; return it and the source that delivered it."""
-        async with asyncio.timeout(timeout):
-            while True:
-                for tick, source in self.ticks:
-                    if tick.symbol == symbol and tick.price == price:
-                        return tick, source
-                await asyncio.sleep(0.02)
+        def found() -> tuple[Tick, str] | None:
+            return next(((t, src) for t, src in self.ticks if t.symbol == symbol and t.price == price), None)
+
+        async with asyncio.timeout(timeout), self.arrived:
+            await self.arrived.wait_for(lambda: found() is not None)
+        match = found()
+        assert match is not None
+        return match
 
 
 @contextlib.asynccontextmanager
@@ -58,7 +61,9 @@ async def running(stall_timeout: float = 5) -> AsyncIterator[Running]:
 
         async def consume() -> None:
             async for tick in market.ticks():
-                run.ticks.append((tick, connectivity.source))
+                async with run.arrived:
+                    run.ticks.append((tick, connectivity.source))
+                    run.arrived.notify_all()
 
         task = asyncio.create_task(consume())
         try:
@@ -108,10 +113,9 @@ async def test_server_shutdown_makes_the_bot_reconnect() -> None:
     async with running() as run:
         await run.source("stream")
         await run.streams.shutdown_notice()
-        async with asyncio.timeout(10):
-            while run.streams.connections < 2:
-                await asyncio.sleep(0.05)
-        await run.source("stream")
+        await run.source("rest")  # the session ended: REST fills in
+        await run.source("stream")  # and a new connection delivers
+        assert run.streams.connections == 2
 
 
 async def test_no_prices_at_all_is_said_plainly() -> None:
@@ -137,7 +141,6 @@ async def test_a_connection_is_renewed_before_binance_s_24_h_cut(monkeypatch: py
     monkeypatch.setattr("bot.market.binance.MAX_CONNECTION_AGE", 0.5)  # 23.5 h in production
     async with running() as run:
         await run.source("stream")
-        async with asyncio.timeout(10):
-            while run.streams.connections < 2:
-                await asyncio.sleep(0.05)
+        await run.source("rest")  # renewed: the old session ended
         await run.source("stream")
+        assert run.streams.connections >= 2
