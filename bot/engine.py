@@ -12,7 +12,7 @@ from typing import Protocol
 from bot.broker.base import Broker, Fill
 from bot.config import BotSettings
 from bot.connectivity import Connectivity
-from bot.errors import OrderStatusUnknownError
+from bot.errors import BotError, OrderStatusUnknownError
 from bot.market.base import Tick
 from bot.portfolio import Portfolio
 from bot.risk import RiskGuard
@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 RECENT_TRADES = 50
 ORDER_QTY_STEP = Decimal("0.000001")
 MONEY_STEP = Decimal("0.00000001")
+PRICE_MARGIN = Decimal("0.005")
+"""Cash kept for a market buy filling above the last price (the book moved before it arrived)."""
 
 BotEvent = (
     StatusEvent | StatusChangeEvent | PriceUpdateEvent | TradeExecutedEvent | BotControlEvent | EquitySnapshotEvent
@@ -102,16 +104,21 @@ class TradingEngine:
         A bot that was stopped stays stopped, whatever AUTO_START says: a crash must not
         silently resume trading that an operator had halted.
         """
+        today = utcnow().date()
+        day_open = None
         for trade in ledger:
+            if day_open is None and trade.executed_at.date() >= today:
+                day_open = self.portfolio.equity({})  # positions at cost: no marks are kept
             fill = Fill(
                 trade_id=trade.trade_id, order_id=trade.order_id or "", symbol=trade.symbol,
                 side=trade.side, qty=trade.qty, price=trade.price, quote_qty=trade.quote_qty,
                 fee=trade.fee, fee_asset=trade.fee_asset, executed_at=trade.executed_at,
                 fee_quote=trade.fee_quote,
             )
-            self.risk.record(self.portfolio.apply(fill), trade.executed_at)
+            self.portfolio.apply(fill)
             self.trade_count += 1
             self.recent_trades.appendleft(trade)
+        self.risk.open_day(self.portfolio.equity({}) if day_open is None else day_open, today)
         if state is not None:
             self.state = state
             self.reason = f"{state.value} before the restart"
@@ -143,7 +150,7 @@ class TradingEngine:
             # The strategy sees every price, even while stopped, so its windows stay
             # contiguous; only acting on a signal depends on the state.
             # Dust no order can sell counts as flat (Binance takes a buy's fee in the coin).
-            position_qty = self.broker.tradable(tick.symbol, self.portfolio.position_qty(tick.symbol))
+            position_qty = self.broker.tradable(tick.symbol, self.portfolio.position_qty(tick.symbol), tick.price)
             signal = self.strategy.on_price(tick.symbol, tick.price, position_qty)
             if await self._risk_halt() or signal is None or self.state is not BotState.RUNNING:
                 return
@@ -159,8 +166,10 @@ class TradingEngine:
         if qty <= 0:
             logger.debug("skip buy %s: below one lot, or MAX_POSITION_QUOTE reached", tick.symbol)
             return None
-        turnover = qty * tick.price
-        # Rounded up so the estimate is never below the broker's fee: cash cannot go negative.
+        # The worst price the fill may get: slippage plus a margin for the book moving. Rounded up
+        # so the estimate is never below the broker's fee.
+        worst = tick.price * (1 + self.settings.slippage_bps / 10_000 + PRICE_MARGIN)
+        turnover = qty * worst
         needed = turnover + (turnover * self.settings.fee_rate).quantize(MONEY_STEP, rounding=ROUND_UP)
         if self.portfolio.cash < needed:
             logger.debug("skip buy %s: need %s, cash %s", tick.symbol, needed, self.portfolio.cash)
@@ -169,13 +178,26 @@ class TradingEngine:
 
     async def _trade(self, tick: Tick, signal: Signal, qty: Decimal) -> None:
         try:
-            fill = await self.broker.market_order(tick.symbol, signal.side, qty, tick.price)
+            fills = await self.broker.market_order(tick.symbol, signal.side, qty, tick.price)
         except OrderStatusUnknownError as exc:
             # The exchange may hold a position the books do not: no new order until a person looked.
             await self._set_state(BotState.STOPPED, f"order outcome unknown, check the exchange: {exc}")
             raise
-        realized = self.portfolio.apply(fill)
-        self.risk.record(realized, fill.executed_at)
+        for fill in fills:  # one per fee asset: usually exactly one
+            await self._book(fill, signal.reason)
+        # A fill changes cash, positions and P&L: push the authoritative snapshot so no screen
+        # has to redo the bot's money arithmetic.
+        await self._emit_status()
+        await self._risk_halt()
+
+    async def _book(self, fill: Fill, reason: str) -> None:
+        try:
+            realized = self.portfolio.apply(fill)
+        except BotError as exc:
+            # Executed but impossible in the books (a sell of more than held): they no longer
+            # match the exchange, so trading must wait for a person.
+            await self._set_state(BotState.STOPPED, f"fill {fill.trade_id} not booked, check the exchange: {exc}")
+            raise
         trade = TradeData(
             trade_id=fill.trade_id,
             order_id=fill.order_id,
@@ -189,32 +211,21 @@ class TradingEngine:
             fee_quote=fill.fee_quote,
             realized_pnl=realized,
             executed_at=fill.executed_at,
-            reason=signal.reason,
+            reason=reason,
         )
         self.trade_count += 1
         self.recent_trades.appendleft(trade)
         logger.info(
             "%s %s %s @ %s fee %s %s realized %s (%s)",
-            fill.side.value.upper(),
-            fill.qty,
-            fill.symbol,
-            fill.price,
-            fill.fee,
-            fill.fee_asset,
-            realized,
-            signal.reason,
+            fill.side.value.upper(), fill.qty, fill.symbol, fill.price, fill.fee, fill.fee_asset, realized, reason,
         )
         await self._emit(TradeExecutedEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=trade))
-        # A fill changes cash, positions and P&L: push the authoritative snapshot so no screen
-        # has to redo the bot's money arithmetic.
-        await self._emit_status()
-        await self._risk_halt()
 
     async def _risk_halt(self) -> bool:
         """Stop trading (saying why) when the daily loss limit is reached; True if stopped by it."""
         if self.state is not BotState.RUNNING:
             return False
-        reason = self.risk.breach(self.portfolio.unrealized(self.prices))
+        reason = self.risk.breach(self.portfolio.equity(self.prices))
         if reason is None:
             return False
         logger.warning("%s; trading stopped", reason)
@@ -251,7 +262,7 @@ class TradingEngine:
             recent_trades=list(self.recent_trades),
             started_at=self.started_at,
             stats=self.portfolio.stats.data(),
-            risk=self.risk.data(self.portfolio.unrealized(prices)),
+            risk=self.risk.data(self.portfolio.equity(prices)),
             exchange=self.connectivity.data(),
         )
         return StatusEvent(seq=self._seq or None, bot=self.settings.bot_id, data=data)

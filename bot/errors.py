@@ -24,10 +24,6 @@ class OrderError(BotError):
     """An order was refused before reaching the market (bad quantity or price)."""
 
 
-class InsufficientFundsError(BotError):
-    """A buy would cost more cash than the portfolio holds."""
-
-
 class InsufficientPositionError(BotError):
     """A sell is larger than the open position (spot: no short selling)."""
 

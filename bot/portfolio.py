@@ -9,6 +9,10 @@ both fees.
 Fees are booked where the exchange takes them: in the quote asset (from cash), in the base asset
 (from the quantity bought or held, as Binance does on spot buys), or in a third asset such as
 BNB, which this quote-asset account books at its quote value (`Fill.fee_quote`) against cash.
+
+A fill is a fact: the exchange executed it, so it is booked even when it cost more than the cash
+the books hold (a market order's price moved past the engine's estimate). Cash then goes below
+zero, with a warning; refusing it would leave the books holding less than the exchange.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from bot.broker.base import Fill
-from bot.errors import InsufficientFundsError, InsufficientPositionError, OrderError
+from bot.errors import InsufficientPositionError, OrderError
 from bot.stats import TradeStats
 from bot_api.events import PnlData, Side
 
@@ -73,9 +77,10 @@ class Portfolio:
         return position.qty if position else ZERO
 
     def apply(self, fill: Fill) -> Decimal:
-        """Book a fill and return its realised P&L; raise a BotError if it is not possible.
+        """Book an executed fill and return its realised P&L.
 
-        The portfolio is unchanged when an error is raised.
+        Raises a BotError (and changes nothing) for a malformed fill or a sell of more than is
+        held: the books and the exchange then disagree, which no arithmetic can fix.
         """
         for name, amount in (("quantity", fill.qty), ("fee", fill.fee)):
             if amount < 0 or amount != amount.quantize(QTY_STEP):
@@ -108,8 +113,9 @@ class Portfolio:
             raise OrderError(f"the fee {fill.fee} {fill.fee_asset} takes the whole fill of {fill.qty}")
         spend = fill.quote_qty + fee_cash
         if spend > self.cash:
-            raise InsufficientFundsError(
-                f"buying {fill.qty} {fill.symbol} costs {spend} {self.quote_asset}, cash is {self.cash}"
+            logger.warning(
+                "buy %s %s cost %s %s, more than the %s in cash: booked, cash goes negative",
+                fill.qty, fill.symbol, spend, self.quote_asset, self.cash,
             )
         old = self._positions.get(fill.symbol, Position(ZERO, ZERO))
         self._positions[fill.symbol] = Position(old.qty + received, old.cost + spend)

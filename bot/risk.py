@@ -1,14 +1,16 @@
 """The risk guard: caps each position's size and halts trading when the day's loss hits a limit.
 
-The day is the UTC calendar day. Its P&L is what trades executed today realised plus the open
-positions' unrealised P&L now, so a restart mid-day (which replays today's trades from the
-ledger) sees the same figure.
+The day is the UTC calendar day and its P&L is the change in equity since it opened: realised and
+unrealised alike, but a position carried over from yesterday counts only what it lost today. The
+day opens at the first price after midnight. After a restart mid-day the engine opens it at the
+equity before today's first trade, with carried positions at cost (their marks at midnight are
+not kept), which can count part of an earlier day's unrealised loss as today's.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
 from bot_api.events import RiskData
@@ -26,29 +28,25 @@ class RiskGuard:
         self.max_position_quote = max_position_quote
         self.max_daily_loss = max_daily_loss
         self._day: date = utcnow().date()
-        self._realized_today = ZERO
+        self._day_open: Decimal | None = None
 
-    def record(self, realized: Decimal, executed_at: datetime) -> None:
-        """Count a fill's realised P&L if it happened today (UTC)."""
-        self._roll()
-        if executed_at.date() == self._day:
-            self._realized_today += realized
+    def open_day(self, equity: Decimal, day: date | None = None) -> None:
+        """Measure `day`'s P&L (today by default) from `equity`."""
+        self._day, self._day_open = day or utcnow().date(), equity
 
-    def _roll(self) -> None:
+    def daily_pnl(self, equity: Decimal) -> Decimal:
+        """Equity now minus equity when the day opened (opening it now if it has not)."""
         today = utcnow().date()
-        if today != self._day:
-            self._day, self._realized_today = today, ZERO
+        if self._day_open is None or today != self._day:
+            self.open_day(equity, today)
+        assert self._day_open is not None  # noqa: S101 - set just above; narrows the type
+        return equity - self._day_open
 
-    def daily_pnl(self, unrealized: Decimal) -> Decimal:
-        """Today's realised P&L plus the open positions' unrealised P&L."""
-        self._roll()
-        return self._realized_today + unrealized
-
-    def breach(self, unrealized: Decimal) -> str | None:
+    def breach(self, equity: Decimal) -> str | None:
         """Why trading must stop now, or None."""
         if self.max_daily_loss is None:
             return None
-        pnl = self.daily_pnl(unrealized)
+        pnl = self.daily_pnl(equity)
         if pnl <= -self.max_daily_loss:
             return f"risk guard: today's loss {-pnl:f} reached MAX_DAILY_LOSS {self.max_daily_loss:f}"
         return None
@@ -62,10 +60,10 @@ class RiskGuard:
             return ZERO
         return min(qty, (room / price).quantize(step, rounding=ROUND_DOWN))
 
-    def data(self, unrealized: Decimal) -> RiskData:
+    def data(self, equity: Decimal) -> RiskData:
         """The guard's view as it travels in `status`."""
         return RiskData(
-            daily_pnl=self.daily_pnl(unrealized),
+            daily_pnl=self.daily_pnl(equity),
             max_daily_loss=self.max_daily_loss,
             max_position_quote=self.max_position_quote,
         )

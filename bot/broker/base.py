@@ -36,10 +36,14 @@ class Broker(Protocol):
 
     name: str
 
-    async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> Fill:
-        """Execute `qty` of `symbol` at market; `price` is the latest known price."""
+    async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> list[Fill]:
+        """Execute `qty` of `symbol` at market; `price` is the latest known price.
+
+        One order gives one fill per fee asset: nearly always one, two when an exchange took
+        part of the fee in one asset and the rest in another.
+        """
         ...
 
-    def tradable(self, symbol: str, qty: Decimal) -> Decimal:
-        """How much of a holding of `qty` one order can sell (0 for unsellable dust)."""
+    def tradable(self, symbol: str, qty: Decimal, price: Decimal) -> Decimal:
+        """How much of a holding of `qty` one order at `price` can sell (0 for unsellable dust)."""
         ...

@@ -2,8 +2,9 @@
 
 Every order carries a client order id made before sending. When the answer is lost (a 5xx, a
 timeout, a dropped connection: Binance says the outcome is then unknown) the broker asks for the
-order by that id before anything else. It books the order if it executed, and sends it once
-more with the same id if Binance never saw it. So a flaky network never buys twice.
+order by that id before anything else. It books the order if it executed; if Binance never saw
+it, it counts as not placed and is never re-sent (the next signal decides afresh). So a flaky
+network never buys twice, and an order whose fate stays unknown halts the bot.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ ORDER_NOT_FOUND = -2013
 LOOKUPS = 3
 """Attempts to learn an order's fate after a lost answer (with a short pause between)."""
 LOOKUP_PAUSE = 0.5
+FINAL_STATUSES = frozenset({"FILLED", "CANCELED", "EXPIRED", "EXPIRED_IN_MATCH", "REJECTED"})
+"""Order statuses after which nothing more executes."""
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,9 @@ class BinanceBroker:
             self._on_balances(self.balances, complete=True)
         return self.balances
 
-    def tradable(self, symbol: str, qty: Decimal) -> Decimal:
-        """The part of `qty` an order can carry: rounded down to the lot step, 0 below the minimum.
+    def tradable(self, symbol: str, qty: Decimal, price: Decimal) -> Decimal:
+        """The part of `qty` an order can carry: rounded down to the lot step, 0 below the minimum
+        quantity or notional.
 
         Binance takes a buy's fee from the coins bought, so a position ends in dust no order can
         sell; counting it as flat lets the strategy buy again.
@@ -102,10 +106,12 @@ class BinanceBroker:
         if rules is None:
             return qty
         stepped = qty.quantize(rules.step, rounding=ROUND_DOWN)
-        return stepped if stepped >= rules.min_qty and stepped > 0 else Decimal(0)
+        if stepped <= 0 or stepped < rules.min_qty or stepped * price < rules.min_notional:
+            return Decimal(0)
+        return stepped
 
-    async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> Fill:
-        """Buy or sell `qty` (rounded down to the lot step) at market; return the executed fill."""
+    async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> list[Fill]:
+        """Buy or sell `qty` (rounded down to the lot step) at market; return its fills, one per fee asset."""
         rules = self._rules.get(symbol) or (await self.load_rules((symbol,))).get(symbol)
         if rules is None:
             raise OrderError(f"{symbol} is not trading on Binance")
@@ -115,12 +121,12 @@ class BinanceBroker:
                              f"(qty {rules.min_qty}, notional {rules.min_notional})")
         client_id = f"cb-{uuid.uuid4().hex[:24]}"
         order = await self._place(symbol, side, qty, client_id)
-        fill = await self._fill(order, rules)
+        fills = await self._fills(order, rules)
         try:
             await self.refresh_balances()
         except ExchangeError as exc:
             logger.warning("balances not refreshed after %s: %s", client_id, exc)
-        return fill
+        return fills
 
     async def _place(self, symbol: str, side: Side, qty: Decimal, client_id: str) -> dict[str, Any]:
         try:
@@ -156,6 +162,9 @@ class BinanceBroker:
                 order = await self._rest.call(
                     "order lookup", self._rest.client.get_order, symbol=symbol, origClientOrderId=client_id
                 )
+                if order.get("status") not in FINAL_STATUSES:
+                    logger.info("order %s is %s; looking again", client_id, order.get("status"))
+                    continue
                 trades = await self._rest.call(
                     "myTrades", self._rest.client.get_my_trades, symbol=symbol, orderId=order["orderId"]
                 )
@@ -167,6 +176,11 @@ class BinanceBroker:
             except ExchangeUnavailableError as exc:
                 logger.warning("order %s lookup %d failed: %s", client_id, attempt + 1, exc)
                 continue
+            listed = sum((Decimal(t["qty"]) for t in trades), Decimal(0))
+            if listed < Decimal(order["executedQty"]) and attempt < LOOKUPS - 1:
+                # myTrades can trail the order by a moment, and the fees are only there.
+                logger.info("order %s: %s of %s executed listed so far", client_id, listed, order["executedQty"])
+                continue
             found: dict[str, Any] = dict(order)
             found["fills"] = [{"price": t["price"], "qty": t["qty"], "commission": t["commission"],
                                "commissionAsset": t["commissionAsset"], "tradeId": t["id"]} for t in trades]
@@ -175,31 +189,47 @@ class BinanceBroker:
             return None
         raise OrderStatusUnknownError(f"order {client_id} on {symbol}: outcome unknown after {LOOKUPS} lookups")
 
-    async def _fill(self, order: dict[str, Any], rules: SymbolRules) -> Fill:
+    async def _fills(self, order: dict[str, Any], rules: SymbolRules) -> list[Fill]:
+        """The order as fills, one per fee asset (a fee in the base asset changes what is held)."""
         executed = Decimal(order["executedQty"])
         if executed <= 0:
             raise ExchangeRejectedError(f"order {order.get('clientOrderId')} {order.get('status')}: nothing executed")
-        quote_qty = Decimal(order["cummulativeQuoteQty"])
-        fills = order.get("fills") or []
-        fees: dict[str, Decimal] = {}
-        for part in fills:
-            fees[part["commissionAsset"]] = fees.get(part["commissionAsset"], Decimal(0)) + Decimal(part["commission"])
-        price = (quote_qty / executed).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
-        fee_asset, fee = next(iter(fees.items())) if len(fees) == 1 else (self._quote, Decimal(0))
-        if len(fees) > 1:
-            # Rare (fees in two assets for one order): book their quote value against cash.
-            for asset, amount in fees.items():
-                fee += await self._quote_value(asset, amount, rules, price)
-        fee_quote = None
-        if fee_asset not in (self._quote, rules.base_asset):
-            fee_quote = await self._quote_value(fee_asset, fee, rules, price)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for part in order.get("fills") or []:
+            groups.setdefault(str(part["commissionAsset"]), []).append(part)
+        if not groups:
+            logger.warning("order %s executed without listed fills: booked with no fee", order.get("clientOrderId"))
+            groups[self._quote] = []
+        base_id = f"binance-{order['symbol']}-{order['orderId']}"  # order ids are unique per symbol
+        fills = []
+        for asset, parts in groups.items():
+            if len(groups) == 1:
+                # The order's own totals are exact even when its fills list is not complete.
+                qty, quote_qty, trade_id = executed, Decimal(order["cummulativeQuoteQty"]), base_id
+            else:
+                qty = sum((Decimal(p["qty"]) for p in parts), Decimal(0))
+                quote_qty = sum((Decimal(p["qty"]) * Decimal(p["price"]) for p in parts), Decimal(0))
+                quote_qty, trade_id = quote_qty.quantize(MONEY_STEP, rounding=ROUND_HALF_UP), f"{base_id}-{asset}"
+            fee = sum((Decimal(p["commission"]) for p in parts), Decimal(0))
+            price = (quote_qty / qty).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+            fee_quote = None
+            if asset not in (self._quote, rules.base_asset):
+                fee_quote = await self._quote_value(asset, fee)
+            fills.append(self._fill(order, trade_id, qty, quote_qty, price, fee, asset, fee_quote))
+        return fills
+
+    @staticmethod
+    def _fill(
+        order: dict[str, Any], trade_id: str, qty: Decimal, quote_qty: Decimal, price: Decimal,
+        fee: Decimal, fee_asset: str, fee_quote: Decimal | None,
+    ) -> Fill:
         transact = int(order.get("transactTime") or order.get("updateTime") or order.get("time") or 0)
         return Fill(
-            trade_id=f"binance-{order['symbol']}-{order['orderId']}",  # order ids are unique per symbol
+            trade_id=trade_id,
             order_id=str(order.get("clientOrderId") or order["orderId"]),
             symbol=str(order["symbol"]),
             side=Side(str(order["side"]).lower()),
-            qty=executed,
+            qty=qty,
             price=price,
             quote_qty=quote_qty,
             fee=fee,
@@ -208,11 +238,8 @@ class BinanceBroker:
             fee_quote=fee_quote,
         )
 
-    async def _quote_value(self, asset: str, amount: Decimal, rules: SymbolRules, price: Decimal) -> Decimal:
-        if asset == self._quote:
-            return amount
-        if asset == rules.base_asset:
-            return (amount * price).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
+    async def _quote_value(self, asset: str, amount: Decimal) -> Decimal:
+        """A fee paid in a third asset (BNB) at its current price in the quote asset."""
         try:
             ticker = await self._rest.call(
                 "ticker", self._rest.client.get_symbol_ticker, symbol=f"{asset}{self._quote}"

@@ -32,7 +32,7 @@ class PaperBroker:
         self.quote_asset = quote_asset
         self.slippage_bps = slippage_bps
 
-    def tradable(self, symbol: str, qty: Decimal) -> Decimal:
+    def tradable(self, symbol: str, qty: Decimal, price: Decimal) -> Decimal:
         """All of it: paper orders have no lot size."""
         return qty
 
@@ -42,8 +42,8 @@ class PaperBroker:
         moved = price + move if side is Side.BUY else price - move
         return moved.quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
 
-    async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> Fill:
-        """Fill `qty` of `symbol` at `price`; raise OrderError for a non-positive qty or price."""
+    async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> list[Fill]:
+        """Fill `qty` of `symbol` at `price` (one fill); raise OrderError for a bad qty or price."""
         if not (qty.is_finite() and qty > 0):
             raise OrderError(f"order quantity must be positive, got {qty}")
         if not (price.is_finite() and price > 0):
@@ -51,7 +51,7 @@ class PaperBroker:
         price = self.fill_price(side, price) if self.slippage_bps else price
         quote_qty = (qty * price).quantize(MONEY_STEP, rounding=ROUND_HALF_UP)
         order_ref = uuid.uuid4().hex
-        return Fill(
+        return [Fill(
             trade_id=uuid.uuid4().hex,
             order_id=f"paper-{order_ref}",
             symbol=symbol,
@@ -62,4 +62,4 @@ class PaperBroker:
             fee=fee_for(qty * price, self.fee_rate),
             fee_asset=self.quote_asset,
             executed_at=datetime.now(UTC),
-        )
+        )]

@@ -75,12 +75,23 @@ class BinanceRest:
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=fail_max,
             reset_timeout=reset_timeout,
-            exclude=[_RejectedError, RateLimitedError],
+            exclude=[self._not_an_outage],
             listeners=[_BreakerToConnectivity(connectivity)],
             name="binance-rest",
         )
         connectivity.set_breaker("closed")
         self._blocked_until = 0.0
+
+    def _not_an_outage(self, exc: BaseException) -> bool:
+        """Errors the breaker must not count: the exchange answered (4xx, 429/418), or we cancelled.
+
+        A cancelled call (shutdown, a poll no longer needed) is no sign of an outage, but neither
+        is it one of health: a cancelled half-open trial counts as failed, so the breaker stays
+        open rather than closing on a call that never finished.
+        """
+        if isinstance(exc, _RejectedError | RateLimitedError):
+            return True
+        return isinstance(exc, asyncio.CancelledError) and self.breaker.current_state == "closed"
 
     @classmethod
     def create(
@@ -117,6 +128,8 @@ class BinanceRest:
                 except BinanceAPIException as exc:
                     raise self._classify(what, exc) from exc
         except pybreaker.CircuitBreakerError as exc:
+            if isinstance(exc.__context__, asyncio.CancelledError):
+                raise exc.__context__ from None  # the trip must not swallow a cancellation
             # `sent`: this call's own failure tripped the breaker (an order's outcome is unknown).
             detail = f" after {exc.__context__}" if sent and exc.__context__ is not None else ""
             raise ExchangeOfflineError(f"{what}: exchange offline (circuit open){detail}", sent=sent) from exc

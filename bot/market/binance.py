@@ -26,7 +26,7 @@ from binance import BinanceSocketManager
 from binance.ws.reconnecting_websocket import ReconnectingWebsocket, WSListenerState
 
 from bot.connectivity import Connectivity
-from bot.errors import ExchangeError
+from bot.errors import ExchangeError, ExchangeOfflineError, RateLimitedError
 from bot.exchange.rest import BinanceRest
 from bot.exchange.sessions import keep_reconnecting
 from bot.market.base import Tick
@@ -82,6 +82,8 @@ class BinanceMarket:
         self._stall_timeout = stall_timeout
         self._poll_interval = poll_interval
         self._latest: dict[str, Decimal] = {}
+        self._event_ms: dict[str, int] = {}
+        """Event time of each symbol's latest streamed price: an older message must not replace it."""
         self._fresh: set[str] = set()
         # Both directions are waited on: the poller sleeps until the stream is up, and the
         # streaming side until it is down. Exactly one is set.
@@ -149,8 +151,15 @@ class BinanceMarket:
             raise _SessionEndedError("serverShutdown announced")
         parsed = price_of(data)
         if parsed is not None:
-            self._update(*parsed)
             self._set_streaming(True)
+            symbol, price = parsed
+            # The 24 h ticker is a once-a-second summary: it can arrive after a newer trade.
+            event_ms = data.get("E")
+            if isinstance(event_ms, int):
+                if event_ms < self._event_ms.get(symbol, 0):
+                    return
+                self._event_ms[symbol] = event_ms
+            self._update(symbol, price)
 
     async def _close(self, socket: ReconnectingWebsocket, readers: list[asyncio.Task[Any]]) -> None:
         # Not socket.__aexit__: it can wait forever while the library is reconnecting. Stop the
@@ -191,7 +200,14 @@ class BinanceMarket:
         try:
             rows = await self._rest.call("ticker/price", self._rest.client.get_symbol_ticker)
         except ExchangeError as exc:
-            self._connectivity.set_source("none", str(exc))
+            # A stable text: a detail that changed with every poll would push a status each time.
+            if isinstance(exc, RateLimitedError):
+                detail = "rate limited by Binance"
+            elif isinstance(exc, ExchangeOfflineError):
+                detail = "exchange offline (circuit open)"
+            else:
+                detail = str(exc)
+            self._connectivity.set_source("none", detail)
             return
         if self._stream_up.is_set():
             return  # the stream came back while we asked

@@ -167,15 +167,17 @@ class Relay:
         """The bot's snapshot, then every event published after it: a full state, in order.
 
         The bot writes its snapshot a few times a second, not with every event, so it may trail
-        the stream; the replay brings it up to date. Empty if the bot never published.
+        the stream; the replay brings it up to date. While the bot re-publishes a backlog (after
+        Redis was away) the snapshot is ahead instead: the older events that follow are dropped
+        by seq. Empty if the bot never published.
         """
         snapshot = await self.snapshot()
         if snapshot is None or snapshot.seq is None:
             return [] if snapshot is None else [snapshot]
         after = await self.replay_since(snapshot.seq)
-        if after is None:
-            # Only when the stream has a hole after the snapshot; the bot's next event brings a
-            # fresh snapshot in that case (its publish refuses to go without one).
+        if after is None and snapshot.seq < int(await redis_client().get(self.keys.seq_key) or 0):
+            # A hole after the snapshot; the bot's next event brings a fresh snapshot in that
+            # case (its publish refuses to go without one).
             logger.warning("the events after snapshot %d are not all in the stream", snapshot.seq)
         return [snapshot, *(after or [])]
 

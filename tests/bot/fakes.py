@@ -11,7 +11,7 @@ from bot.config import BotSettings
 from bot.engine import BotEvent, TradingEngine
 from bot.market.base import Tick
 from bot.strategy.base import Signal, Strategy
-from bot_api.events import Side, StatusEvent
+from bot_api.events import Side, StatusEvent, TradeData
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -77,3 +77,12 @@ def engine(strategy: Strategy, sink: ListSink, **env: str) -> TradingEngine:
 def tick(symbol: str, price: str | Decimal) -> Tick:
     """A tick at a fixed time."""
     return Tick(symbol=symbol, price=Decimal(price), ts=T0)
+
+
+def trade_data(trade_id: str, side: Side, qty: str, price: str, at: datetime, symbol: str = "BTCUSDT") -> TradeData:
+    """A fee-free ledger entry (its realised P&L is not read back: restore recomputes it)."""
+    return TradeData(
+        trade_id=trade_id, symbol=symbol, side=side, qty=Decimal(qty), price=Decimal(price),
+        quote_qty=Decimal(qty) * Decimal(price), fee=Decimal(0), fee_asset="USDT", realized_pnl=Decimal(0),
+        executed_at=at,
+    )

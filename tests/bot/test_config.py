@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.config import DEFAULTS, BotSettings
 from bot.errors import BotError, ConfigError
@@ -240,3 +242,19 @@ def test_settings_are_frozen() -> None:
     s = BotSettings.from_env({})
     with pytest.raises(AttributeError):
         s.bot_id = "other"  # type: ignore[misc]
+
+
+def test_docker_compose_passes_every_bot_setting_with_the_same_default() -> None:
+    # `docker compose up` and `make run` must read the same settings (README): none may be lost.
+    compose = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yml").read_text())
+    env = compose["services"]["bot"]["environment"]
+    fixed = {"REDIS_URL", "REDIS_PREFIX", "BOT_ID", "VAR_DIR"}  # set for the containers on purpose
+    for name, default in DEFAULTS.items():
+        if name not in fixed:
+            assert env.get(name) == f"${{{name}:-{default}}}", name
+
+
+def test_every_bot_setting_is_documented() -> None:
+    root = Path(__file__).parents[2]
+    docs = (root / "docs" / "trading.md").read_text() + (root / "README.md").read_text()
+    assert [name for name in DEFAULTS if f"`{name}`" not in docs] == []

@@ -15,7 +15,7 @@ from bot_api.events import Side
 async def test_fill_at_market_price_with_fee() -> None:
     broker = PaperBroker(Decimal("0.001"), "USDT")
     before = datetime.now(UTC)
-    fill = await broker.market_order("BTCUSDT", Side.BUY, Decimal("0.015384"), Decimal("65000.00"))
+    [fill] = await broker.market_order("BTCUSDT", Side.BUY, Decimal("0.015384"), Decimal("65000.00"))
     assert fill.symbol == "BTCUSDT"
     assert fill.side is Side.BUY
     assert fill.qty == Decimal("0.015384")
@@ -31,7 +31,7 @@ async def test_fill_at_market_price_with_fee() -> None:
 
 async def test_fee_is_rounded_to_1e8() -> None:
     broker = PaperBroker(Decimal("0.00075"), "USDT")
-    fill = await broker.market_order("ETHUSDT", Side.SELL, Decimal("0.000001"), Decimal("3500.01"))
+    [fill] = await broker.market_order("ETHUSDT", Side.SELL, Decimal("0.000001"), Decimal("3500.01"))
     # 0.00350001 * 0.00075 = 0.0000026250075 -> 0.00000263 (half up)
     assert fill.fee == Decimal("0.00000263")
     assert fee_for(Decimal("1"), Decimal("0.000000005")) == Decimal("0.00000001")
@@ -39,7 +39,7 @@ async def test_fee_is_rounded_to_1e8() -> None:
 
 async def test_ids_are_unique() -> None:
     broker = PaperBroker(Decimal("0.001"), "USDT")
-    fills = [await broker.market_order("BTCUSDT", Side.BUY, Decimal(1), Decimal(1)) for _ in range(200)]
+    fills = [f for _ in range(200) for f in await broker.market_order("BTCUSDT", Side.BUY, Decimal(1), Decimal(1))]
     assert len({f.trade_id for f in fills}) == 200
     assert len({f.order_id for f in fills}) == 200
     assert all(1 <= len(f.trade_id) <= 64 for f in fills)

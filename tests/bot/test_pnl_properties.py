@@ -37,7 +37,18 @@ class Reference:
     flows: Fraction = Fraction(0)
     """Quote in (+) and out (-) of the account, fees included: the valuation needs nothing else."""
 
-    def book(self, fill: Fill, fee_cash: Fraction, fee_base: Fraction) -> Fraction:
+    @staticmethod
+    def fee_parts(fill: Fill) -> tuple[Fraction, Fraction]:
+        """(fee out of cash, fee out of the coin): USDT and BNB (at its quote value) are cash."""
+        if fill.fee_asset == fill.symbol.removesuffix("USDT"):
+            return Fraction(0), Fraction(fill.fee)
+        if fill.fee_asset == "USDT":
+            return Fraction(fill.fee), Fraction(0)
+        assert fill.fee_quote is not None
+        return Fraction(fill.fee_quote), Fraction(0)
+
+    def book(self, fill: Fill) -> Fraction:
+        fee_cash, fee_base = self.fee_parts(fill)
         symbol, qty, quote = fill.symbol, Fraction(fill.qty), Fraction(fill.quote_qty)
         held, cost = self.qty.get(symbol, Fraction(0)), self.cost.get(symbol, Fraction(0))
         if fill.side is Side.BUY:
@@ -108,9 +119,8 @@ def test_pnl_matches_an_exact_recomputation_from_the_trades(
         fill = make_fill(portfolio, n, act)
         if fill is None:
             continue
-        fee_cash, fee_base = portfolio._fee_split(fill)
         realized = portfolio.apply(fill)
-        exact = ref.book(fill, Fraction(fee_cash), Fraction(fee_base))
+        exact = ref.book(fill)
         if fill.side is Side.SELL:
             realized_per_sell.append(realized)
             assert abs(Fraction(realized) - exact) < Fraction(1, 10**6)  # only cost-share rounding

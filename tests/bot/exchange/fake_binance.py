@@ -63,6 +63,12 @@ class FakeBinance:
     trades: list[dict[str, Any]] = field(default_factory=list)
     pay_fees_in_bnb: bool = False
     """Charge commissions in BNB at the BNBUSDT price (Binance's fee discount option)."""
+    bnb_runs_out: bool = False
+    """With pay_fees_in_bnb: an order fills in two halves, the second paying in the usual asset."""
+    trades_lag: int = 0
+    """myTrades answers [] to this many calls (it trails the order by a moment on Binance)."""
+    orders_pending: int = 0
+    """GET /order reports this many times that the order is NEW with nothing executed yet."""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
     def fail(self, path: str, status: int, times: int = 1, **kwargs: Any) -> None:
@@ -128,8 +134,15 @@ class FakeBinance:
             order = self.orders.get(params.get("origClientOrderId", ""))
             if order is None:
                 return web.json_response({"code": -2013, "msg": "Order does not exist."}, status=400)
-            return web.json_response({k: v for k, v in order.items() if k != "fills"})
+            answer = {k: v for k, v in order.items() if k != "fills"}
+            if self.orders_pending > 0:
+                self.orders_pending -= 1
+                answer |= {"status": "NEW", "executedQty": "0.00000000", "cummulativeQuoteQty": "0.00000000"}
+            return web.json_response(answer)
         if path == "/api/v3/myTrades":
+            if self.trades_lag > 0:
+                self.trades_lag -= 1
+                return web.json_response([])
             order_id = int(params["orderId"])
             return web.json_response([t for t in self.trades if t["orderId"] == order_id])
         return web.json_response({"code": -1, "msg": f"no route {method} {path}"}, status=404)
@@ -150,29 +163,36 @@ class FakeBinance:
         symbol, side, qty = params["symbol"], params["side"], Decimal(params["quantity"])
         price = self.prices[symbol]
         base = symbol.removesuffix("USDT")
+        half = (qty / 2).quantize(Decimal("0.00001"))
+        parts = [half, qty - half] if self.bnb_runs_out else [qty]
+        order_id = next(self._ids)
+        fills = []
+        for n, part in enumerate(parts):
+            quote_part = (part * price).quantize(Decimal("0.00000001"))
+            if self.pay_fees_in_bnb and n == 0:
+                commission, asset = (quote_part * FEE / self.prices["BNBUSDT"]).quantize(Decimal("0.00000001")), "BNB"
+            elif side == "BUY":
+                commission, asset = (part * FEE).quantize(Decimal("0.00000001"), rounding=ROUND_DOWN), base
+            else:
+                commission, asset = (quote_part * FEE).quantize(Decimal("0.00000001")), "USDT"
+            sign = 1 if side == "BUY" else -1
+            self.balances["USDT"] -= sign * quote_part
+            self.balances[base] += sign * part
+            self.balances[asset] -= commission
+            trade_id = next(self._ids)
+            fill = {"price": f"{price:f}", "qty": f"{part:f}", "commission": f"{commission:f}",
+                    "commissionAsset": asset, "tradeId": trade_id}
+            fills.append(fill)
+            self.trades.append({"symbol": symbol, "id": trade_id, "orderId": order_id, "orderListId": -1,
+                                "price": fill["price"], "qty": fill["qty"], "quoteQty": f"{quote_part:f}",
+                                "commission": fill["commission"], "commissionAsset": asset, "time": ms(),
+                                "isBuyer": side == "BUY", "isMaker": False, "isBestMatch": True})
         quote = (qty * price).quantize(Decimal("0.00000001"))
-        if self.pay_fees_in_bnb:
-            commission, asset = (quote * FEE / self.prices["BNBUSDT"]).quantize(Decimal("0.00000001")), "BNB"
-        elif side == "BUY":
-            commission, asset = (qty * FEE).quantize(Decimal("0.00000001"), rounding=ROUND_DOWN), base
-        else:
-            commission, asset = (quote * FEE).quantize(Decimal("0.00000001")), "USDT"
-        sign = 1 if side == "BUY" else -1
-        self.balances["USDT"] -= sign * quote
-        self.balances[base] += sign * qty
-        self.balances[asset] -= commission
-        order_id, trade_id = next(self._ids), next(self._ids)
-        fill = {"price": f"{price:f}", "qty": f"{qty:f}", "commission": f"{commission:f}",
-                "commissionAsset": asset, "tradeId": trade_id}
         order = {"symbol": symbol, "orderId": order_id, "orderListId": -1, "clientOrderId": client_id,
                  "transactTime": ms(), "price": "0.00000000", "origQty": f"{qty:f}", "executedQty": f"{qty:f}",
                  "cummulativeQuoteQty": f"{quote:f}", "status": "FILLED", "timeInForce": "GTC", "type": "MARKET",
-                 "side": side, "workingTime": ms(), "fills": [fill], "selfTradePreventionMode": "NONE"}
+                 "side": side, "workingTime": ms(), "fills": fills, "selfTradePreventionMode": "NONE"}
         self.orders[client_id] = order
-        self.trades.append({"symbol": symbol, "id": trade_id, "orderId": order_id, "orderListId": -1,
-                            "price": fill["price"], "qty": fill["qty"], "quoteQty": f"{quote:f}",
-                            "commission": fill["commission"], "commissionAsset": asset, "time": ms(),
-                            "isBuyer": side == "BUY", "isMaker": False, "isBestMatch": True})
         return order
 
 

@@ -100,3 +100,34 @@ async def test_a_hung_exchange_counts_as_a_failure(fake: FakeBinance) -> None:
             assert rest.state == "open"
         finally:
             await rest.close()
+
+
+async def test_a_cancelled_call_stays_a_cancellation(fake: FakeBinance) -> None:
+    arrived = asyncio.Event()
+
+    async def hang(request: object) -> None:
+        arrived.set()
+        await asyncio.sleep(1)
+
+    fake.handle = hang  # type: ignore[assignment,method-assign]
+    async with fake_rest(fake) as url:
+        rest = BinanceRest.create(rest_url=url, api_key="", api_secret="", connectivity=Connectivity(),
+                                  fail_max=1, reset_timeout=0.2)
+
+        async def cancel_a_call() -> None:
+            arrived.clear()
+            call = asyncio.create_task(rest.call("ping", rest.client.ping))
+            await asyncio.wait_for(arrived.wait(), 5)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):  # not turned into ExchangeOfflineError
+                await call
+
+        try:
+            await cancel_a_call()
+            assert rest.state == "closed"  # with fail_max=1, one counted failure would open it
+            rest.breaker.open()
+            await asyncio.sleep(0.3)  # reset_timeout passes: the next call is a trial
+            await cancel_a_call()
+            assert rest.state == "open"  # a trial that never finished proves nothing: still open
+        finally:
+            await rest.close()

@@ -144,3 +144,14 @@ async def test_a_connection_is_renewed_before_binance_s_24_h_cut(monkeypatch: py
         await run.source("rest")  # renewed: the old session ended
         await run.source("stream")
         assert run.streams.connections >= 2
+
+
+def test_an_older_message_does_not_replace_a_newer_price() -> None:
+    market = BinanceMarket(rest=None, stream_url="ws://unused/", symbols=("BTCUSDT",),  # type: ignore[arg-type]
+                           connectivity=Connectivity(), tick_interval=1, stall_timeout=1, poll_interval=1)
+    market._on_message({"stream": "btcusdt@trade", "data": {"e": "trade", "E": 2000, "s": "BTCUSDT", "p": "10"}})
+    # The ticker's once-a-second summary was made before that trade: it must not win.
+    market._on_message({"stream": "btcusdt@ticker", "data": {"e": "24hrTicker", "E": 1500, "s": "BTCUSDT", "c": "9"}})
+    assert market._latest["BTCUSDT"] == 10
+    market._on_message({"stream": "btcusdt@ticker", "data": {"e": "24hrTicker", "E": 2500, "s": "BTCUSDT", "c": "11"}})
+    assert market._latest["BTCUSDT"] == 11
