@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
+NODE_STAMP := node_modules/.installed
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -20,10 +21,15 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt $(RUNTIME_STAMP)
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-install: $(RUNTIME_STAMP)
+# The dashboard's front-end packages (lightweight-charts), exactly as package-lock.json pins them.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(RUNTIME_STAMP) $(NODE_STAMP)
 
 ## run: everything (Redis if none answers, bot, recorder, web) on http://127.0.0.1:$${WEB_PORT:-8000}/
-run: $(RUNTIME_STAMP)
+run: $(RUNTIME_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m scripts.launch
 
 lint: $(DEV_STAMP)
@@ -34,7 +40,7 @@ typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 ## test-py: the asyncio, API and end-to-end tests on SQLite
-test-py: $(DEV_STAMP)
+test-py: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest tests --ignore=tests/browser -q
 
 ## test-pg: the database tests and the end-to-end tests that store trades, again on PostgreSQL
@@ -44,7 +50,7 @@ test-pg: $(DEV_STAMP)
 	else echo "test-pg: no PostgreSQL at $(PG_TEST_URL); skipped"; fi
 
 ## test-browser: Playwright driving Debian's Chromium (a separate pytest run from asyncio tests)
-test-browser: $(DEV_STAMP)
+test-browser: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest tests/browser -q
 
 test: lint typecheck test-py test-pg test-browser

@@ -53,6 +53,7 @@ DEFAULTS: dict[str, str] = {
     "LOG_LEVEL": "INFO",
     "VAR_DIR": "var",
     "EQUITY_INTERVAL": "10",
+    "CANDLE_INTERVAL": "60",
 }
 """Every setting the bot reads, with its default (empty: not set)."""
 
@@ -105,6 +106,7 @@ class BotSettings:
     slippage_bps: Decimal = Decimal(0)
     max_position_quote: Decimal | None = None
     max_daily_loss: Decimal | None = None
+    candle_interval: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BotSettings:
@@ -157,6 +159,7 @@ class BotSettings:
             slippage_bps=env.get("SLIPPAGE_BPS", p.decimal_range(Decimal(0), Decimal(500))),
             max_position_quote=env.get("MAX_POSITION_QUOTE", p.optional(p.positive_decimal)),
             max_daily_loss=env.get("MAX_DAILY_LOSS", p.optional(p.positive_decimal)),
+            candle_interval=env.get("CANDLE_INTERVAL", p.int_range(1, 3600)),
         )
         settings._check_exchange()
         return settings

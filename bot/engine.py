@@ -10,6 +10,7 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Protocol
 
 from bot.broker.base import Broker, Fill
+from bot.candles import CandleBook
 from bot.config import BotSettings
 from bot.connectivity import Connectivity
 from bot.errors import BotError, OrderStatusUnknownError
@@ -91,6 +92,7 @@ class TradingEngine:
         self.prices: dict[str, Decimal] = {}
         self.trade_count = 0
         self.recent_trades: deque[TradeData] = deque(maxlen=RECENT_TRADES)
+        self.candles = CandleBook(settings.candle_interval)
         self.started_at = utcnow()
         self._seq = 0
         self.set_seq(initial_seq)
@@ -140,6 +142,7 @@ class TradingEngine:
         """Record a price, emit it, and trade if the strategy signals while running."""
         async with self._lock:
             self.prices[tick.symbol] = tick.price
+            self.candles.update(tick.symbol, tick.price, tick.ts)
             await self._emit(
                 PriceUpdateEvent(
                     seq=self._next_seq(),
@@ -177,18 +180,22 @@ class TradingEngine:
         return qty
 
     async def _trade(self, tick: Tick, signal: Signal, qty: Decimal) -> None:
+        await self._execute(tick.symbol, signal.side, qty, tick.price, signal.reason)
+        await self._risk_halt()
+
+    async def _execute(self, symbol: str, side: Side, qty: Decimal, price: Decimal, reason: str) -> None:
+        """Place one market order and book its fills; raises the broker's BotError."""
         try:
-            fills = await self.broker.market_order(tick.symbol, signal.side, qty, tick.price)
+            fills = await self.broker.market_order(symbol, side, qty, price)
         except OrderStatusUnknownError as exc:
             # The exchange may hold a position the books do not: no new order until a person looked.
             await self._set_state(BotState.STOPPED, f"order outcome unknown, check the exchange: {exc}")
             raise
         for fill in fills:  # one per fee asset: usually exactly one
-            await self._book(fill, signal.reason)
+            await self._book(fill, reason)
         # A fill changes cash, positions and P&L: push the authoritative snapshot so no screen
         # has to redo the bot's money arithmetic.
         await self._emit_status()
-        await self._risk_halt()
 
     async def _book(self, fill: Fill, reason: str) -> None:
         try:
@@ -264,6 +271,8 @@ class TradingEngine:
             stats=self.portfolio.stats.data(),
             risk=self.risk.data(self.portfolio.equity(prices)),
             exchange=self.connectivity.data(),
+            market=self.candles.market(utcnow()),
+            candle_interval=self.candles.interval,
         )
         return StatusEvent(seq=self._seq or None, bot=self.settings.bot_id, data=data)
 
@@ -299,6 +308,7 @@ class TradingEngine:
         async with self._lock:
             who = cmd.issued_by or "unknown"
             error: CommandError | None = None
+            detail: str | None = None
             if cmd.bot != self.settings.bot_id:
                 error = CommandError.INVALID
             elif expired:
@@ -307,16 +317,48 @@ class TradingEngine:
                 await self._set_state(BotState.RUNNING, f"started by {who}")
             elif cmd.command is CommandName.STOP_BOT:
                 await self._set_state(BotState.STOPPED, f"stopped by {who}")
+                if cmd.close_positions:
+                    error, detail = await self._close_all(f"closed by {who} (stop and close all)")
+            elif cmd.command is CommandName.CLOSE_POSITION and cmd.symbol is not None:
+                error, detail = await self._close(cmd.symbol, f"closed by {who}")
             elif cmd.command is CommandName.REQUEST_STATUS:
                 await self._emit_status()
             else:
                 error = CommandError.INVALID  # e.g. resume: the web process's business, not the bot's
             result = CommandResultData(
-                id=cmd.id, command=cmd.command.value, ok=error is None, error=error.value if error else None
+                id=cmd.id, command=cmd.command.value, ok=error is None, error=error.value if error else None,
+                detail=detail,
             )
             logger.info("command %s %s from %s: %s", cmd.id, cmd.command.value, who, error or "ok")
             await self._emit(BotControlEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=result))
             return result
+
+    async def _close(self, symbol: str, reason: str) -> tuple[CommandError | None, str]:
+        """Sell the whole (sellable) position in `symbol` at market: (error or None, what happened)."""
+        price = self.prices.get(symbol)
+        if price is None:
+            return CommandError.NO_POSITION, f"no price for {symbol} yet"
+        qty = self.broker.tradable(symbol, self.portfolio.position_qty(symbol), price)
+        if qty <= 0:
+            return CommandError.NO_POSITION, f"no sellable {symbol} position"
+        try:
+            await self._execute(symbol, Side.SELL, qty, price, reason)
+        except BotError as exc:
+            logger.warning("closing %s failed: %s", symbol, exc)
+            return CommandError.ORDER_FAILED, f"{symbol}: {exc}"[:300]
+        return None, f"sold {qty.normalize():f} {symbol}"
+
+    async def _close_all(self, reason: str) -> tuple[CommandError | None, str]:
+        """Close every open position; the first failure is the command's error, every outcome is told."""
+        error: CommandError | None = None
+        told = []
+        for symbol in sorted(self.portfolio.positions):
+            failed, text = await self._close(symbol, reason)
+            if failed is CommandError.NO_POSITION:
+                continue  # dust: nothing an order can sell
+            error = error or failed
+            told.append(text)
+        return error, ("; ".join(told) or "no open position")[:300]
 
     async def _set_state(self, state: BotState, reason: str) -> None:
         if state is self.state:

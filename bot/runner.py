@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.chart import candle_loop, seed_candles
 from bot.config import BotSettings
 from bot.connectivity import Connectivity
 from bot.engine import BotEvent, TradingEngine
@@ -91,6 +92,7 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
             asyncio.create_task(_command_loop(redis, bus, engine, keys, cursor), name="bot-commands"),
             asyncio.create_task(_heartbeat_loop(redis, keys, journal), name="bot-heartbeat"),
             asyncio.create_task(_equity_loop(engine, settings.equity_interval), name="bot-equity"),
+            asyncio.create_task(candle_loop(engine.candles, redis, keys), name="bot-candles"),
         ]
         tasks.extend(loops)
         done, _ = await asyncio.wait({*loops, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -129,6 +131,7 @@ async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Start
         connectivity=venue.connectivity,
     )
     engine.restore(journal.ledger(), journal.state())
+    await seed_candles(engine.candles, redis, keys, settings.symbols, venue.rest)
 
     def continue_above(seq: int) -> None:
         journal.advance_seq(seq)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from bot_api.errors import ContractError
-from bot_api.models import ContractModel, UtcDatetime, utcnow
+from bot_api.models import ContractModel, Symbol, UtcDatetime, utcnow
 
 MAX_FRAME_BYTES = 4096
 """Browser frames are tiny; anything larger is refused before parsing."""
@@ -26,6 +26,9 @@ class CommandName(StrEnum):
 
     START_BOT = "start_bot"
     STOP_BOT = "stop_bot"
+    """With `close_positions: true`, also sells every open position at market."""
+    CLOSE_POSITION = "close_position"
+    """Sell one symbol's whole position at market (the bot keeps running or stopped as it was)."""
     REQUEST_STATUS = "request_status"
     RESUME = "resume"
     """Answered by the web process itself (a replay), never forwarded to the bot."""
@@ -40,6 +43,10 @@ class CommandError(StrEnum):
     BOT_OFFLINE = "bot_offline"
     UNAVAILABLE = "unavailable"
     INVALID = "invalid"
+    NO_POSITION = "no_position"
+    """close_position for a symbol with nothing (sellable) held."""
+    ORDER_FAILED = "order_failed"
+    """The closing order was refused or its outcome is unknown (the bot's log and state say which)."""
 
 
 class _Frame(ContractModel):
@@ -53,9 +60,17 @@ class StartBotFrame(_Frame):
 
 
 class StopBotFrame(_Frame):
-    """Ask the bot to stop placing new orders."""
+    """Ask the bot to stop placing new orders (and, if asked, to close every position)."""
 
     command: Literal["stop_bot"]
+    close_positions: Annotated[bool, Field(strict=True)] = False
+
+
+class ClosePositionFrame(_Frame):
+    """Ask the bot to sell its whole position in `symbol` at market."""
+
+    command: Literal["close_position"]
+    symbol: Symbol
 
 
 class RequestStatusFrame(_Frame):
@@ -79,7 +94,8 @@ class AckFrame(ContractModel):
 
 
 BrowserFrame = Annotated[
-    StartBotFrame | StopBotFrame | RequestStatusFrame | ResumeFrame | AckFrame, Field(discriminator="command")
+    StartBotFrame | StopBotFrame | ClosePositionFrame | RequestStatusFrame | ResumeFrame | AckFrame,
+    Field(discriminator="command"),
 ]
 """Any frame a browser may send; parse with `parse_browser_frame`."""
 
@@ -122,6 +138,10 @@ class BotCommand(ContractModel):
     issued_by: str | None = None
     issued_at: UtcDatetime = Field(default_factory=utcnow)
     expires_at: UtcDatetime
+    symbol: Symbol | None = None
+    """close_position: the symbol to close."""
+    close_positions: bool = False
+    """stop_bot: also close every open position."""
 
     @classmethod
     def create(
@@ -132,6 +152,8 @@ class BotCommand(ContractModel):
         bot: str,
         issued_by: str | None,
         ttl: timedelta = DEFAULT_COMMAND_TTL,
+        symbol: str | None = None,
+        close_positions: bool = False,
     ) -> BotCommand:
         """Build a command that expires `ttl` from now."""
         now = utcnow()
@@ -142,6 +164,8 @@ class BotCommand(ContractModel):
             issued_by=issued_by,
             issued_at=now,
             expires_at=now + ttl,
+            symbol=symbol,
+            close_positions=close_positions,
         )
 
     def is_expired(self) -> bool:

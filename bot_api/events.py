@@ -146,6 +146,14 @@ class ExchangeData(ContractModel):
     """The exchange account's free balances (BROKER=binance), by asset."""
 
 
+class MarketStatData(ContractModel):
+    """A symbol's reference price for its 24 h change: the first price in the last 24 h."""
+
+    open_24h: Money
+    since: UtcDatetime
+    """When that price was seen: 24 h ago, or later if the bot has not watched that long."""
+
+
 class StatusData(ContractModel):
     """A full snapshot of the bot: everything a fresh screen needs."""
 
@@ -168,6 +176,10 @@ class StatusData(ContractModel):
     """Null only in snapshots written by an older bot (as are risk and exchange)."""
     risk: RiskData | None = None
     exchange: ExchangeData | None = None
+    market: dict[str, MarketStatData] = Field(default_factory=dict)
+    """By symbol: the 24 h reference price (the page shows the change against the live price)."""
+    candle_interval: int | None = None
+    """Seconds per candle in the chart data (`/api/candles`, and what the page extends live)."""
     recovered: bool | None = None
     """Set (false) only on a status sent in answer to a `resume` that could not be replayed."""
 
@@ -187,6 +199,8 @@ class CommandResultData(ContractModel):
     command: str
     ok: bool
     error: str | None = None
+    detail: Annotated[str, Field(max_length=300)] | None = None
+    """What happened, for people (e.g. which positions a stop closed)."""
     recovered: bool | None = None
     """For `resume` only: true if the missed events follow, false if a fresh status does."""
 

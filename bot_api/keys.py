@@ -45,7 +45,7 @@ class RedisKeys:
 
     @property
     def trades_stream(self) -> str:
-        """Stream of durable records (trade_executed, equity_snapshot), read by the recorder's group."""
+        """Stream of durable records (trade_executed, equity_snapshot, bot_control), read by the recorder's group."""
         return f"{self._base}:trades"
 
     @property
@@ -62,6 +62,11 @@ class RedisKeys:
     def status_key(self) -> str:
         """The latest `status` envelope; its seq is the last event it reflects."""
         return f"{self._base}:status"
+
+    @property
+    def candles_key(self) -> str:
+        """The recent candles of every symbol (a `CandlesData`), for the dashboard's chart."""
+        return f"{self._base}:candles"
 
     @property
     def seq_key(self) -> str:

@@ -8,7 +8,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot_api.errors import SnapshotRequiredError, StaleSeqError, TransportError
-from bot_api.events import Envelope, EquitySnapshotEvent, StatusEvent, TradeExecutedEvent, encode_event
+from bot_api.events import (
+    BotControlEvent,
+    Envelope,
+    EquitySnapshotEvent,
+    StatusEvent,
+    TradeExecutedEvent,
+    encode_event,
+)
 from bot_api.keys import RedisKeys
 
 logger = logging.getLogger(__name__)
@@ -17,8 +24,9 @@ EVENTS_STREAM_MAXLEN = 10_000
 """Replay window: about the last 10k events are kept for resuming clients."""
 TRADES_STREAM_MAXLEN = 100_000
 """Bound on unrecorded records (trades, equity points) kept for the recorder (hours of fast trading)."""
-DURABLE_EVENTS = (TradeExecutedEvent, EquitySnapshotEvent)
-"""Events the recorder stores: they also go to the trades stream, read by its consumer group."""
+DURABLE_EVENTS = (TradeExecutedEvent, EquitySnapshotEvent, BotControlEvent)
+"""Events the recorder stores (trades, equity points, command outcomes for the audit log): they
+also go to the trades stream, read by its consumer group."""
 
 # One script, so the event is all-or-nothing: Redis does not roll back a MULTI whose command
 # fails, and a seq that is not above what Redis holds (a second bot with the same BOT_ID, a

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
+import redis
 from redis.asyncio import Redis
 
 COMMAND_TIMEOUT = 5.0
@@ -31,6 +32,18 @@ def connect(url: str, *, for_pubsub: bool = False) -> Redis:
     return Redis.from_url(
         url,
         socket_timeout=None if for_pubsub else COMMAND_TIMEOUT,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_keepalive=True,
+        socket_keepalive_options=_KEEPALIVE,
+        decode_responses=False,
+    )
+
+
+def connect_sync(url: str) -> redis.Redis:
+    """A blocking Redis client for `url`, with the same timeouts (for threads: views, the recorder)."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=COMMAND_TIMEOUT,
         socket_connect_timeout=CONNECT_TIMEOUT,
         socket_keepalive=True,
         socket_keepalive_options=_KEEPALIVE,

@@ -40,9 +40,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
     "crypto_bot_ui.core",
     "crypto_bot_ui.trades",
     "crypto_bot_ui.dashboard",
+    "crypto_bot_ui.api",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +109,31 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+REST_FRAMEWORK = {
+    # The browser's session: the API is for the logged-in dashboard user and their scripts.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "crypto_bot_ui.api.pagination.TradePagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "crypto_bot_ui.api.errors.api_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Crypto Bot API",
+    "DESCRIPTION": "The dashboard's data: snapshot, positions, candles, trades (JSON and CSV), equity, health.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1: pydantic describes optional fields with `type: null`, which 3.0 lacks.
+    "OAS_VERSION": "3.1.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {"ServiceStateEnum": ["ok", "down"]},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "crypto_bot_ui.api.schemas.decimal_bounds_hook",
+    ],
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -112,6 +141,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# npm packages (package.json; `make` runs `npm ci`) served like our own files: no CDN.
+STATICFILES_DIRS = [("vendor/lightweight-charts", BASE_DIR / "node_modules" / "lightweight-charts" / "dist")]
 # Serve straight from the app folders when collectstatic has not run (make run, tests).
 WHITENOISE_USE_FINDERS = True
 

@@ -3,12 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from crypto_bot_ui.core.views import health
 from crypto_bot_ui.dashboard.views import index
 
 urlpatterns = [
     path("", index, name="dashboard"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
-    path("api/health", health, name="health"),
+    path("api/", include("crypto_bot_ui.api.urls")),
 ]

@@ -1,15 +1,18 @@
-"""The web process's view of the bot: Redis names and one asyncio Redis client per event loop."""
+"""The web process's view of the bot: Redis names, one asyncio Redis client per event loop, and
+one blocking client for request threads (REST views)."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from weakref import WeakKeyDictionary
 
+import redis
 from django.conf import settings
 from redis.asyncio import Redis
 
 from bot_api.keys import RedisKeys
-from bot_api.redis_conn import connect
+from bot_api.redis_conn import connect, connect_sync
 
 _clients: WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = WeakKeyDictionary()
 
@@ -27,3 +30,13 @@ def redis_client() -> Redis:
         client = connect(settings.REDIS_URL)
         _clients[loop] = client
     return client
+
+
+def sync_redis() -> redis.Redis:
+    """The blocking client for REST views (its pool is thread-safe)."""
+    return _sync_client(settings.REDIS_URL)
+
+
+@functools.lru_cache(maxsize=4)
+def _sync_client(url: str) -> redis.Redis:
+    return connect_sync(url)

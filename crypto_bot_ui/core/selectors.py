@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.db import connection
 from redis.exceptions import RedisError
 
 from bot_api.errors import ContractError
 from bot_api.events import StatusEvent, parse_event
-from bot_api.heartbeat import is_alive
-from crypto_bot_ui.core.bot_link import bot_keys, redis_client
+from crypto_bot_ui.core.bot_link import bot_keys, sync_redis
 
 logger = logging.getLogger(__name__)
 
@@ -27,20 +25,19 @@ def _database_ok() -> bool:
         return False
 
 
-async def health_report() -> dict[str, Any]:
+def health_report() -> dict[str, Any]:
     """State of Redis, the database, the bot and the recorder; contains no secrets."""
     keys = bot_keys()
     report: dict[str, Any] = {"redis": "down", "database": "down", "bot": "unknown", "recorder": "unknown"}
-    report["database"] = "ok" if await sync_to_async(_database_ok)() else "down"
+    report["database"] = "ok" if _database_ok() else "down"
     try:
-        redis = redis_client()
-        await redis.ping()
+        redis = sync_redis()
+        redis.ping()
         report["redis"] = "ok"
-        bot_alive = await is_alive(redis, keys.heartbeat_key)
-        report["recorder"] = "ok" if await is_alive(redis, keys.recorder_heartbeat_key) else "down"
+        report["recorder"] = "ok" if redis.exists(keys.recorder_heartbeat_key) else "down"
         state = "offline"
-        if bot_alive:
-            raw = await redis.get(keys.status_key)
+        if redis.exists(keys.heartbeat_key):
+            raw = redis.get(keys.status_key)
             state = "online"
             if raw:
                 try:

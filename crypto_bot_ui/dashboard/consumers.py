@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from bot_api.backoff import Backoff
@@ -18,9 +20,13 @@ from bot_api.command_bus import CommandBus
 from bot_api.commands import (
     AckFrame,
     BotCommand,
+    ClosePositionFrame,
     CommandError,
     CommandName,
+    RequestStatusFrame,
     ResumeFrame,
+    StartBotFrame,
+    StopBotFrame,
     parse_browser_frame,
 )
 from bot_api.errors import ContractError, TransportError
@@ -34,11 +40,17 @@ from bot_api.events import (
     parse_event,
 )
 from bot_api.heartbeat import is_alive
+from bot_api.models import utcnow
 from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
 from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Relay, Subscription, conflate, get_relay
+from crypto_bot_ui.trades.services import record_command, record_command_result
 
 logger = logging.getLogger(__name__)
+
+CommandFrame = StartBotFrame | StopBotFrame | ClosePositionFrame | RequestStatusFrame
+AUDITED = frozenset({CommandName.START_BOT, CommandName.STOP_BOT, CommandName.CLOSE_POSITION})
+"""Commands that change something: each one is logged (who, when, from where, the outcome)."""
 
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_LAGGED = 4008
@@ -242,28 +254,56 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if isinstance(frame, ResumeFrame):
             await self._resume(frame)
             return
-        await self._forward(frame.id, CommandName(frame.command))
+        await self._forward(frame)
 
-    async def _forward(self, command_id: str, command: CommandName) -> None:
+    async def _forward(self, frame: CommandFrame) -> None:
         keys = bot_keys()
         redis = redis_client()
+        command = CommandName(frame.command)
+        user = self.scope["user"]
+        cmd = BotCommand.create(
+            command_id=frame.id, command=command, bot=keys.bot_id, issued_by=user.get_username(),
+            symbol=frame.symbol if isinstance(frame, ClosePositionFrame) else None,
+            close_positions=isinstance(frame, StopBotFrame) and frame.close_positions,
+        )
+        await self._audit(cmd)
         try:
             if not await is_alive(redis, keys.heartbeat_key):
-                await self._answer(command_id, command, CommandError.BOT_OFFLINE)
+                await self._answer(frame.id, command, CommandError.BOT_OFFLINE)
                 return
-            user = self.scope["user"]
-            cmd = BotCommand.create(
-                command_id=command_id, command=command, bot=keys.bot_id, issued_by=user.get_username()
-            )
             await CommandBus(redis, keys).send(cmd)
-            logger.info("%s sent %s (%s)", user.get_username(), command.value, command_id)
+            logger.info("%s sent %s (%s)", user.get_username(), command.value, frame.id)
         except (TransportError, RedisError, OSError) as exc:
-            logger.warning("command %s could not reach Redis: %s", command_id, exc)
-            await self._answer(command_id, command, CommandError.UNAVAILABLE)
+            logger.warning("command %s could not reach Redis: %s", frame.id, exc)
+            await self._answer(frame.id, command, CommandError.UNAVAILABLE)
+
+    async def _audit(self, cmd: BotCommand) -> None:
+        """Log a command that changes something before it leaves (the bot's answer is added later)."""
+        if cmd.command not in AUDITED:
+            return
+        user = self.scope["user"]
+        client = self.scope.get("client") or (None, None)
+        try:
+            await database_sync_to_async(record_command)(
+                bot_id=cmd.bot, command_id=cmd.id, command=cmd.command.value, user_id=user.pk,
+                username=user.get_username(), address=client[0], issued_at=cmd.issued_at,
+                symbol=cmd.symbol or "", close_positions=cmd.close_positions,
+            )
+        except (DatabaseError, ValueError) as exc:
+            # The command still goes out: a database outage must not keep an operator from stopping.
+            logger.error("command %s not written to the audit log: %s", cmd.id, exc)
 
     async def _answer(self, command_id: str, command: CommandName, error: CommandError) -> None:
         data = CommandResultData(id=command_id, command=command.value, ok=False, error=error.value)
         await self._send_event(BotControlEvent(bot=bot_keys().bot_id, data=data))
+        if command in AUDITED:
+            try:
+                await database_sync_to_async(record_command_result)(
+                    bot_id=bot_keys().bot_id, command_id=command_id, command=command.value, ok=False,
+                    error=error.value, detail="answered by the web process", answered_at=utcnow(),
+                )
+            except DatabaseError as exc:
+                logger.error("outcome of command %s not written to the audit log: %s", command_id, exc)
 
     async def _send_event(self, event: Envelope) -> None:
         await self.send(text_data=encode_event(event))

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, current_snapshot
+
+logger = logging.getLogger(__name__)
+
 
 @never_cache
 @login_required
 def index(request: HttpRequest) -> HttpResponse:
-    """The live dashboard; all data arrives over the WebSocket."""
-    return render(request, "dashboard/index.html", {"ws_path": "/ws/dashboard/"})
+    """The live dashboard, with the bot's latest snapshot inside: figures show before the socket opens.
+
+    The page then resumes the socket from that snapshot's seq, so nothing between the two is lost.
+    """
+    try:
+        snapshot = current_snapshot().model_dump(mode="json")
+    except BotDataUnavailableError as exc:
+        logger.info("page served without a snapshot: %s", exc)
+        snapshot = None
+    return render(request, "dashboard/index.html", {"ws_path": "/ws/dashboard/", "snapshot": snapshot})

@@ -1,38 +1,64 @@
-"""Django admin for trade records: read-only facts, newest first."""
+"""Django admin for the records: trade facts read-only (a journal note editable), CSV export,
+equity points and the command audit log read-only."""
 
 from __future__ import annotations
 
-from django.contrib import admin
-from django.http import HttpRequest
+import csv
+import io
 
-from crypto_bot_ui.trades.models import EquitySnapshot, Trade
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from crypto_bot_ui.trades.models import BotCommand, EquitySnapshot, Trade
+from crypto_bot_ui.trades.selectors import csv_rows
+from crypto_bot_ui.trades.services import set_trade_note
+
+
+class _RecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Records come only from the bot (or the web process) and nobody deletes them here."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Rows are written by the system, never typed in."""
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        """The records are an audit trail."""
+        return False
 
 
 @admin.register(Trade)
-class TradeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Trades are facts reported by the bot: listed, filtered and searched, never edited."""
+class TradeAdmin(_RecordAdmin):
+    """Trades are facts reported by the bot: listed, filtered, searched and exported; only the note changes."""
 
     list_display = (
-        "executed_at", "symbol", "side", "qty", "price", "fee", "realized_pnl", "bot_id", "trade_id",
+        "executed_at", "symbol", "side", "qty", "price", "fee", "fee_asset", "realized_pnl", "bot_id", "trade_id",
     )
     list_filter = ("symbol", "side", "bot_id", ("executed_at", admin.DateFieldListFilter))
     search_fields = ("trade_id", "symbol", "order_id")
     ordering = ("-executed_at", "-id")
     date_hierarchy = "executed_at"
     list_per_page = 50
-    readonly_fields = tuple(f.name for f in Trade._meta.fields)
+    readonly_fields = tuple(f.name for f in Trade._meta.fields if f.name != "note")
+    fields = (*readonly_fields, "note")
+    actions = ["export_csv"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Trades come only from the bot."""
-        return False
+    def save_model(self, request: HttpRequest, obj: Trade, form: object, change: bool) -> None:
+        """Only the note is saved: through the service, never the whole row."""
+        set_trade_note(trade=obj, note=obj.note)
 
-    def has_delete_permission(self, request: HttpRequest, obj: Trade | None = None) -> bool:
-        """The record is an audit trail; nobody deletes from it through the admin."""
-        return False
+    @admin.action(description="Export selected trades as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Trade]) -> HttpResponse:
+        """The selection, in the same columns as /api/trades.csv, newest first."""
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(csv_rows(queryset.order_by("-executed_at", "-id")))
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="trades.csv"'
+        return response
 
 
 @admin.register(EquitySnapshot)
-class EquitySnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class EquitySnapshotAdmin(_RecordAdmin):
     """The equity curve's points, as the bot reported them: read-only."""
 
     list_display = ("taken_at", "bot_id", "equity", "cash", "realized_pnl", "unrealized_pnl", "total_pnl", "seq")
@@ -41,10 +67,23 @@ class EquitySnapshotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ordering = ("-taken_at", "-seq")
     readonly_fields = tuple(f.name for f in EquitySnapshot._meta.fields)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Points come only from the bot."""
+    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        """Viewable, never editable."""
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: EquitySnapshot | None = None) -> bool:
-        """The curve is a record; nobody edits it through the admin."""
+
+@admin.register(BotCommand)
+class BotCommandAdmin(_RecordAdmin):
+    """Who sent which command, when, from where, and the outcome: read-only."""
+
+    list_display = ("issued_at", "username", "command", "symbol", "close_positions", "status", "error", "address",
+                    "bot_id")
+    list_filter = ("command", "status", "bot_id", ("issued_at", admin.DateFieldListFilter))
+    search_fields = ("username", "command_id", "symbol")
+    date_hierarchy = "issued_at"
+    ordering = ("-issued_at", "-id")
+    readonly_fields = tuple(f.name for f in BotCommand._meta.fields)
+
+    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        """An audit log is viewable, never editable."""
         return False

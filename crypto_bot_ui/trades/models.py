@@ -1,7 +1,8 @@
-"""Stored trades, one row per fill reported by a bot."""
+"""Stored records: trades (one row per fill), equity points and the audit log of bot commands."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -35,6 +36,7 @@ class Trade(models.Model):
     reason = models.CharField(max_length=200, blank=True, default="")
     executed_at = models.DateTimeField()
     recorded_at = models.DateTimeField(auto_now_add=True)
+    note = models.TextField(max_length=2000, blank=True, default="", help_text="The trader's own journal note")
 
     class Meta:
         ordering = ["-executed_at", "-id"]
@@ -73,3 +75,40 @@ class EquitySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bot_id} equity {self.equity} at {self.taken_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CommandStatus(models.TextChoices):
+    """Where a command stands: sent and unanswered, done, or refused/failed."""
+
+    PENDING = "pending", "Pending"
+    OK = "ok", "OK"
+    ERROR = "error", "Error"
+
+
+class BotCommand(models.Model):
+    """Who asked a bot to do what, when, from where, and what came of it (an audit trail)."""
+
+    bot_id = models.CharField(max_length=32, default="main")
+    command_id = models.CharField(max_length=64)
+    command = models.CharField(max_length=32)
+    symbol = models.CharField(max_length=20, blank=True, default="")
+    close_positions = models.BooleanField(default=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    username = models.CharField(max_length=150, blank=True, default="", help_text="Kept if the user is deleted")
+    address = models.GenericIPAddressField(null=True, blank=True)
+    issued_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=CommandStatus.choices, default=CommandStatus.PENDING)
+    error = models.CharField(max_length=32, blank=True, default="")
+    detail = models.CharField(max_length=300, blank=True, default="")
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        indexes = [models.Index(fields=["bot_id", "-issued_at"], name="command_bot_time")]
+        constraints = [
+            models.UniqueConstraint(fields=["bot_id", "command_id"], name="command_unique_per_bot"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "ok", "error"]), name="command_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.command} by {self.username or '?'} at {self.issued_at:%Y-%m-%d %H:%M:%S} ({self.status})"

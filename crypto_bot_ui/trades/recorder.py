@@ -19,13 +19,21 @@ from django.db import DatabaseError, DataError, IntegrityError, close_old_connec
 
 from bot_api.backoff import Backoff
 from bot_api.errors import ContractError
-from bot_api.events import EquitySnapshotEvent, TradeExecutedEvent, parse_event
+from bot_api.events import BotControlEvent, EquitySnapshotEvent, TradeExecutedEvent, parse_event
 from bot_api.heartbeat import HEARTBEAT_TTL_MS
 from bot_api.keys import RedisKeys
 from bot_api.watermark import RAISE_IF_GREATER_LUA
-from crypto_bot_ui.trades.services import RecordResult, record_equity_snapshots, record_trades
+from crypto_bot_ui.trades.services import (
+    RecordResult,
+    record_command_results,
+    record_equity_snapshots,
+    record_trades,
+)
 
 logger = logging.getLogger(__name__)
+
+Durable = TradeExecutedEvent | EquitySnapshotEvent | BotControlEvent
+"""What the trades stream carries."""
 
 
 @dataclass
@@ -34,6 +42,7 @@ class RecorderStats:
 
     stored: int = 0
     equity: int = 0
+    commands: int = 0
     duplicates: int = 0
     skipped: int = 0
     batches: int = 0
@@ -149,16 +158,20 @@ class Recorder:
     def _handle(self, client: redis.Redis, entries: list[Any]) -> None:
         events: list[TradeExecutedEvent] = []
         equity: list[EquitySnapshotEvent] = []
+        answers: list[BotControlEvent] = []
         ids: list[Any] = []
         for entry_id, fields in entries:
             ids.append(entry_id)
             event = self._parse(entry_id, fields)
             if isinstance(event, TradeExecutedEvent):
                 events.append(event)
-            elif event is not None:
+            elif isinstance(event, EquitySnapshotEvent):
                 equity.append(event)
+            elif event is not None:
+                answers.append(event)
         result = self._store(events)
         self.stats.equity += record_equity_snapshots(events=equity)
+        self.stats.commands += record_command_results(events=answers)
         if events:
             # The bot learns what is safely stored (and re-sends the rest if Redis loses data).
             top = max(event.seq or 0 for event in events)
@@ -194,14 +207,14 @@ class Recorder:
             created += one.created
         return RecordResult(received=received, created=created)
 
-    def _parse(self, entry_id: Any, fields: dict[bytes, bytes]) -> TradeExecutedEvent | EquitySnapshotEvent | None:
+    def _parse(self, entry_id: Any, fields: dict[bytes, bytes]) -> Durable | None:
         try:
             event = parse_event(fields.get(b"e", b""))
         except ContractError as exc:
             self.stats.skipped += 1
             logger.warning("skipped trade stream entry %r: %s", entry_id, exc.message)
             return None
-        if not isinstance(event, TradeExecutedEvent | EquitySnapshotEvent) or event.bot != self.keys.bot_id:
+        if not isinstance(event, Durable) or event.bot != self.keys.bot_id:
             self.stats.skipped += 1
             logger.warning("skipped trade stream entry %r: not a record of bot %s", entry_id, self.keys.bot_id)
             return None

@@ -1,14 +1,15 @@
-"""Writes to trade records."""
+"""Writes to the records: trades, equity points, the command audit log and journal notes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 
-from bot_api.events import EquitySnapshotEvent, TradeExecutedEvent
-from crypto_bot_ui.trades.models import EquitySnapshot, Trade
+from bot_api.events import BotControlEvent, EquitySnapshotEvent, TradeExecutedEvent
+from crypto_bot_ui.trades.models import BotCommand, CommandStatus, EquitySnapshot, Trade
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,49 @@ def record_equity_snapshots(*, events: Sequence[EquitySnapshotEvent]) -> int:
     if rows:
         EquitySnapshot.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def record_command(
+    *, bot_id: str, command_id: str, command: str, user_id: int | None, username: str, address: str | None,
+    issued_at: datetime, symbol: str = "", close_positions: bool = False,
+) -> BotCommand:
+    """Log a command as sent (pending); idempotent per bot and command id."""
+    row, _ = BotCommand.objects.get_or_create(
+        bot_id=bot_id, command_id=command_id,
+        defaults={"command": command, "user_id": user_id, "username": username, "address": address,
+                  "issued_at": issued_at, "symbol": symbol, "close_positions": close_positions},
+    )
+    return row
+
+
+def record_command_result(
+    *, bot_id: str, command_id: str, command: str, ok: bool, error: str | None, detail: str | None,
+    answered_at: datetime,
+) -> None:
+    """Store a command's outcome; a command nobody logged as sent (another client) gets a row too."""
+    outcome = {"status": CommandStatus.OK if ok else CommandStatus.ERROR, "error": (error or "")[:32],
+               "detail": (detail or "")[:300], "answered_at": answered_at}
+    with transaction.atomic():
+        updated = BotCommand.objects.filter(bot_id=bot_id, command_id=command_id).update(**outcome)
+        if not updated:
+            BotCommand.objects.get_or_create(
+                bot_id=bot_id, command_id=command_id,
+                defaults={"command": command[:32], "issued_at": answered_at, **outcome},
+            )
+
+
+def record_command_results(*, events: Sequence[BotControlEvent]) -> int:
+    """Store the outcomes the bot reported (read from its durable stream); return how many."""
+    for event in events:
+        record_command_result(
+            bot_id=event.bot, command_id=event.data.id, command=event.data.command, ok=event.data.ok,
+            error=event.data.error, detail=event.data.detail, answered_at=event.ts,
+        )
+    return len(events)
+
+
+def set_trade_note(*, trade: Trade, note: str) -> Trade:
+    """Replace a trade's journal note (the only thing about a trade a person may change)."""
+    trade.note = note[:2000]
+    trade.save(update_fields=["note"])
+    return trade

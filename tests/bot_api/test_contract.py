@@ -90,6 +90,7 @@ def test_browser_frames_parse_to_their_command() -> None:
     shapes: dict[CommandName, dict[str, object]] = {
         CommandName.RESUME: {"id": "c-1", "last_seq": 7},
         CommandName.ACK: {"seq": 7},  # flow control: no id, never answered
+        CommandName.CLOSE_POSITION: {"id": "c-1", "symbol": "BTCUSDT"},
     }
     for name in CommandName:
         fields = shapes.get(name, {"id": "c-1"})

@@ -44,7 +44,7 @@ async def test_live_path_start_stop_and_admin(stack: Stack, session: Browserless
         after_stop: list[Frame] = []
         answer = await read_until(ws, answer_to("e2e-stop-1"), 5, after_stop)
         assert answer["data"] | {"recovered": None} == {
-            "id": "e2e-stop-1", "command": "stop_bot", "ok": True, "error": None, "recovered": None
+            "id": "e2e-stop-1", "command": "stop_bot", "ok": True, "error": None, "detail": None, "recovered": None
         }
         changes = [f for f in after_stop if f["type"] == "status_change"]
         assert [c["data"]["state"] for c in changes] == ["stopped"], changes

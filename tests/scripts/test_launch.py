@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -49,7 +50,8 @@ def test_launcher_runs_everything_with_embedded_redis_and_stops_cleanly(tmp_path
 
         def bot_running() -> bool:
             status, body = session.get("/api/health")
-            return status == 200 and '"bot": "running"' in body and '"recorder": "ok"' in body
+            report = json.loads(body) if status == 200 else {}
+            return report.get("bot") == "running" and report.get("recorder") == "ok"
 
         wait_for(bot_running, 90, "the launched stack to report the bot running")
         output = (tmp_path / "launch.log").read_text()

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from django.db import connections
 
+from bot_api.command_bus import CommandBus
+from bot_api.commands import CommandName
 from bot_api.events import Envelope, Side, TradeData, TradeExecutedEvent
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import Cursor, DashboardConsumer
 from crypto_bot_ui.dashboard.relay import Frame, get_relay
+from crypto_bot_ui.trades.models import BotCommand
 from tests.crypto_bot_ui.dashboard.test_relay import price, status_at
 
 RUN_1 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -89,6 +96,9 @@ class _User:
         return "tester"
 
 
+# Channels closes stale database connections around every message, and an async test that used
+# the in-memory SQLite database leaves one that cannot be closed: so this test may touch it too.
+@pytest.mark.django_db(transaction=True)
 async def test_a_new_socket_gets_the_snapshot_brought_up_to_date(
     redis_url: str, redis_prefix: str, settings: Any
 ) -> None:
@@ -113,3 +123,42 @@ async def test_a_new_socket_gets_the_snapshot_brought_up_to_date(
     finally:
         await communicator.disconnect()
         await get_relay().aclose()
+
+
+@pytest.mark.db
+@pytest.mark.django_db(transaction=True)
+async def test_commands_go_to_the_bot_with_their_fields_and_are_audited(
+    redis_url: str, redis_prefix: str, settings: Any
+) -> None:
+    settings.REDIS_URL, settings.REDIS_PREFIX = redis_url, redis_prefix
+    user = await sync_to_async(User.objects.create_user)("olga", password="pw-olga-12345")
+    keys = bot_link.bot_keys()
+    redis = bot_link.redis_client()
+    await redis.set(keys.heartbeat_key, "1", px=10_000)  # the bot is alive
+    bus = CommandBus(redis, keys)
+    cursor = await bus.start_cursor()
+    communicator = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/dashboard/")
+    communicator.scope["user"] = user
+    communicator.scope["client"] = ("10.9.8.7", 50123)
+    try:
+        assert (await communicator.connect())[0]
+        await communicator.send_json_to({"command": "close_position", "id": "k1", "symbol": "ETHUSDT"})
+        await communicator.send_json_to({"command": "stop_bot", "id": "k2", "close_positions": True})
+        received: list[Any] = []
+        async with asyncio.timeout(5):
+            while len(received) < 2:
+                batch = await bus.receive(cursor, block_ms=200)
+                received += batch
+                cursor = batch[-1].entry_id if batch else cursor
+        close, stop = (r.command for r in received)
+        assert close is not None and (close.command, close.symbol, close.issued_by) == (
+            CommandName.CLOSE_POSITION, "ETHUSDT", "olga")
+        assert stop is not None and (stop.command, stop.close_positions) == (CommandName.STOP_BOT, True)
+        rows = await sync_to_async(lambda: list(BotCommand.objects.order_by("issued_at")))()
+        assert [(r.command_id, r.command, r.symbol, r.close_positions, r.username, r.address, r.status)
+                for r in rows] == [("k1", "close_position", "ETHUSDT", False, "olga", "10.9.8.7", "pending"),
+                                   ("k2", "stop_bot", "", True, "olga", "10.9.8.7", "pending")]
+    finally:
+        await communicator.disconnect()
+        await get_relay().aclose()
+        await sync_to_async(connections.close_all)()  # PostgreSQL: no session may outlive the test DB

@@ -13,11 +13,20 @@ import pytest
 import redis
 from django.db import DatabaseError, IntegrityError
 
-from bot_api.events import EquityData, EquitySnapshotEvent, PnlData, Side, TradeData, TradeExecutedEvent
+from bot_api.events import (
+    BotControlEvent,
+    CommandResultData,
+    EquityData,
+    EquitySnapshotEvent,
+    PnlData,
+    Side,
+    TradeData,
+    TradeExecutedEvent,
+)
 from bot_api.keys import RedisKeys
-from crypto_bot_ui.trades.models import EquitySnapshot, Trade
+from crypto_bot_ui.trades.models import BotCommand, EquitySnapshot, Trade
 from crypto_bot_ui.trades.recorder import Recorder
-from crypto_bot_ui.trades.services import record_trades
+from crypto_bot_ui.trades.services import record_command, record_trades
 from tests.stack import wait_for
 
 pytestmark = [pytest.mark.db, pytest.mark.django_db(transaction=True)]
@@ -180,3 +189,20 @@ def test_equity_points_are_stored_once(client: redis.Redis, keys: RedisKeys, red
         wait_for(lambda: pending(client, keys) == 0, 5, "all acknowledged")
     row = EquitySnapshot.objects.get()
     assert (row.seq, row.equity, row.total_pnl) == (7, Decimal("10012.5"), Decimal("12.5"))
+
+
+def test_command_outcomes_complete_the_audit_log(client: redis.Redis, keys: RedisKeys, redis_url: str) -> None:
+    record_command(bot_id="main", command_id="c-7", command="close_position", user_id=None, username="olga",
+                   address="10.1.2.3", issued_at=datetime.now(UTC), symbol="BTCUSDT")
+    ours = CommandResultData(id="c-7", command="close_position", ok=True, detail="sold 0.5 BTCUSDT")
+    theirs = CommandResultData(id="c-8", command="stop_bot", ok=False, error="expired")  # sent from elsewhere
+    for seq, result in ((9, ours), (10, theirs)):
+        add(client, keys, BotControlEvent(seq=seq, data=result).model_dump_json())
+    recorder = Recorder(redis_url=redis_url, keys=keys, consumer="r-cmd", block_ms=100)
+    with Running(recorder):
+        wait_for(lambda: recorder.stats.commands == 2, 10, "both outcomes")
+    done = BotCommand.objects.get(command_id="c-7")
+    assert (done.username, done.address, done.status, done.detail) == ("olga", "10.1.2.3", "ok", "sold 0.5 BTCUSDT")
+    assert done.answered_at is not None
+    other = BotCommand.objects.get(command_id="c-8")
+    assert (other.command, other.status, other.error, other.username) == ("stop_bot", "error", "expired", "")

@@ -18,12 +18,30 @@
     conn: "connecting", retryAt: 0,
     botState: null, botReason: null, botOnline: null,
     snap: null, tradeCount: null,
-    symbols: [], prices: new Map(), dirs: new Map(), positions: new Map(),
+    symbols: [], prices: new Map(), dirs: new Map(), positions: new Map(), market: {},
     trades: [], seen: new Set(),
     pending: null, lastSeq: null,
   };
-  const view = NS.render.create(root, S);
+  const panels = NS.panels.create(S, (symbol) => closePosition(symbol));
+  const view = NS.render.create(root, S, panels);
   const { el, dirty, schedule, log, notice } = view;
+  // The chart library (200 KB of script) runs only once the figures are on screen: until then
+  // chart calls go nowhere, and the charts start from the latest snapshot when it is ready.
+  const noCharts = { onStatus() {}, onPrice() {}, onTrade() {}, onEquity() {} };
+  let charts = noCharts;
+  function startCharts() {
+    if (charts !== noCharts) return;
+    charts = NS.charts.create(S, view);
+    if (S.snap) charts.onStatus(S.snap, true);
+  }
+  function loadChartLib() {
+    if (window.LightweightCharts) return startCharts();
+    const script = document.createElement("script");
+    script.src = root.dataset.chartLib;
+    script.addEventListener("load", startCharts);
+    script.addEventListener("error", () => log("error", "the chart library did not load"));
+    document.head.append(script);
+  }
   const link = NS.socket.create({ S, view, wsPath, onFrame: handleFrame });
   const { setConn, clearPending, send } = link;
 
@@ -40,6 +58,7 @@
     S.tradeCount = Number.isInteger(d.trade_count) ? d.trade_count : null;
     S.symbols = Array.isArray(d.symbols) ? d.symbols.slice() : [];
     S.prices = new Map(Object.entries(d.prices || {}));
+    S.market = d.market || {};
     S.dirs.clear();
     S.positions = new Map();
     for (const p of d.positions || []) S.positions.set(p.symbol, Object.assign({ upnl: p.unrealized_pnl }, p));
@@ -51,12 +70,13 @@
       S.trades.push(t);
       if (S.trades.length >= MAX_TRADES) break;
     }
-    Object.assign(dirty, { header: true, summary: true, pricesAll: true, positions: true, tradesReset: true, newTrades: [] });
+    Object.assign(dirty, { header: true, summary: true, pricesAll: true, positions: true, perf: true, tradesReset: true, newTrades: [] });
     dirty.prices.clear();
   }
 
-  function onPrice(d) {
+  function onPrice(d, tsSec) {
     const sym = d.symbol;
+    charts.onPrice(sym, toNum(d.price), tsSec);
     const old = S.prices.get(sym);
     const o = toNum(old);
     const n = toNum(d.price);
@@ -82,13 +102,18 @@
       S.tradeCount += 1;
       dirty.summary = true;
     }
-    log("trade_executed", (t.side || "").toUpperCase() + " " + fmtQty(t.qty) + " " + t.symbol + " @ " + fmtPrice(t.price) +
-      (toNum(t.realized_pnl) ? " (P&L " + fmtSigned(t.realized_pnl) + ")" : ""));
+    const text = (t.side || "").toUpperCase() + " " + fmtQty(t.qty) + " " + t.symbol + " @ " + fmtPrice(t.price) +
+      (toNum(t.realized_pnl) ? " (P&L " + fmtSigned(t.realized_pnl) + ")" : "");
+    log("trade_executed", text);
+    panels.toast(text, t.side === "sell" ? "sell" : "buy");
+    panels.beep(t.side !== "sell");
+    charts.onTrade(t);
   }
 
   function onControl(d) {
     const ours = S.pending && S.pending.id === d.id;
-    const text = d.ok ? d.command + " accepted" : d.command + " failed: " + (d.error || "unknown");
+    const text = (d.ok ? d.command + " accepted" : d.command + " failed: " + (d.error || "unknown")) +
+      (d.detail ? " (" + d.detail + ")" : "");
     log("bot_control", text + (ours ? "" : " (other client)"));
     if (ours) {
       clearPending();
@@ -96,7 +121,8 @@
     }
   }
 
-  function handleFrame(raw) {
+  // page: the snapshot the page was served with (shown at once; the socket then resumes after it).
+  function handleFrame(raw, page) {
     let env = null;
     try {
       env = JSON.parse(raw);
@@ -111,13 +137,16 @@
     const d = env.data && typeof env.data === "object" ? env.data : {};
     try {
       switch (env.type) {
-        case "status":
+        case "status": {
+          // statusArrived() also resets the reconnect backoff; true for a socket's first status.
+          const first = page || link.statusArrived();
           onStatus(d);
-          // statusArrived() also resets the reconnect backoff.
+          charts.onStatus(d, first);
           // The bot also sends a status after every trade; log only the one that opens a connection.
-          if (link.statusArrived()) log("status", "snapshot: " + d.state + ", " + (d.symbols || []).length + " symbols, equity " + fmtDec(d.equity) + " " + (d.quote_asset || ""));
-          if (S.conn !== "offline") setConn("live");
+          if (first) log("status", (page ? "page snapshot: " : "snapshot: ") + d.state + ", " + (d.symbols || []).length + " symbols, equity " + fmtDec(d.equity) + " " + (d.quote_asset || ""));
+          if (!page && S.conn !== "offline") setConn("live"); // the page's copy is not a live link
           break;
+        }
         case "status_change":
           S.botState = d.state;
           S.botReason = d.reason || null;
@@ -125,7 +154,10 @@
           log("status_change", (d.previous || "?") + " → " + d.state + (d.reason ? " (" + d.reason + ")" : ""));
           break;
         case "price_update":
-          onPrice(d);
+          onPrice(d, Date.parse(env.ts) / 1000);
+          break;
+        case "equity_snapshot":
+          charts.onEquity(Date.parse(env.ts) / 1000, toNum(d.equity));
           break;
         case "trade_executed":
           onTrade(d);
@@ -162,6 +194,16 @@
   el.stop.addEventListener("click", () => {
     if (window.confirm("Stop the bot? Open positions stay open.")) send("stop_bot");
   });
+  el.stopClose.addEventListener("click", () => {
+    if (window.confirm("Stop the bot and sell every open position at market?")) {
+      send("stop_bot", { close_positions: true }, "stop_close");
+    }
+  });
+  function closePosition(symbol) {
+    if (window.confirm("Sell the whole " + symbol + " position at market?")) {
+      send("close_position", { symbol }, "close:" + symbol);
+    }
+  }
 
   // Debug/test hook: live getters (Object.assign would freeze their values).
   // The helpers are already on the namespace (format.js, socket.js).
@@ -171,6 +213,10 @@
   });
   NS.send = send;
 
+  const served = document.getElementById("initial-status");
+  if (served) handleFrame(served.textContent, true);
   schedule();
   link.connect();
+  // After the frame that draws the figures (rAF), and after that frame is painted (timeout).
+  requestAnimationFrame(() => setTimeout(loadChartLib, 0));
 })();

@@ -14,41 +14,44 @@
     bot_control: "log-control", bot_presence: "log-presence", error: "log-error", connection: "log-conn",
   };
 
-  // root: the #dashboard element; S: the shared state (dashboard.js), read on every render.
-  function create(root, S) {
+  // DOM helpers, shared with panels.js: an element with class and text; a signed, coloured figure.
+  function mk(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function setSigned(node, v) {
+    node.textContent = fmtSigned(v);
+    node.dataset.sign = sign(v);
+    return node;
+  }
+
+  // root: the #dashboard element; S: the shared state (dashboard.js), read on every render;
+  // panels: panels.js's market, positions and performance tables.
+  function create(root, S, panels) {
     // ---- DOM ----
     const $ = (id) => document.getElementById(id);
     const el = {
       conn: $("conn-state"), bot: $("bot-state"), botReason: $("bot-reason"),
-      start: $("btn-start"), stop: $("btn-stop"), notice: $("notice"),
+      start: $("btn-start"), stop: $("btn-stop"), stopClose: $("btn-stop-close"), notice: $("notice"),
       realized: $("pnl-realized"), unrealized: $("pnl-unrealized"), total: $("pnl-total"),
-      equity: $("equity"), cash: $("cash"), tradeCount: $("trade-count"), meta: $("meta"), startedAt: $("started-at"),
+      equity: $("equity"), cash: $("cash"), tradeCount: $("trade-count"), winRate: $("win-rate"), meta: $("meta"),
+      startedAt: $("started-at"),
       exchange: $("exchange-state"),
-      prices: $("prices"), positions: $("positions"), trades: $("trades"), log: $("log"),
-      pricesEmpty: $("prices-empty"), positionsEmpty: $("positions-empty"), tradesEmpty: $("trades-empty"), logEmpty: $("log-empty"),
+      trades: $("trades"), log: $("log"), tradesEmpty: $("trades-empty"), logEmpty: $("log-empty"),
     };
     const dirty = {
-      header: true, summary: true, pricesAll: true, prices: new Set(), positions: true,
+      header: true, summary: true, pricesAll: true, prices: new Set(), positions: true, perf: true,
       tradesReset: true, newTrades: [], newLog: [],
     };
+    const hooks = []; // called at the end of every frame (charts.js)
     let rafId = 0;
-    const priceRows = new Map();
+    let firstData = false;
 
     function schedule() {
       if (!rafId) rafId = requestAnimationFrame(render);
-    }
-
-    function mk(tag, cls, text) {
-      const e = document.createElement(tag);
-      if (cls) e.className = cls;
-      if (text !== undefined) e.textContent = text;
-      return e;
-    }
-
-    function setSigned(node, v) {
-      node.textContent = fmtSigned(v);
-      node.dataset.sign = sign(v);
-      return node;
     }
 
     // ---- rendering ----
@@ -56,10 +59,31 @@
       rafId = 0;
       if (dirty.header) renderHeader();
       if (dirty.summary) renderSummary();
-      if (dirty.pricesAll || dirty.prices.size) renderPrices();
-      if (dirty.positions) renderPositions();
+      if (dirty.pricesAll || dirty.prices.size) {
+        panels.renderMarket(dirty.pricesAll, dirty.prices);
+        dirty.pricesAll = false;
+        dirty.prices.clear();
+      }
+      if (dirty.positions) {
+        dirty.positions = false;
+        panels.renderPositions(canControl());
+      }
+      if (dirty.perf) {
+        dirty.perf = false;
+        panels.renderPerf();
+      }
       if (dirty.tradesReset || dirty.newTrades.length) renderTrades();
       if (dirty.newLog.length) renderLog();
+      for (const hook of hooks) hook();
+      if (!firstData && S.snap) {
+        firstData = true;
+        // The page budget's "first data on screen": measured from navigation start.
+        if (performance.mark) performance.mark("first-data");
+      }
+    }
+
+    function canControl() {
+      return S.conn === "live" && S.pending === null && S.botOnline !== false;
     }
 
     function connText() {
@@ -83,11 +107,13 @@
       const known = S.botOnline !== false;
       el.start.disabled = !live || busy || (known && S.botState === "running");
       el.stop.disabled = !live || busy || (known && S.botState === "stopped");
-      for (const [btn, cmd] of [[el.start, "start_bot"], [el.stop, "stop_bot"]]) {
-        const p = busy && S.pending.command === cmd;
+      el.stopClose.disabled = !live || busy || (known && S.botState === "stopped" && S.positions.size === 0);
+      for (const [btn, cmd] of [[el.start, "start_bot"], [el.stop, "stop_bot"], [el.stopClose, "stop_close"]]) {
+        const p = busy && S.pending.label === cmd;
         btn.classList.toggle("pending", p);
         btn.setAttribute("aria-busy", p ? "true" : "false");
       }
+      dirty.positions = true; // the close buttons follow the connection and pending state
     }
 
     function renderSummary() {
@@ -101,78 +127,27 @@
       el.cash.textContent = fmtDec(d.cash);
       for (const q of root.querySelectorAll(".quote")) q.textContent = d.quote_asset || "";
       el.tradeCount.textContent = S.tradeCount === null ? DASH : String(S.tradeCount);
+      const rate = d.stats && d.stats.win_rate;
+      el.winRate.textContent = rate === null || rate === undefined ? DASH : fmtDec(Number(rate) * 100, 0, 1) + " %";
       el.meta.textContent = [d.mode, d.market_data, d.strategy].filter(Boolean).join(" · ") || DASH;
       el.startedAt.textContent = d.started_at ? fmtDateTime(d.started_at) : DASH;
       if (d.started_at) el.startedAt.setAttribute("datetime", d.started_at);
       renderExchange(d.exchange);
     }
 
-    // The exchange's health: hidden for the simulated market; said plainly when it is offline.
-    const SOURCE_TEXT = { stream: "live stream", rest: "REST fallback (stream down)", none: "no prices" };
+    // The exchange's health and the price source; said plainly when it is offline.
+    const SOURCE_TEXT = { stream: "live stream", rest: "REST fallback (stream down)", none: "no prices", sim: "simulated" };
     function renderExchange(x) {
-      const shown = !!x && x.source !== "sim";
-      el.exchange.hidden = !shown;
-      if (!shown) return;
-      const state = x.offline ? "offline" : x.source === "stream" ? "ok" : "degraded";
+      if (!x) {
+        el.exchange.dataset.state = "unknown";
+        el.exchange.textContent = DASH;
+        return;
+      }
+      const state = x.offline ? "offline" : x.source === "stream" || x.source === "sim" ? "ok" : "degraded";
       el.exchange.dataset.state = state;
-      el.exchange.textContent = (x.offline ? "exchange offline" : "exchange: " + (SOURCE_TEXT[x.source] || x.source)) +
+      el.exchange.textContent = (x.offline ? "exchange offline" : SOURCE_TEXT[x.source] || x.source) +
         (x.breaker && x.breaker !== "closed" ? " · circuit " + x.breaker : "");
       el.exchange.title = x.detail || "";
-    }
-
-    function priceRow(sym) {
-      let tr = priceRows.get(sym);
-      if (!tr) {
-        tr = mk("tr");
-        tr.dataset.symbol = sym;
-        tr.append(mk("th", "sym", sym), mk("td", "price num", DASH));
-        el.prices.append(tr);
-        priceRows.set(sym, tr);
-      }
-      return tr;
-    }
-
-    function renderPrices() {
-      let syms;
-      if (dirty.pricesAll) {
-        el.prices.textContent = "";
-        priceRows.clear();
-        syms = S.symbols.slice();
-        for (const s of S.prices.keys()) if (!syms.includes(s)) syms.push(s);
-      } else {
-        syms = Array.from(dirty.prices);
-      }
-      dirty.pricesAll = false;
-      dirty.prices.clear();
-      const flashes = [];
-      for (const sym of syms) {
-        const tr = priceRow(sym);
-        tr.querySelector(".price").textContent = fmtPrice(S.prices.get(sym));
-        const dir = S.dirs.get(sym);
-        if (dir) {
-          S.dirs.delete(sym);
-          tr.classList.remove("flash-up", "flash-down");
-          flashes.push([tr, dir]);
-        }
-      }
-      if (flashes.length) {
-        void el.prices.offsetWidth; // restart the CSS animation
-        for (const [tr, dir] of flashes) tr.classList.add(dir === "up" ? "flash-up" : "flash-down");
-      }
-      el.pricesEmpty.hidden = el.prices.rows.length > 0;
-    }
-
-    function renderPositions() {
-      dirty.positions = false;
-      el.positions.textContent = "";
-      for (const p of S.positions.values()) {
-        const tr = mk("tr");
-        tr.dataset.position = p.symbol;
-        tr.append(mk("th", "sym", p.symbol), mk("td", "qty num", fmtQty(p.qty)), mk("td", "entry num", fmtPrice(p.avg_entry)),
-          mk("td", "mark num", fmtPrice(p.mark_price)), setSigned(mk("td", "upnl num"), p.upnl));
-        el.positions.append(tr);
-      }
-      el.positionsEmpty.hidden = S.positions.size > 0;
     }
 
     function tradeRow(t, fresh) {
@@ -236,8 +211,8 @@
       noticeTimer = setTimeout(() => el.notice.classList.add("faded"), 8000);
     }
 
-    return { el, dirty, schedule, log, notice };
+    return { el, dirty, schedule, log, notice, hooks };
   }
 
-  NS.render = { create, MAX_TRADES, MAX_LOG };
+  NS.render = { create, mk, setSigned, MAX_TRADES, MAX_LOG };
 })();

@@ -62,17 +62,18 @@
       schedule();
     }
 
-    function send(command) {
+    // extra: the command's own fields (e.g. symbol); label: which button shows it pending.
+    function send(command, extra, label) {
       if (!ws || ws.readyState !== WebSocket.OPEN || S.conn !== "live" || S.pending) return false;
       const id = commandId();
       try {
-        ws.send(JSON.stringify({ command, id }));
+        ws.send(JSON.stringify(Object.assign({}, extra || {}, { command, id })));
       } catch (e) {
         notice(command + " failed: not sent", "error");
         return false;
       }
       if (command !== "request_status") {
-        S.pending = { id, command };
+        S.pending = { id, command, label: label || command };
         pendingTimer = setTimeout(() => {
           if (S.pending && S.pending.id === id) {
             notice(command + " failed: no answer", "error");

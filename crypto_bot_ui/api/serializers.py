@@ -1,0 +1,46 @@
+"""Wire shapes of the REST API; money is a decimal string, as on the WebSocket."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from crypto_bot_ui.trades.models import EquitySnapshot, Trade
+
+
+class TradeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A stored fill."""
+
+    class Meta:
+        model = Trade
+        fields = [
+            "trade_id", "order_id", "seq", "symbol", "side", "qty", "price", "quote_qty", "fee", "fee_asset",
+            "realized_pnl", "reason", "executed_at", "note",
+        ]
+        read_only_fields = fields
+
+
+class EquityPointSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A point of the equity curve."""
+
+    class Meta:
+        model = EquitySnapshot
+        fields = ["taken_at", "seq", "equity", "cash", "realized_pnl", "unrealized_pnl", "total_pnl"]
+        read_only_fields = fields
+
+
+class HealthSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """What `/api/health` reports (no secrets)."""
+
+    status = serializers.ChoiceField(choices=["ok", "degraded"])
+    redis = serializers.ChoiceField(choices=["ok", "down"])
+    database = serializers.ChoiceField(choices=["ok", "down"])
+    bot = serializers.CharField(help_text="running, stopped, online, offline or unknown")
+    recorder = serializers.ChoiceField(choices=["ok", "down", "unknown"])
+    bot_id = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Every error answer: a stable `code` and a `message` for people."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()

@@ -1,0 +1,17 @@
+"""Routes of the REST API (mounted under /api/)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from crypto_bot_ui.api import views
+
+urlpatterns = [
+    path("health", views.HealthView.as_view(), name="api-health"),
+    path("dashboard", views.DashboardView.as_view(), name="api-dashboard"),
+    path("positions", views.PositionsView.as_view(), name="api-positions"),
+    path("candles", views.CandlesView.as_view(), name="api-candles"),
+    path("trades", views.TradeListView.as_view(), name="api-trades"),
+    path("trades.csv", views.TradeCsvView.as_view(), name="api-trades-csv"),
+    path("equity", views.EquityView.as_view(), name="api-equity"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]

@@ -1,0 +1,170 @@
+"""REST endpoints: thin views over the selectors; every one in the OpenAPI schema at /api/schema/."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bot_api.events import StatusEvent
+from crypto_bot_ui.api.filters import TradeFilter
+from crypto_bot_ui.api.schemas import CandlesResponse, PositionsResponse
+from crypto_bot_ui.api.serializers import EquityPointSerializer, ErrorSerializer, HealthSerializer, TradeSerializer
+from crypto_bot_ui.core.selectors import health_report
+from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, candles_of, current_snapshot
+from crypto_bot_ui.trades.selectors import csv_rows, equity_curve, trade_list
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE = OpenApiResponse(ErrorSerializer, description="The bot's data is not reachable now (retry).")
+
+
+def unavailable(exc: BotDataUnavailableError) -> Response:
+    """503 with the stable code `unavailable`."""
+    return Response({"code": "unavailable", "message": str(exc)}, status=503)
+
+
+@method_decorator(never_cache, name="dispatch")
+class HealthView(APIView):
+    """Whether Redis, the database, the bot and the recorder are up; open to all (for healthchecks)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, auth=[])
+    def get(self, request: Request) -> Response:
+        """200 when Redis and the database answer, 503 otherwise."""
+        report = health_report()
+        return Response(report, status=200 if report["status"] == "ok" else 503)
+
+
+@method_decorator(never_cache, name="dispatch")
+class DashboardView(APIView):
+    """The bot's full snapshot: the same `status` envelope a WebSocket gets first."""
+
+    @extend_schema(responses={200: StatusEvent, 503: UNAVAILABLE})
+    def get(self, request: Request) -> Response:
+        """The fallback for browsers whose WebSockets are blocked (poll it)."""
+        try:
+            return Response(current_snapshot().model_dump(mode="json"))
+        except BotDataUnavailableError as exc:
+            return unavailable(exc)
+
+
+@method_decorator(never_cache, name="dispatch")
+class PositionsView(APIView):
+    """Open positions marked to the latest price, as of the bot's snapshot."""
+
+    @extend_schema(responses={200: PositionsResponse, 503: UNAVAILABLE})
+    def get(self, request: Request) -> Response:
+        """The positions (empty when flat) and the snapshot they come from."""
+        try:
+            snapshot = current_snapshot()
+        except BotDataUnavailableError as exc:
+            return unavailable(exc)
+        body = PositionsResponse(seq=snapshot.seq, ts=snapshot.ts, positions=snapshot.data.positions)
+        return Response(body.model_dump(mode="json"))
+
+
+class CandlesQuery(serializers.Serializer):  # type: ignore[type-arg]
+    """`symbol`: which symbol's candles."""
+
+    symbol = serializers.RegexField(r"^[A-Z0-9]{2,20}$", max_length=20)
+
+
+@method_decorator(never_cache, name="dispatch")
+class CandlesView(APIView):
+    """The price chart's history: the bot's recent candles of one symbol, oldest first."""
+
+    @extend_schema(parameters=[CandlesQuery], responses={200: CandlesResponse, 400: ErrorSerializer,
+                                                          503: UNAVAILABLE})
+    def get(self, request: Request) -> Response:
+        """Candles `{time, open, high, low, close}`, `time` in Unix seconds."""
+        query = CandlesQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        symbol = query.validated_data["symbol"]
+        try:
+            interval, candles = candles_of(symbol)
+        except BotDataUnavailableError as exc:
+            return unavailable(exc)
+        return Response(CandlesResponse(symbol=symbol, interval=interval, candles=candles).model_dump(mode="json"))
+
+
+class TradeListView(generics.ListAPIView):  # type: ignore[type-arg]
+    """Stored trades, newest first; paginated `{count, next, previous, results}`."""
+
+    serializer_class = TradeSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TradeFilter
+
+    def get_queryset(self) -> Any:
+        """This dashboard's bot's trades."""
+        return trade_list(bot_id=settings.BOT_ID)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer can stream."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+class TradeCsvView(generics.GenericAPIView):  # type: ignore[type-arg]
+    """The same trades and filters as /api/trades, streamed as CSV (no page limit)."""
+
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TradeFilter
+    pagination_class = None
+
+    def get_queryset(self) -> Any:
+        """This dashboard's bot's trades."""
+        return trade_list(bot_id=settings.BOT_ID)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request: Request) -> StreamingHttpResponse:
+        """One row per trade, header first; streamed, so any number of rows fits."""
+        trades = self.filter_queryset(self.get_queryset())
+        writer = csv.writer(_Echo())
+
+        def lines() -> Iterator[str]:
+            for row in csv_rows(trades.iterator(chunk_size=1000)):
+                yield writer.writerow(row)
+
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="trades.csv"'
+        return response
+
+
+class EquityQuery(serializers.Serializer):  # type: ignore[type-arg]
+    """`since` (ISO-8601) and `limit` (1..5000, default 1000)."""
+
+    since = serializers.DateTimeField(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=1000)
+
+
+class EquityView(APIView):
+    """The equity curve: stored points, oldest first."""
+
+    @extend_schema(parameters=[EquityQuery], responses={200: EquityPointSerializer(many=True), 400: ErrorSerializer})
+    def get(self, request: Request) -> Response:
+        """The last `limit` points after `since`."""
+        query = EquityQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        points = equity_curve(bot_id=settings.BOT_ID, since=query.validated_data.get("since"),
+                              limit=query.validated_data["limit"])
+        return Response(EquityPointSerializer(points, many=True).data)
+

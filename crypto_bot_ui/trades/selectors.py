@@ -1,0 +1,43 @@
+"""Reads of the records: trades with filters, the equity curve, trades as CSV rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from crypto_bot_ui.trades.models import EquitySnapshot, Trade
+
+logger = logging.getLogger(__name__)
+
+CSV_COLUMNS = (
+    "executed_at", "trade_id", "order_id", "symbol", "side", "qty", "price", "quote_qty", "fee", "fee_asset",
+    "realized_pnl", "reason", "note",
+)
+"""The CSV export's columns, in order (the admin's export and /api/trades.csv share them)."""
+
+
+def trade_list(*, bot_id: str) -> QuerySet[Trade]:
+    """One bot's trades, newest first."""
+    return Trade.objects.filter(bot_id=bot_id).order_by("-executed_at", "-id")
+
+
+def equity_curve(*, bot_id: str, since: datetime | None = None, limit: int = 1000) -> list[EquitySnapshot]:
+    """The last `limit` equity points (after `since`), oldest first."""
+    points = EquitySnapshot.objects.filter(bot_id=bot_id)
+    if since is not None:
+        points = points.filter(taken_at__gte=since)
+    return list(reversed(points.order_by("-taken_at", "-seq")[:limit]))
+
+
+def csv_rows(trades: Iterable[Trade]) -> Iterator[list[str]]:
+    """The header, then one row per trade; money as exact decimal strings, times in ISO-8601 UTC."""
+    yield list(CSV_COLUMNS)
+    for trade in trades:
+        yield [
+            trade.executed_at.isoformat(), trade.trade_id, trade.order_id, trade.symbol, trade.side,
+            *(format(getattr(trade, f).normalize(), "f") for f in ("qty", "price", "quote_qty", "fee")),
+            trade.fee_asset, format(trade.realized_pnl.normalize(), "f"), trade.reason, trade.note,
+        ]

@@ -1,0 +1,54 @@
+"""Closing positions on an operator's command: one symbol, or everything with a stop."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot_api.commands import BotCommand, CommandError, CommandName
+from bot_api.events import BotState, Side
+from tests.bot.fakes import ListSink, ScriptedStrategy, engine, tick
+
+
+def command(name: CommandName, cid: str, **fields: object) -> BotCommand:
+    return BotCommand.create(command_id=cid, command=name, bot="main", issued_by="olga",
+                             ttl=timedelta(seconds=10), **fields)  # type: ignore[arg-type]
+
+
+async def bought(sink: ListSink, *symbols: str):  # type: ignore[no-untyped-def]
+    eng = engine(ScriptedStrategy([Side.BUY] * len(symbols)), sink, ORDER_QUOTE="1000", FEE_RATE="0")
+    for symbol in symbols:
+        await eng.on_tick(tick(symbol, "100"))
+    assert all(eng.portfolio.position_qty(s) == 10 for s in symbols)
+    return eng
+
+
+async def test_close_position_sells_the_whole_position_and_says_so() -> None:
+    sink = ListSink()
+    eng = await bought(sink, "BTCUSDT", "ETHUSDT")
+    await eng.on_tick(tick("BTCUSDT", "110"))
+    result = await eng.handle_command(command(CommandName.CLOSE_POSITION, "c1", symbol="BTCUSDT"))
+    assert (result.ok, result.detail) == (True, "sold 10 BTCUSDT")
+    sell = sink.of_type("trade_executed")[-1].data
+    assert (sell.side, sell.qty, sell.realized_pnl, sell.reason) == (Side.SELL, 10, 100, "closed by olga")  # type: ignore[union-attr]
+    assert eng.portfolio.position_qty("BTCUSDT") == 0 and eng.portfolio.position_qty("ETHUSDT") == 10
+    assert eng.state is BotState.RUNNING  # closing one position does not stop the bot
+    status = sink.of_type("status")[-1]
+    assert [p.symbol for p in status.data.positions] == ["ETHUSDT"]  # type: ignore[union-attr]
+
+
+async def test_closing_what_is_not_held_is_refused_plainly() -> None:
+    sink = ListSink()
+    eng = await bought(sink, "BTCUSDT")
+    result = await eng.handle_command(command(CommandName.CLOSE_POSITION, "c2", symbol="ETHUSDT"))
+    assert (result.ok, result.error) == (False, CommandError.NO_POSITION.value)
+    assert len(sink.of_type("trade_executed")) == 1
+
+
+async def test_stop_and_close_all_stops_first_then_sells_everything() -> None:
+    sink = ListSink()
+    eng = await bought(sink, "BTCUSDT", "ETHUSDT")
+    result = await eng.handle_command(command(CommandName.STOP_BOT, "c3", close_positions=True))
+    assert result.ok and result.detail == "sold 10 BTCUSDT; sold 10 ETHUSDT"
+    assert eng.state is BotState.STOPPED and eng.portfolio.positions == {}
+    types = [e.type for e in sink.events[-6:]]
+    assert types == ["status_change", "trade_executed", "status", "trade_executed", "status", "bot_control"]

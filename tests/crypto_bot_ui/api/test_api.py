@@ -1,0 +1,158 @@
+"""Every REST endpoint against the test database and a real Redis: content, filters, pages, CSV, schema."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import redis
+import yaml
+from django.test import Client
+
+from bot_api.candles import Candle, CandlesData
+from bot_api.events import Side, StatusEvent, parse_event
+from bot_api.keys import RedisKeys
+from crypto_bot_ui.trades.models import EquitySnapshot, Trade
+from tests.bot.fakes import ListSink, ScriptedStrategy, engine, tick
+
+pytestmark = [pytest.mark.db, pytest.mark.django_db]
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def make_trade(n: int, *, symbol: str = "BTCUSDT", side: str = "buy", bot: str = "main") -> Trade:
+    return Trade.objects.create(
+        bot_id=bot, trade_id=f"t{n}", order_id=f"o{n}", seq=n, symbol=symbol, side=side, qty=Decimal("0.5"),
+        price=Decimal("100.25"), quote_qty=Decimal("50.125"), fee=Decimal("0.050125"), fee_asset="USDT",
+        realized_pnl=Decimal("-1.5") if side == "sell" else Decimal(0), reason=f"r{n}",
+        executed_at=T0 + timedelta(minutes=n),
+    )
+
+
+async def a_snapshot() -> StatusEvent:
+    """A real engine's snapshot after a buy: what the bot stores in Redis."""
+    sink = ListSink()
+    eng = engine(ScriptedStrategy([Side.BUY]), sink, ORDER_QUOTE="1000")
+    await eng.on_tick(tick("BTCUSDT", "100"))
+    await eng.on_tick(tick("BTCUSDT", "101"))
+    return eng.snapshot()
+
+
+def test_every_endpoint_but_health_needs_a_login(client: Client, keys: RedisKeys) -> None:
+    for path in ("/api/dashboard", "/api/positions", "/api/candles?symbol=BTCUSDT", "/api/trades",
+                 "/api/trades.csv", "/api/equity", "/api/schema/"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert b"not_authenticated" in response.content, path
+    assert client.get("/api/health").status_code in (200, 503)
+
+
+def test_dashboard_and_positions_serve_the_bot_snapshot(
+    viewer: Client, keys: RedisKeys, raw_redis: redis.Redis
+) -> None:
+    empty = viewer.get("/api/dashboard")
+    assert empty.status_code == 503 and empty.json()["code"] == "unavailable"
+    snapshot = asyncio.run(a_snapshot())
+    raw_redis.set(keys.status_key, snapshot.model_dump_json())
+    body = viewer.get("/api/dashboard").json()
+    assert parse_event(json.dumps(body)) == snapshot  # the very envelope, round-tripped
+    positions = viewer.get("/api/positions").json()
+    assert positions["seq"] == snapshot.seq
+    assert positions["positions"] == [p.model_dump(mode="json") for p in snapshot.data.positions]
+    assert positions["positions"][0]["symbol"] == "BTCUSDT" and positions["positions"][0]["mark_price"] == "101"
+
+
+def test_candles_of_one_symbol(viewer: Client, keys: RedisKeys, raw_redis: redis.Redis) -> None:
+    assert viewer.get("/api/candles?symbol=BTCUSDT").json() == {"symbol": "BTCUSDT", "interval": None, "candles": []}
+    candle = Candle(time=1_700_000_000, open=Decimal("1.5"), high=Decimal(2), low=Decimal(1), close=Decimal("1.75"))
+    raw_redis.set(keys.candles_key, CandlesData(interval=60, symbols={"BTCUSDT": [candle]}).model_dump_json())
+    body = viewer.get("/api/candles?symbol=BTCUSDT").json()
+    assert body == {"symbol": "BTCUSDT", "interval": 60, "candles": [
+        {"time": 1_700_000_000, "open": "1.5", "high": "2", "low": "1", "close": "1.75"}]}
+    assert viewer.get("/api/candles?symbol=ETHUSDT").json()["candles"] == []
+    bad = viewer.get("/api/candles?symbol=btc;drop")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid" and bad.json()["message"].startswith("symbol")
+    assert viewer.get("/api/candles").status_code == 400
+
+
+def test_trades_are_paginated_newest_first(viewer: Client, keys: RedisKeys) -> None:
+    for n in range(1, 121):
+        make_trade(n)
+    make_trade(999, bot="other")  # another bot's trade never shows
+    first = viewer.get("/api/trades").json()
+    assert first["count"] == 120 and first["previous"] is None and "page=2" in first["next"]
+    assert [t["trade_id"] for t in first["results"][:3]] == ["t120", "t119", "t118"] and len(first["results"]) == 50
+    assert first["results"][0]["price"] == "100.250000000000"  # money as an exact decimal string
+    last = viewer.get("/api/trades?page=3").json()
+    assert len(last["results"]) == 20 and last["next"] is None and last["results"][-1]["trade_id"] == "t1"
+    big = viewer.get("/api/trades?page_size=1000").json()
+    assert len(big["results"]) == 120  # capped at 500 per page, and there are 120
+    assert viewer.get("/api/trades?page=9").status_code == 404
+
+
+def test_trade_filters(viewer: Client, keys: RedisKeys) -> None:
+    for n in range(1, 11):
+        make_trade(n, symbol="ETHUSDT" if n % 2 else "BTCUSDT", side="sell" if n > 5 else "buy")
+
+    def ids(query: str) -> list[str]:
+        return [t["trade_id"] for t in viewer.get("/api/trades?" + query).json()["results"]]
+
+    assert ids("symbol=BTCUSDT") == ["t10", "t8", "t6", "t4", "t2"]
+    assert ids("side=sell&symbol=ETHUSDT") == ["t9", "t7"]
+    since, until = (T0 + timedelta(minutes=3)).isoformat(), (T0 + timedelta(minutes=6)).isoformat()
+    assert ids(f"since={since}&until={until}".replace("+", "%2B")) == ["t5", "t4", "t3"]  # until is exclusive
+    bad = viewer.get("/api/trades?side=short")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_choice"
+    assert viewer.get("/api/trades?since=yesterday").status_code == 400
+
+
+def test_csv_export_streams_the_filtered_trades(viewer: Client, keys: RedisKeys) -> None:
+    for n in range(1, 5):
+        make_trade(n, side="sell" if n % 2 else "buy")
+    Trade.objects.filter(trade_id="t3").update(note='held, "patient"')
+    response = viewer.get("/api/trades.csv?side=sell")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert 'filename="trades.csv"' in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:6] == ["executed_at", "trade_id", "order_id", "symbol", "side", "qty"]
+    assert [r[1] for r in rows[1:]] == ["t3", "t1"]
+    t3 = dict(zip(rows[0], rows[1], strict=True))
+    assert (t3["qty"], t3["price"], t3["fee"], t3["realized_pnl"], t3["note"]) == (
+        "0.5", "100.25", "0.050125", "-1.5", 'held, "patient"')
+    assert t3["executed_at"] == (T0 + timedelta(minutes=3)).isoformat()
+
+
+def test_equity_curve_oldest_first_with_since_and_limit(viewer: Client, keys: RedisKeys) -> None:
+    for n in range(1, 6):
+        EquitySnapshot.objects.create(
+            bot_id="main", seq=n, taken_at=T0 + timedelta(seconds=10 * n), equity=Decimal(10000 + n),
+            cash=Decimal(9000), realized_pnl=Decimal(0), unrealized_pnl=Decimal(n), total_pnl=Decimal(n))
+    body = viewer.get("/api/equity").json()
+    assert [p["seq"] for p in body] == [1, 2, 3, 4, 5] and body[0]["equity"] == "10001.000000000000"
+    assert [p["seq"] for p in viewer.get("/api/equity?limit=2").json()] == [4, 5]
+    since = (T0 + timedelta(seconds=30)).isoformat().replace("+", "%2B")
+    assert [p["seq"] for p in viewer.get(f"/api/equity?since={since}").json()] == [3, 4, 5]
+    assert viewer.get("/api/equity?limit=0").status_code == 400
+
+
+def test_health_is_open_and_names_no_secret(client: Client, keys: RedisKeys, raw_redis: redis.Redis) -> None:
+    body = client.get("/api/health").json()
+    assert body["redis"] == "ok" and body["database"] == "ok" and body["bot"] == "offline"
+    assert "password" not in str(body).lower() and "redis://" not in str(body)
+
+
+def test_the_openapi_schema_lists_every_endpoint(viewer: Client, keys: RedisKeys) -> None:
+    response = viewer.get("/api/schema/")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    assert schema["openapi"].startswith("3.1")
+    assert set(schema["paths"]) == {"/api/health", "/api/dashboard", "/api/positions", "/api/candles",
+                                    "/api/trades", "/api/trades.csv", "/api/equity"}
+    trades = schema["paths"]["/api/trades"]["get"]
+    assert {p["name"] for p in trades["parameters"]} >= {"symbol", "side", "since", "until", "page", "page_size"}
+    assert "StatusEvent" in schema["components"]["schemas"]

@@ -1,0 +1,92 @@
+"""The admin: trades listed, filtered, searched and exported; facts read-only, the note editable;
+equity points and the command audit log read-only."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from crypto_bot_ui.trades.models import BotCommand, EquitySnapshot, Trade
+
+pytestmark = [pytest.mark.db, pytest.mark.django_db]
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def admin_client() -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", password="pw-root-12345"))
+    return client
+
+
+@pytest.fixture
+def trades() -> list[Trade]:
+    return [Trade.objects.create(
+        trade_id=f"trade-{n}", order_id=f"o{n}", symbol=symbol, side=side, qty=Decimal("0.25"), price=Decimal(100 + n),
+        quote_qty=Decimal(25), fee=Decimal("0.025"), fee_asset="USDT", realized_pnl=Decimal(n - 2),
+        executed_at=T0 + timedelta(hours=n),
+    ) for n, (symbol, side) in enumerate([("BTCUSDT", "buy"), ("BTCUSDT", "sell"), ("ETHUSDT", "buy")])]
+
+
+def listed(client: Client, query: str = "") -> list[str]:
+    response = client.get("/admin/trades/trade/" + query)
+    assert response.status_code == 200
+    return [t.trade_id for t in response.context["cl"].result_list]
+
+
+def test_the_list_shows_the_columns_and_filters(admin_client: Client, trades: list[Trade]) -> None:
+    response = admin_client.get("/admin/trades/trade/")
+    html = response.content.decode()
+    for column in ("Symbol", "Side", "Qty", "Price", "Fee", "Realized pnl", "Executed at"):
+        assert column in html
+    assert listed(admin_client) == ["trade-2", "trade-1", "trade-0"]
+    assert listed(admin_client, "?symbol=BTCUSDT") == ["trade-1", "trade-0"]
+    assert listed(admin_client, "?side__exact=sell") == ["trade-1"]
+    assert listed(admin_client, "?q=trade-2") == ["trade-2"]
+    assert listed(admin_client, "?q=ETHUSDT") == ["trade-2"]
+    day = T0 + timedelta(hours=2)
+    assert "trade-2" in listed(admin_client, f"?executed_at__day={day.day}&executed_at__month={day.month}"
+                                             f"&executed_at__year={day.year}")
+
+
+def test_export_action_gives_the_selection_as_csv(admin_client: Client, trades: list[Trade]) -> None:
+    response = admin_client.post("/admin/trades/trade/", {
+        "action": "export_csv", "_selected_action": [trades[0].pk, trades[2].pk]})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0][1] == "trade_id" and [r[1] for r in rows[1:]] == ["trade-2", "trade-0"]
+
+
+def test_trade_facts_are_read_only_and_the_note_is_editable(admin_client: Client, trades: list[Trade]) -> None:
+    url = f"/admin/trades/trade/{trades[1].pk}/change/"
+    form = admin_client.get(url).context["adminform"].form
+    assert list(form.fields) == ["note"]  # every fact is a read-only field
+    response = admin_client.post(url, {"note": "closed too early", "price": "1", "qty": "99"})
+    assert response.status_code == 302
+    trades[1].refresh_from_db()
+    assert (trades[1].note, trades[1].price, trades[1].qty) == ("closed too early", Decimal(101), Decimal("0.25"))
+    assert admin_client.get("/admin/trades/trade/add/").status_code == 403
+    assert admin_client.post(f"/admin/trades/trade/{trades[1].pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Trade.objects.count() == 3
+
+
+def test_equity_points_and_the_command_log_are_read_only(admin_client: Client) -> None:
+    point = EquitySnapshot.objects.create(seq=1, taken_at=T0, equity=Decimal(1), cash=Decimal(1),
+                                          realized_pnl=Decimal(0), unrealized_pnl=Decimal(0), total_pnl=Decimal(0))
+    command = BotCommand.objects.create(command_id="c-1", command="stop_bot", username="olga", address="10.0.0.7",
+                                        issued_at=T0, status="ok")
+    for model, pk in (("equitysnapshot", point.pk), ("botcommand", command.pk)):
+        assert admin_client.get(f"/admin/trades/{model}/").status_code == 200
+        page = admin_client.get(f"/admin/trades/{model}/{pk}/change/")
+        assert page.status_code == 200 and not page.context["adminform"].form.fields  # view only
+        assert admin_client.post(f"/admin/trades/{model}/{pk}/change/", {}).status_code == 403
+        assert admin_client.get(f"/admin/trades/{model}/add/").status_code == 403
+    log = admin_client.get("/admin/trades/botcommand/?q=olga").content.decode()
+    assert "stop_bot" in log and "10.0.0.7" in log
