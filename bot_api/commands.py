@@ -47,6 +47,10 @@ class CommandError(StrEnum):
     """close_position for a symbol with nothing (sellable) held."""
     ORDER_FAILED = "order_failed"
     """The closing order was refused or its outcome is unknown (the bot's log and state say which)."""
+    FORBIDDEN = "forbidden"
+    """The user is a viewer (no `control_bot` permission): refused by the web process, nothing sent."""
+    RATE_LIMITED = "rate_limited"
+    """Too many commands from this user in a short time: refused by the web process, nothing sent."""
 
 
 class _Frame(ContractModel):

@@ -63,6 +63,10 @@ class RedisKeys:
         """The latest `status` envelope; its seq is the last event it reflects."""
         return f"{self._base}:status"
 
+    def command_rate_key(self, user: str) -> str:
+        """The web processes' sliding window of `user`'s recent commands (the rate limit)."""
+        return f"{self.prefix}:web:{self.bot_id}:commands:{user}"
+
     @property
     def candles_key(self) -> str:
         """The recent candles of every symbol (a `CandlesData`), for the dashboard's chart."""

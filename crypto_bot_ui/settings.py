@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from crypto_bot_ui.env import env_bool, env_int, env_list, env_str
 
@@ -13,11 +15,25 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 
+ENVIRONMENT = env_str("DJANGO_ENV", "development")
+"""`development` (make run, docker compose on this machine) or `production` (reachable by others)."""
+if ENVIRONMENT not in ("development", "production"):
+    raise ImproperlyConfigured(f"DJANGO_ENV: expected development or production, got {ENVIRONMENT!r}")
+PRODUCTION = ENVIRONMENT == "production"
+
+
 def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one generated once and kept under var/."""
+    """SECRET_KEY from the environment; in development one is generated once and kept under var/."""
     key = env_str("SECRET_KEY", "")
     if key:
+        if PRODUCTION and (len(key) < 50 or len(set(key)) < 5):
+            raise ImproperlyConfigured("SECRET_KEY: use 50 or more random characters in production")
         return key
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DJANGO_ENV=production, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
     path = VAR_DIR / "secret_key"
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -43,6 +59,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "crypto_bot_ui.core",
     "crypto_bot_ui.trades",
     "crypto_bot_ui.dashboard",
@@ -58,7 +75,18 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login brute-force protection (django-axes): after LOGIN_FAILURE_LIMIT failures for one user name
+# from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES, correct password or not.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "crypto_bot_ui.urls"
 ASGI_APPLICATION = "crypto_bot_ui.asgi.application"
@@ -134,6 +162,27 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- transport security ------------------------------------------------------------------
+# TLS: the site is served over HTTPS (by a proxy in front, see docs/security.md); on by default in
+# production. Cookies are then sent over HTTPS only, HTTP is redirected and HSTS is announced.
+TLS = env_bool("TLS", PRODUCTION)
+if TLS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # container health checks speak plain HTTP inside
+    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
+if env_bool("BEHIND_TLS_PROXY", TLS):
+    # The proxy terminates TLS and says so; it must overwrite this header from clients.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -152,6 +201,9 @@ REDIS_PREFIX = env_str("REDIS_PREFIX", "cryptobot")
 BOT_ID = env_str("BOT_ID", "main")
 WS_SEND_QUEUE = env_int("WS_SEND_QUEUE", 1000)
 """Frames buffered per socket before a lagging client is told to resume."""
+COMMAND_RATE_LIMIT = env_int("COMMAND_RATE_LIMIT", 5)
+COMMAND_RATE_WINDOW = env_int("COMMAND_RATE_WINDOW", 10)
+"""At most COMMAND_RATE_LIMIT commands per user in COMMAND_RATE_WINDOW seconds (then `rate_limited`)."""
 WS_MAX_UNACKED = env_int("WS_MAX_UNACKED", 2000)
 """Events a client may be behind its acks before its socket is closed (4008) to resume later."""
 

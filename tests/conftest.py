@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +56,13 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             yield running
     finally:
         delete_prefix(redis_url, prefix)
+
+
+def make_operator(user: Any) -> None:
+    """Put `user` in the Operators group (made again here: a transactional test's flush removes
+    what migrations created, and only permissions come back)."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name="Operators")
+    group.permissions.add(Permission.objects.get(codename="control_bot", content_type__app_label="trades"))
+    user.groups.add(group)

@@ -43,14 +43,18 @@ from bot_api.heartbeat import is_alive
 from bot_api.models import utcnow
 from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
+from crypto_bot_ui.core.rate_limit import allow_command
+from crypto_bot_ui.core.roles import can_control
+from crypto_bot_ui.dashboard.guard import Watched, get_guard
 from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Relay, Subscription, conflate, get_relay
 from crypto_bot_ui.trades.services import record_command, record_command_result
 
 logger = logging.getLogger(__name__)
 
 CommandFrame = StartBotFrame | StopBotFrame | ClosePositionFrame | RequestStatusFrame
-AUDITED = frozenset({CommandName.START_BOT, CommandName.STOP_BOT, CommandName.CLOSE_POSITION})
-"""Commands that change something: each one is logged (who, when, from where, the outcome)."""
+CONTROL = frozenset({CommandName.START_BOT, CommandName.STOP_BOT, CommandName.CLOSE_POSITION})
+"""Commands that change something: operators only (`control_bot`), each one logged (who, when,
+from where, the outcome), refusals included."""
 
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_LAGGED = 4008
@@ -105,6 +109,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     relay: Relay
     sub: Subscription | None = None
+    watched: Watched | None = None
     pump: asyncio.Task[None] | None = None
     acked: int = 0
     """The last seq the client acknowledged (flow control)."""
@@ -125,13 +130,23 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.relay = get_relay()
         self.sub = self.relay.subscribe(settings.WS_SEND_QUEUE)
         await self.accept()
+        session = self.scope.get("session")
+        self.watched = Watched(user.pk, getattr(session, "session_key", None), self._close_for_guard)
+        get_guard().watch(self.watched)
         self._start_pump(Cursor(), snapshot_first=True)
 
     async def disconnect(self, code: int) -> None:
         """Stop the pump and leave the relay."""
         await self._release()
 
+    async def _close_for_guard(self, code: int) -> None:
+        """The user lost access (deactivated, session ended): close at once."""
+        await self.close(code=code)
+
     async def _release(self) -> None:
+        if self.watched is not None:
+            get_guard().forget(self.watched)
+            self.watched = None
         await self._stop_pump()
         if self.sub is not None:
             self.relay.unsubscribe(self.sub)
@@ -268,6 +283,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         )
         await self._audit(cmd)
         try:
+            # Checked here, per command, on the server: the page's disabled buttons are a courtesy.
+            if not await allow_command(redis, keys.command_rate_key(str(user.pk)), token=frame.id,
+                                       limit=settings.COMMAND_RATE_LIMIT, window=settings.COMMAND_RATE_WINDOW):
+                await self._answer(frame.id, command, CommandError.RATE_LIMITED)
+                return
+            if command in CONTROL and not await database_sync_to_async(can_control)(user.pk):
+                logger.warning("%s (a viewer) tried %s; refused", user.get_username(), command.value)
+                await self._answer(frame.id, command, CommandError.FORBIDDEN)
+                return
             if not await is_alive(redis, keys.heartbeat_key):
                 await self._answer(frame.id, command, CommandError.BOT_OFFLINE)
                 return
@@ -276,10 +300,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         except (TransportError, RedisError, OSError) as exc:
             logger.warning("command %s could not reach Redis: %s", frame.id, exc)
             await self._answer(frame.id, command, CommandError.UNAVAILABLE)
+        except DatabaseError as exc:  # the permission could not be read: refuse, never guess
+            logger.warning("command %s: permissions unreadable: %s", frame.id, exc)
+            await self._answer(frame.id, command, CommandError.UNAVAILABLE)
 
     async def _audit(self, cmd: BotCommand) -> None:
         """Log a command that changes something before it leaves (the bot's answer is added later)."""
-        if cmd.command not in AUDITED:
+        if cmd.command not in CONTROL:
             return
         user = self.scope["user"]
         client = self.scope.get("client") or (None, None)
@@ -296,7 +323,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def _answer(self, command_id: str, command: CommandName, error: CommandError) -> None:
         data = CommandResultData(id=command_id, command=command.value, ok=False, error=error.value)
         await self._send_event(BotControlEvent(bot=bot_keys().bot_id, data=data))
-        if command in AUDITED:
+        if command in CONTROL:
             try:
                 await database_sync_to_async(record_command_result)(
                     bot_id=bot_keys().bot_id, command_id=command_id, command=command.value, ok=False,

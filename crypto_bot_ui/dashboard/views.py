@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from crypto_bot_ui.core.roles import CONTROL_PERMISSION
 from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, current_snapshot
 
 logger = logging.getLogger(__name__)
@@ -26,4 +27,7 @@ def index(request: HttpRequest) -> HttpResponse:
     except BotDataUnavailableError as exc:
         logger.info("page served without a snapshot: %s", exc)
         snapshot = None
-    return render(request, "dashboard/index.html", {"ws_path": "/ws/dashboard/", "snapshot": snapshot})
+    # Only to show or grey out the controls: the server checks every command itself.
+    can_control = request.user.has_perm(CONTROL_PERMISSION)
+    return render(request, "dashboard/index.html",
+                  {"ws_path": "/ws/dashboard/", "snapshot": snapshot, "can_control": can_control})

@@ -104,6 +104,8 @@ class BotCommand(models.Model):
 
     class Meta:
         ordering = ["-issued_at", "-id"]
+        # The operators' right; the "Operators" group holds it (migration 0005).
+        permissions = [("control_bot", "Can start and stop the bot and close positions")]
         indexes = [models.Index(fields=["bot_id", "-issued_at"], name="command_bot_time")]
         constraints = [
             models.UniqueConstraint(fields=["bot_id", "command_id"], name="command_unique_per_bot"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -60,8 +61,9 @@ def settings_of(env: dict[str, str], redis_url: str, redis_prefix: str, tmp_path
 
 
 async def test_the_bot_trades_on_binance_and_pushes_the_exchange_health(
-    redis_url: str, redis_prefix: str, tmp_path: Path
+    redis_url: str, redis_prefix: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     fake = FakeBinance()
     async with binance(fake) as (streams, env):
         settings = settings_of(env, redis_url, redis_prefix, tmp_path)
@@ -95,6 +97,10 @@ async def test_the_bot_trades_on_binance_and_pushes_the_exchange_health(
             await events.wait_for(on_rest, start=mark)  # pushed, not waiting for the next trade
             streams.refuse = False
             await events.wait_for(streaming, start=mark)
+    # The exchange keys never leave the bot: not in one published event, not in one log line.
+    published = "".join(e.model_dump_json() for e in events.events)  # type: ignore[attr-defined]
+    assert API_KEY not in published and API_SECRET not in published
+    assert API_KEY not in caplog.text and API_SECRET not in caplog.text
 
 
 async def test_a_symbol_binance_does_not_list_stops_the_bot_at_start(

@@ -22,7 +22,9 @@ PAGE_BUDGET_BYTES = 500 * 1024
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 # Trades every few seconds, 2 s candles and an equity point a second: every panel fills quickly.
-BUSY = {"TICK_INTERVAL": "0.2", "SMA_FAST": "3", "SMA_SLOW": "8", "CANDLE_INTERVAL": "2", "EQUITY_INTERVAL": "1"}
+# The control test clicks faster than a person: a higher command rate limit.
+BUSY = {"TICK_INTERVAL": "0.2", "SMA_FAST": "3", "SMA_SLOW": "8", "CANDLE_INTERVAL": "2", "EQUITY_INTERVAL": "1",
+        "COMMAND_RATE_LIMIT": "100"}
 
 
 @pytest.fixture(scope="module")

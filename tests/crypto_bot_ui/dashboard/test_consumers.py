@@ -21,6 +21,7 @@ from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import Cursor, DashboardConsumer
 from crypto_bot_ui.dashboard.relay import Frame, get_relay
 from crypto_bot_ui.trades.models import BotCommand
+from tests.conftest import make_operator
 from tests.crypto_bot_ui.dashboard.test_relay import price, status_at
 
 RUN_1 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -86,16 +87,6 @@ def trade_or_price(seq: int) -> Envelope:
     return TradeExecutedEvent(seq=seq, data=trade)
 
 
-class _User:
-    is_authenticated = True
-
-    def get_username(self) -> str:
-        return "tester"
-
-    def __str__(self) -> str:
-        return "tester"
-
-
 # Channels closes stale database connections around every message, and an async test that used
 # the in-memory SQLite database leaves one that cannot be closed: so this test may touch it too.
 @pytest.mark.django_db(transaction=True)
@@ -109,7 +100,7 @@ async def test_a_new_socket_gets_the_snapshot_brought_up_to_date(
     for seq in (2, 3, 4):
         await publisher.publish(trade_or_price(seq))
     communicator = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/dashboard/")
-    communicator.scope["user"] = _User()
+    communicator.scope["user"] = await sync_to_async(User.objects.create_user)("tester", password="pw-tester-123")
     try:
         connected, _ = await communicator.connect()
         assert connected
@@ -123,6 +114,7 @@ async def test_a_new_socket_gets_the_snapshot_brought_up_to_date(
     finally:
         await communicator.disconnect()
         await get_relay().aclose()
+        await sync_to_async(connections.close_all)()
 
 
 @pytest.mark.db
@@ -132,6 +124,7 @@ async def test_commands_go_to_the_bot_with_their_fields_and_are_audited(
 ) -> None:
     settings.REDIS_URL, settings.REDIS_PREFIX = redis_url, redis_prefix
     user = await sync_to_async(User.objects.create_user)("olga", password="pw-olga-12345")
+    await sync_to_async(make_operator)(user)
     keys = bot_link.bot_keys()
     redis = bot_link.redis_client()
     await redis.set(keys.heartbeat_key, "1", px=10_000)  # the bot is alive

@@ -21,6 +21,7 @@
     symbols: [], prices: new Map(), dirs: new Map(), positions: new Map(), market: {},
     trades: [], seen: new Set(),
     pending: null, lastSeq: null,
+    canControl: root.dataset.canControl === "true",
   };
   const panels = NS.panels.create(S, (symbol) => closePosition(symbol));
   const view = NS.render.create(root, S, panels);

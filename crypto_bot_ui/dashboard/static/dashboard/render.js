@@ -83,7 +83,7 @@
     }
 
     function canControl() {
-      return S.conn === "live" && S.pending === null && S.botOnline !== false;
+      return S.canControl && S.conn === "live" && S.pending === null && S.botOnline !== false;
     }
 
     function connText() {
@@ -102,7 +102,7 @@
       el.bot.dataset.state = bs;
       el.botReason.textContent = S.botReason || "";
 
-      const live = S.conn === "live";
+      const live = S.conn === "live" && S.canControl; // a viewer's buttons stay off (the server refuses anyway)
       const busy = S.pending !== null;
       const known = S.botOnline !== false;
       el.start.disabled = !live || busy || (known && S.botState === "running");

@@ -215,8 +215,8 @@
         clearPending();
       }
       if (leaving) return;
-      if (code === 4001) {
-        toLogin();
+      if (code === 4001 || code === 4003) {
+        toLogin(); // not logged in, session ended, or account deactivated
         return;
       }
       if (!opened) {
