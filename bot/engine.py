@@ -320,7 +320,10 @@ class TradingEngine:
                 if cmd.close_positions:
                     error, detail = await self._close_all(f"closed by {who} (stop and close all)")
             elif cmd.command is CommandName.CLOSE_POSITION and cmd.symbol is not None:
-                error, detail = await self._close(cmd.symbol, f"closed by {who}")
+                try:
+                    error, detail = await self._close(cmd.symbol, f"closed by {who}")
+                except OrderStatusUnknownError as exc:
+                    error, detail = CommandError.ORDER_FAILED, f"outcome unknown, bot stopped: {exc}"[:300]
             elif cmd.command is CommandName.REQUEST_STATUS:
                 await self._emit_status()
             else:
@@ -334,7 +337,10 @@ class TradingEngine:
             return result
 
     async def _close(self, symbol: str, reason: str) -> tuple[CommandError | None, str]:
-        """Sell the whole (sellable) position in `symbol` at market: (error or None, what happened)."""
+        """Sell the whole (sellable) position in `symbol` at market: (error or None, what happened).
+
+        Raises OrderStatusUnknownError (the bot is stopped then): nothing more may be sent.
+        """
         price = self.prices.get(symbol)
         if price is None:
             return CommandError.NO_POSITION, f"no price for {symbol} yet"
@@ -343,17 +349,27 @@ class TradingEngine:
             return CommandError.NO_POSITION, f"no sellable {symbol} position"
         try:
             await self._execute(symbol, Side.SELL, qty, price, reason)
+        except OrderStatusUnknownError:
+            raise
         except BotError as exc:
             logger.warning("closing %s failed: %s", symbol, exc)
             return CommandError.ORDER_FAILED, f"{symbol}: {exc}"[:300]
         return None, f"sold {qty.normalize():f} {symbol}"
 
     async def _close_all(self, reason: str) -> tuple[CommandError | None, str]:
-        """Close every open position; the first failure is the command's error, every outcome is told."""
+        """Close every open position; the first failure is the command's error, every outcome is told.
+
+        An order whose outcome is unknown ends the loop: the bot has halted, nothing more is sent.
+        """
         error: CommandError | None = None
         told = []
         for symbol in sorted(self.portfolio.positions):
-            failed, text = await self._close(symbol, reason)
+            try:
+                failed, text = await self._close(symbol, reason)
+            except OrderStatusUnknownError as exc:
+                told.append(f"{symbol}: outcome unknown, stopped closing: {exc}")
+                error = error or CommandError.ORDER_FAILED
+                break
             if failed is CommandError.NO_POSITION:
                 continue  # dust: nothing an order can sell
             error = error or failed

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import django_filters
+from django import forms
+from django_filters.fields import IsoDateTimeField
 
 from crypto_bot_ui.trades.models import Side, Trade
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""Times outside this range are refused (400): near year 1 or 9999, a time-zone shift overflows."""
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """An ISO-8601 time between 1970 and 9000."""
+
+    def clean(self, value: Any) -> Any:
+        """The parsed time, or a ValidationError when it is out of range."""
+        cleaned = super().clean(value)
+        if cleaned is not None and not EARLIEST <= cleaned <= LATEST:
+            raise forms.ValidationError("must be between 1970 and 9000", code="out_of_range")
+        return cleaned
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """IsoDateTimeFilter over a bounded field."""
+
+    field_class = BoundedIsoDateTimeField
 
 
 class TradeFilter(django_filters.FilterSet):
@@ -12,8 +38,8 @@ class TradeFilter(django_filters.FilterSet):
 
     symbol = django_filters.CharFilter(field_name="symbol", lookup_expr="exact", max_length=20)
     side = django_filters.ChoiceFilter(field_name="side", choices=Side.choices)
-    since = django_filters.IsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="executed_at", lookup_expr="lt")
+    since = BoundedIsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
+    until = BoundedIsoDateTimeFilter(field_name="executed_at", lookup_expr="lt")
 
     class Meta:
         model = Trade

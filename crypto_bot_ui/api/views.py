@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -21,12 +22,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bot_api.events import StatusEvent
-from crypto_bot_ui.api.filters import TradeFilter
+from crypto_bot_ui.api.filters import EARLIEST, LATEST, TradeFilter
 from crypto_bot_ui.api.schemas import CandlesResponse, PositionsResponse
 from crypto_bot_ui.api.serializers import EquityPointSerializer, ErrorSerializer, HealthSerializer, TradeSerializer
 from crypto_bot_ui.core.selectors import health_report
 from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, candles_of, current_snapshot
-from crypto_bot_ui.trades.selectors import csv_rows, equity_curve, trade_list
+from crypto_bot_ui.trades.selectors import CSV_COLUMNS, csv_row, equity_curve, trade_list
 
 logger = logging.getLogger(__name__)
 
@@ -140,9 +141,11 @@ class TradeCsvView(generics.GenericAPIView):  # type: ignore[type-arg]
         trades = self.filter_queryset(self.get_queryset())
         writer = csv.writer(_Echo())
 
-        def lines() -> Iterator[str]:
-            for row in csv_rows(trades.iterator(chunk_size=1000)):
-                yield writer.writerow(row)
+        # Async: under Daphne (ASGI) Django would read a plain iterator whole into memory first.
+        async def lines() -> AsyncIterator[str]:
+            yield writer.writerow(CSV_COLUMNS)
+            async for trade in trades.aiterator(chunk_size=1000):
+                yield writer.writerow(csv_row(trade))
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="trades.csv"'
@@ -150,9 +153,15 @@ class TradeCsvView(generics.GenericAPIView):  # type: ignore[type-arg]
 
 
 class EquityQuery(serializers.Serializer):  # type: ignore[type-arg]
-    """`since` (ISO-8601) and `limit` (1..5000, default 1000)."""
+    """`since` (ISO-8601, 1970..9000) and `limit` (1..5000, default 1000)."""
 
     since = serializers.DateTimeField(required=False)
+
+    def validate_since(self, value: datetime) -> datetime:
+        """Out of range times would overflow in the database."""
+        if not EARLIEST <= value <= LATEST:
+            raise serializers.ValidationError("must be between 1970 and 9000")
+        return value
     limit = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=1000)
 
 

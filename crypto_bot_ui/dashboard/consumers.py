@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
@@ -61,6 +63,8 @@ CLOSE_LAGGED = 4008
 """The client fell behind and its queue was dropped: reconnect (and resume) at once."""
 CLOSE_INTERNAL_ERROR = 1011
 READY_TIMEOUT = 5.0
+RESUME_INTERVAL = 1.0
+"""Seconds between two resumes on one socket (a client reconnects; it never loops on resume)."""
 
 
 @dataclass
@@ -113,6 +117,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     pump: asyncio.Task[None] | None = None
     acked: int = 0
     """The last seq the client acknowledged (flow control)."""
+    last_resume: float = -RESUME_INTERVAL
+    """When this socket last resumed (monotonic): a replay reads up to thousands of entries."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; however it ends, stop the pump and leave the relay."""
@@ -131,7 +137,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.sub = self.relay.subscribe(settings.WS_SEND_QUEUE)
         await self.accept()
         session = self.scope.get("session")
-        self.watched = Watched(user.pk, getattr(session, "session_key", None), self._close_for_guard)
+        self.watched = Watched(user.pk, getattr(session, "session_key", None), self._close_for_guard,
+                               auth_hash=session.get(HASH_SESSION_KEY) if session is not None else None)
         get_guard().watch(self.watched)
         self._start_pump(Cursor(), snapshot_first=True)
 
@@ -267,6 +274,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             self.acked = max(self.acked, frame.seq)
             return
         if isinstance(frame, ResumeFrame):
+            now = asyncio.get_running_loop().time()
+            if now - self.last_resume < RESUME_INTERVAL:
+                await self._send_event(error_event("rate_limited", "resume at most once a second"))
+                return
+            self.last_resume = now
             await self._resume(frame)
             return
         await self._forward(frame)
@@ -281,13 +293,21 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             symbol=frame.symbol if isinstance(frame, ClosePositionFrame) else None,
             close_positions=isinstance(frame, StopBotFrame) and frame.close_positions,
         )
-        await self._audit(cmd)
         try:
-            # Checked here, per command, on the server: the page's disabled buttons are a courtesy.
-            if not await allow_command(redis, keys.command_rate_key(str(user.pk)), token=frame.id,
+            # The rate first: a flood of frames must cost neither the bot nor the database. Each
+            # frame counts once, whatever id it reuses.
+            if not await allow_command(redis, keys.command_rate_key(str(user.pk)), token=uuid.uuid4().hex,
                                        limit=settings.COMMAND_RATE_LIMIT, window=settings.COMMAND_RATE_WINDOW):
-                await self._answer(frame.id, command, CommandError.RATE_LIMITED)
+                logger.info("%s is over the command rate limit", user.get_username())
+                await self._answer(frame.id, command, CommandError.RATE_LIMITED, audit=False)
                 return
+            if not await self._audit(cmd):
+                # An id already in the log (someone else's, seen in a broadcast answer): never
+                # re-run it, never touch that row.
+                await self._answer(frame.id, command, CommandError.INVALID, audit=False,
+                                   detail="this command id was already used")
+                return
+            # Checked here, per command, on the server: the page's disabled buttons are a courtesy.
             if command in CONTROL and not await database_sync_to_async(can_control)(user.pk):
                 logger.warning("%s (a viewer) tried %s; refused", user.get_username(), command.value)
                 await self._answer(frame.id, command, CommandError.FORBIDDEN)
@@ -304,26 +324,30 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             logger.warning("command %s: permissions unreadable: %s", frame.id, exc)
             await self._answer(frame.id, command, CommandError.UNAVAILABLE)
 
-    async def _audit(self, cmd: BotCommand) -> None:
-        """Log a command that changes something before it leaves (the bot's answer is added later)."""
+    async def _audit(self, cmd: BotCommand) -> bool:
+        """Log a command that changes something before it leaves; False if its id is already logged."""
         if cmd.command not in CONTROL:
-            return
+            return True
         user = self.scope["user"]
         client = self.scope.get("client") or (None, None)
         try:
-            await database_sync_to_async(record_command)(
+            return bool(await database_sync_to_async(record_command)(
                 bot_id=cmd.bot, command_id=cmd.id, command=cmd.command.value, user_id=user.pk,
                 username=user.get_username(), address=client[0], issued_at=cmd.issued_at,
                 symbol=cmd.symbol or "", close_positions=cmd.close_positions,
-            )
+            ))
         except (DatabaseError, ValueError) as exc:
             # The command still goes out: a database outage must not keep an operator from stopping.
             logger.error("command %s not written to the audit log: %s", cmd.id, exc)
+            return True
 
-    async def _answer(self, command_id: str, command: CommandName, error: CommandError) -> None:
-        data = CommandResultData(id=command_id, command=command.value, ok=False, error=error.value)
+    async def _answer(
+        self, command_id: str, command: CommandName, error: CommandError, *, audit: bool = True,
+        detail: str | None = None,
+    ) -> None:
+        data = CommandResultData(id=command_id, command=command.value, ok=False, error=error.value, detail=detail)
         await self._send_event(BotControlEvent(bot=bot_keys().bot_id, data=data))
-        if command in CONTROL:
+        if audit and command in CONTROL:
             try:
                 await database_sync_to_async(record_command_result)(
                     bot_id=bot_keys().bot_id, command_id=command_id, command=command.value, ok=False,

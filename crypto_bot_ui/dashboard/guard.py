@@ -1,4 +1,6 @@
-"""Closes the sockets of users who lost access: deactivated, deleted, or whose session ended.
+"""Closes the sockets of users who lost access: deactivated, deleted, whose session ended, or whose
+password changed since they logged in (the session's auth hash no longer matches, as Django checks
+on every request).
 
 One task per web process checks every connected user and session with two queries every few
 seconds, however many sockets are open (a check per socket would be a query per socket).
@@ -16,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
 from django.db import DatabaseError
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ class Watched:
     user_id: int
     session_key: str | None
     close: Callable[[int], Awaitable[None]]
+    auth_hash: str | None = None
+    """The session's HASH_SESSION_KEY at connect (None: not checked)."""
 
 
 @dataclass
@@ -58,17 +63,20 @@ class SessionGuard:
             return 0
         users = {s.user_id for s in self.sockets}
         sessions = {s.session_key for s in self.sockets if s.session_key}
-        active, live = await database_sync_to_async(_still_valid)(users, sessions)
+        hashes, live = await database_sync_to_async(_still_valid)(users, sessions)
         closed = 0
         for socket in list(self.sockets):
-            code = (CLOSE_DEACTIVATED if socket.user_id not in active
-                    else CLOSE_SESSION_ENDED if socket.session_key and socket.session_key not in live else None)
-            if code is not None:
-                self.sockets.discard(socket)
-                logger.info("closing a socket of user %s: %s", socket.user_id,
-                            "account deactivated" if code == CLOSE_DEACTIVATED else "session ended")
+            code = _verdict(socket, hashes, live)
+            if code is None:
+                continue
+            self.sockets.discard(socket)
+            logger.info("closing a socket of user %s: %s", socket.user_id,
+                        "account deactivated" if code == CLOSE_DEACTIVATED else "session ended")
+            try:
                 await socket.close(code)
-                closed += 1
+            except Exception:  # one socket that fails to close must not spare the others
+                logger.exception("closing a revoked socket failed")
+            closed += 1
         return closed
 
     async def _run(self) -> None:
@@ -78,13 +86,27 @@ class SessionGuard:
                 await self.check_now()
             except DatabaseError as exc:
                 logger.warning("session check failed (retried): %s", exc)
+            except Exception:  # the guard must outlive any surprise, or no socket is checked again
+                logger.exception("session check failed (retried)")
 
 
-def _still_valid(users: set[int], sessions: set[str]) -> tuple[set[int], set[str]]:
-    active = set(get_user_model().objects.filter(pk__in=users, is_active=True).values_list("pk", flat=True))
+def _still_valid(users: set[int], sessions: set[str]) -> tuple[dict[int, str], set[str]]:
+    """(auth hash of each active user, the sessions that still exist)."""
+    hashes = {u.pk: u.get_session_auth_hash() for u in get_user_model().objects.filter(pk__in=users, is_active=True)}
     live = set(Session.objects.filter(session_key__in=sessions, expire_date__gt=timezone.now())
                .values_list("session_key", flat=True))
-    return active, live
+    return hashes, live
+
+
+def _verdict(socket: Watched, hashes: dict[int, str], live: set[str]) -> int | None:
+    """The close code for a socket whose access is gone, or None."""
+    if socket.user_id not in hashes:
+        return CLOSE_DEACTIVATED
+    if socket.session_key and socket.session_key not in live:
+        return CLOSE_SESSION_ENDED
+    if socket.auth_hash is not None and not constant_time_compare(socket.auth_hash, hashes[socket.user_id]):
+        return CLOSE_SESSION_ENDED  # the password changed: Django would log this session out
+    return None
 
 
 _guards: dict[asyncio.AbstractEventLoop, SessionGuard] = {}

@@ -33,11 +33,21 @@ def equity_curve(*, bot_id: str, since: datetime | None = None, limit: int = 100
 
 
 def csv_rows(trades: Iterable[Trade]) -> Iterator[list[str]]:
-    """The header, then one row per trade; money as exact decimal strings, times in ISO-8601 UTC."""
+    """The header, then one row per trade."""
     yield list(CSV_COLUMNS)
     for trade in trades:
-        yield [
-            trade.executed_at.isoformat(), trade.trade_id, trade.order_id, trade.symbol, trade.side,
-            *(format(getattr(trade, f).normalize(), "f") for f in ("qty", "price", "quote_qty", "fee")),
-            trade.fee_asset, format(trade.realized_pnl.normalize(), "f"), trade.reason, trade.note,
-        ]
+        yield csv_row(trade)
+
+
+def csv_row(trade: Trade) -> list[str]:
+    """One trade: money as exact decimal strings, times in ISO-8601 UTC, free text made inert."""
+    return [
+        trade.executed_at.isoformat(), trade.trade_id, trade.order_id, trade.symbol, trade.side,
+        *(format(getattr(trade, f).normalize(), "f") for f in ("qty", "price", "quote_qty", "fee")),
+        trade.fee_asset, format(trade.realized_pnl.normalize(), "f"), _inert(trade.reason), _inert(trade.note),
+    ]
+
+
+def _inert(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (a leading =, +, -, @ gets a quote)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

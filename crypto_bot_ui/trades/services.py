@@ -78,14 +78,14 @@ def record_equity_snapshots(*, events: Sequence[EquitySnapshotEvent]) -> int:
 def record_command(
     *, bot_id: str, command_id: str, command: str, user_id: int | None, username: str, address: str | None,
     issued_at: datetime, symbol: str = "", close_positions: bool = False,
-) -> BotCommand:
-    """Log a command as sent (pending); idempotent per bot and command id."""
-    row, _ = BotCommand.objects.get_or_create(
+) -> bool:
+    """Log a command as sent (pending); False (nothing written) if its id is already in the log."""
+    _, created = BotCommand.objects.get_or_create(
         bot_id=bot_id, command_id=command_id,
         defaults={"command": command, "user_id": user_id, "username": username, "address": address,
                   "issued_at": issued_at, "symbol": symbol, "close_positions": close_positions},
     )
-    return row
+    return created
 
 
 def record_command_result(

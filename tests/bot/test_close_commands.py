@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
+from bot.broker.base import Fill
+from bot.broker.paper import PaperBroker
+from bot.errors import OrderStatusUnknownError
 from bot_api.commands import BotCommand, CommandError, CommandName
 from bot_api.events import BotState, Side
 from tests.bot.fakes import ListSink, ScriptedStrategy, engine, tick
@@ -52,3 +56,25 @@ async def test_stop_and_close_all_stops_first_then_sells_everything() -> None:
     assert eng.state is BotState.STOPPED and eng.portfolio.positions == {}
     types = [e.type for e in sink.events[-6:]]
     assert types == ["status_change", "trade_executed", "status", "trade_executed", "status", "bot_control"]
+
+
+class LostAnswerBroker(PaperBroker):
+    """Sells whose outcome can never be learnt."""
+
+    attempts = 0
+
+    async def market_order(self, symbol: str, side: Side, qty: Decimal, price: Decimal) -> list[Fill]:
+        if side is Side.SELL:
+            LostAnswerBroker.attempts += 1
+            raise OrderStatusUnknownError(f"order on {symbol}: outcome unknown")
+        return await super().market_order(symbol, side, qty, price)
+
+
+async def test_closing_stops_at_the_first_unknown_outcome() -> None:
+    sink = ListSink()
+    eng = await bought(sink, "BTCUSDT", "ETHUSDT")
+    eng.broker = LostAnswerBroker(Decimal(0), "USDT")
+    result = await eng.handle_command(command(CommandName.STOP_BOT, "c4", close_positions=True))
+    assert (result.ok, result.error) == (False, CommandError.ORDER_FAILED.value)
+    assert "outcome unknown" in (result.detail or "") and LostAnswerBroker.attempts == 1  # nothing more sent
+    assert eng.state is BotState.STOPPED

@@ -189,3 +189,30 @@ def stop_holding(page: Page) -> None:
         page.locator("#btn-start").click()
         expect(page.locator("#bot-state")).to_have_attribute("data-state", "running", timeout=5_000)
         stop_holding(page)
+
+
+def test_a_viewer_watches_but_cannot_steer(browser: Browser, busy_stack: Stack) -> None:
+    busy_stack.manage("shell", "-c", "from django.contrib.auth.models import User; "
+                                     "User.objects.filter(username='vera').exists() or "
+                                     "User.objects.create_user('vera', password='pw-vera-12345')")
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    try:
+        page.goto(busy_stack.base_url + "/")
+        page.fill("#id_username", "vera")
+        page.fill("#id_password", "pw-vera-12345")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
+        expect(page.locator("#role")).to_have_text("viewer (read-only)")
+        expect(page.locator("#trades tr").first).to_be_visible(timeout=20_000)  # sees everything live
+        for button in ("#btn-start", "#btn-stop", "#btn-stop-close"):
+            expect(page.locator(button)).to_be_disabled()
+        # A viewer who sends a command anyway (devtools): the server refuses it.
+        state = page.locator("#bot-state").get_attribute("data-state") or ""
+        command = "start_bot" if state == "stopped" else "stop_bot"
+        page.evaluate("() => window.CryptoDashboard.state.canControl = true")
+        page.evaluate(f"() => window.CryptoDashboard.send('{command}')")
+        expect(page.locator("#notice")).to_contain_text(f"{command} failed: forbidden", timeout=5_000)
+        expect(page.locator("#bot-state")).to_have_attribute("data-state", state)  # nothing happened
+    finally:
+        context.close()

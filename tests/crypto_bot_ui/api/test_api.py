@@ -8,6 +8,7 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import redis
@@ -106,25 +107,36 @@ def test_trade_filters(viewer: Client, keys: RedisKeys) -> None:
     assert ids("side=sell&symbol=ETHUSDT") == ["t9", "t7"]
     since, until = (T0 + timedelta(minutes=3)).isoformat(), (T0 + timedelta(minutes=6)).isoformat()
     assert ids(f"since={since}&until={until}".replace("+", "%2B")) == ["t5", "t4", "t3"]  # until is exclusive
+    for edge in ("9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00%2B05:00"):  # would overflow: 400, not 500
+        assert viewer.get(f"/api/trades?since={edge}").status_code == 400
+        assert viewer.get(f"/api/equity?since={edge}").status_code == 400
     bad = viewer.get("/api/trades?side=short")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_choice"
     assert viewer.get("/api/trades?since=yesterday").status_code == 400
 
 
+async def collect(response: Any) -> bytes:
+    """The body of a streamed response (an async stream, as Daphne sends it)."""
+    return b"".join([chunk async for chunk in response.streaming_content])
+
+
+@pytest.mark.django_db(transaction=True)  # the stream reads in another thread: the rows must be committed
 def test_csv_export_streams_the_filtered_trades(viewer: Client, keys: RedisKeys) -> None:
     for n in range(1, 5):
         make_trade(n, side="sell" if n % 2 else "buy")
     Trade.objects.filter(trade_id="t3").update(note='held, "patient"')
+    Trade.objects.filter(trade_id="t1").update(note="=HYPERLINK(1)")  # a spreadsheet must not run it
     response = viewer.get("/api/trades.csv?side=sell")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert 'filename="trades.csv"' in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(asyncio.run(collect(response)).decode())))
     assert rows[0][:6] == ["executed_at", "trade_id", "order_id", "symbol", "side", "qty"]
     assert [r[1] for r in rows[1:]] == ["t3", "t1"]
     t3 = dict(zip(rows[0], rows[1], strict=True))
     assert (t3["qty"], t3["price"], t3["fee"], t3["realized_pnl"], t3["note"]) == (
         "0.5", "100.25", "0.050125", "-1.5", 'held, "patient"')
     assert t3["executed_at"] == (T0 + timedelta(minutes=3)).isoformat()
+    assert rows[2][-1] == "'=HYPERLINK(1)"
 
 
 def test_equity_curve_oldest_first_with_since_and_limit(viewer: Client, keys: RedisKeys) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connections
@@ -150,3 +151,45 @@ async def _eventually(read: Any, expected: Any, timeout: float = 5) -> bool:
         while (value := await read()) != expected:
             await asyncio.sleep(0.02)
     return value == expected
+
+
+async def test_a_used_command_id_is_refused_and_the_log_keeps_its_owner(bot: CommandBus) -> None:
+    olga = await sync_to_async(User.objects.create_user)("olga", password="pw-olga-12345")
+    await sync_to_async(make_operator)(olga)
+    vera = await sync_to_async(User.objects.create_user)("vera", password="pw-vera-12345")
+    olga_socket, _ = await socket_of(olga)
+    vera_socket, _ = await socket_of(vera)
+    try:
+        await olga_socket.send_json_to({"command": "stop_bot", "id": "seen-1"})
+        assert await _eventually(lambda: commands_sent(bot), ["seen-1"])
+        for socket in (vera_socket, olga_socket):  # replayed by someone else, or resent: never re-run
+            await socket.send_json_to({"command": "stop_bot", "id": "seen-1"})
+            answer = await answer_to(socket, "seen-1")  # no bot runs here: the only answer is the refusal
+            assert (answer["error"], answer["detail"]) == ("invalid", "this command id was already used")
+        assert await commands_sent(bot) == ["seen-1"]
+        row = await sync_to_async(BotCommand.objects.get)(command_id="seen-1")
+        assert (row.username, row.status) == ("olga", "pending")  # untouched by the refusals
+    finally:
+        await olga_socket.disconnect()
+        await vera_socket.disconnect()
+
+
+async def test_a_password_change_ends_the_open_socket(bot: CommandBus) -> None:
+    olga = await sync_to_async(User.objects.create_user)("olga", password="pw-olga-12345")
+    session = SessionStore()
+    session.update({"_auth_user_id": str(olga.pk), HASH_SESSION_KEY: olga.get_session_auth_hash()})
+    await sync_to_async(session.create)()
+    communicator = WebsocketCommunicator(DashboardConsumer.as_asgi(), "/ws/dashboard/")
+    communicator.scope.update({"user": olga, "session": session})
+    assert (await communicator.connect())[0]
+    try:
+        assert await get_guard().check_now() == 0
+        olga.set_password("a-new-one-98765")
+        await sync_to_async(olga.save)()
+        assert await get_guard().check_now() == 1
+        async with asyncio.timeout(5):
+            while (message := await communicator.receive_output(5))["type"] != "websocket.close":
+                pass
+        assert message["code"] == CLOSE_SESSION_ENDED
+    finally:
+        await communicator.disconnect()

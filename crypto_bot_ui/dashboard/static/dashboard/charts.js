@@ -95,8 +95,10 @@
         C.first = data.length ? data[0].time : null;
         C.last = data.length ? Object.assign({}, data[data.length - 1]) : null;
         C.loaded = true;
+        // What came meanwhile, at the time the bot sent it (not this browser's clock).
         const price = Number(S.prices.get(C.symbol));
-        if (Number.isFinite(price)) onPrice(C.symbol, price, Date.now() / 1000); // what came meanwhile
+        const at = S.priceTimes.get(C.symbol);
+        if (Number.isFinite(price) && at !== undefined) onPrice(C.symbol, price, at);
         C.marksDirty = true;
         view.schedule();
       }).catch((e) => view.log("error", "chart history: " + e.message));

@@ -18,7 +18,7 @@
     conn: "connecting", retryAt: 0,
     botState: null, botReason: null, botOnline: null,
     snap: null, tradeCount: null,
-    symbols: [], prices: new Map(), dirs: new Map(), positions: new Map(), market: {},
+    symbols: [], prices: new Map(), priceTimes: new Map(), dirs: new Map(), positions: new Map(), market: {},
     trades: [], seen: new Set(),
     pending: null, lastSeq: null,
     canControl: root.dataset.canControl === "true",
@@ -77,6 +77,7 @@
 
   function onPrice(d, tsSec) {
     const sym = d.symbol;
+    if (Number.isFinite(tsSec)) S.priceTimes.set(sym, tsSec);
     charts.onPrice(sym, toNum(d.price), tsSec);
     const old = S.prices.get(sym);
     const o = toNum(old);

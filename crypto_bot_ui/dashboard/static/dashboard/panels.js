@@ -83,23 +83,42 @@
       el.pricesEmpty.hidden = el.prices.rows.length > 0;
     }
 
+    // Rows are kept and their cells updated in place: a price moves the figures, not the
+    // buttons (a click must not land on a button replaced between press and release).
+    const positionRows = new Map();
+    function positionRow(p) {
+      const tr = mk("tr");
+      tr.dataset.position = p.symbol;
+      const btn = mk("button", "btn btn-small btn-close", "Close");
+      btn.type = "button";
+      btn.dataset.symbol = p.symbol;
+      btn.setAttribute("aria-label", "Close the " + p.symbol + " position");
+      btn.addEventListener("click", () => onClose(p.symbol));
+      const action = mk("td", "action");
+      action.append(btn);
+      tr.append(mk("th", "sym", p.symbol), mk("td", "side side-buy", "long"), mk("td", "qty num"), mk("td", "entry num"),
+        mk("td", "mark num"), mk("td", "upnl num"), action);
+      return tr;
+    }
+
     function renderPositions(canClose) {
-      el.positions.textContent = "";
+      const symbols = Array.from(S.positions.keys());
+      if (symbols.join(",") !== Array.from(positionRows.keys()).join(",")) {
+        el.positions.textContent = "";
+        positionRows.clear();
+        for (const p of S.positions.values()) {
+          const tr = positionRow(p);
+          positionRows.set(p.symbol, tr);
+          el.positions.append(tr);
+        }
+      }
       for (const p of S.positions.values()) {
-        const tr = mk("tr");
-        tr.dataset.position = p.symbol;
-        const btn = mk("button", "btn btn-small btn-close", "Close");
-        btn.type = "button";
-        btn.dataset.symbol = p.symbol;
-        btn.setAttribute("aria-label", "Close the " + p.symbol + " position");
-        btn.disabled = !canClose;
-        btn.addEventListener("click", () => onClose(p.symbol));
-        const action = mk("td", "action");
-        action.append(btn);
-        tr.append(mk("th", "sym", p.symbol), mk("td", "side side-buy", "long"), mk("td", "qty num", fmtQty(p.qty)),
-          mk("td", "entry num", fmtPrice(p.avg_entry)), mk("td", "mark num", fmtPrice(p.mark_price)),
-          signed(mk("td", "upnl num"), p.upnl), action);
-        el.positions.append(tr);
+        const tr = positionRows.get(p.symbol);
+        tr.querySelector(".qty").textContent = fmtQty(p.qty);
+        tr.querySelector(".entry").textContent = fmtPrice(p.avg_entry);
+        tr.querySelector(".mark").textContent = fmtPrice(p.mark_price);
+        signed(tr.querySelector(".upnl"), p.upnl);
+        tr.querySelector(".btn-close").disabled = !canClose;
       }
       el.positionsEmpty.hidden = S.positions.size > 0;
     }
