@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck test-py test-pg test-browser install clean
+.PHONY: run test lint typecheck test-py test-pg test-browser bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ test-browser: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest tests/browser -q
 
 test: lint typecheck test-py test-pg test-browser
+
+## bench: our relay vs the textbook Channels bridge vs a plain websockets floor (docs/benchmarks.md)
+bench: $(DEV_STAMP) $(NODE_STAMP)
+	$(BIN)/python -m scripts.bench --json var/bench.json
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts

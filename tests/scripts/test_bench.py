@@ -1,0 +1,33 @@
+"""`make bench` in small: a few clients for two seconds on each implementation, every event
+delivered once and in order (trades: never conflated; the figures are the benchmark's business,
+not a test's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.stack import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_benchmark_runs_and_loses_nothing(tmp_path: Path, redis_url: str) -> None:
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.bench", "--quick", "--events", "trades", "--impl", "ours,floor,textbook",
+         "--json", str(out)],
+        cwd=ROOT, env={**os.environ, "REDIS_URL": redis_url}, capture_output=True, text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = json.loads(out.read_text())
+    assert [r["impl"] for r in rows] == ["ours", "floor", "textbook"]
+    for row in rows:
+        assert row["expected"] > 0 and row["delivered"] == row["expected"], row
+        assert row["in_order"], row
