@@ -55,7 +55,7 @@ test-browser: $(DEV_STAMP) $(NODE_STAMP)
 
 test: lint typecheck test-py test-pg test-browser
 
-## bench: our relay vs the textbook Channels bridge vs a plain websockets floor (docs/benchmarks.md)
+## bench: our relay vs the textbook Channels bridge vs a plain websockets floor (figures printed; var/bench.json)
 bench: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m scripts.bench --json var/bench.json
 
