@@ -60,11 +60,16 @@ async def candle_loop(book: CandleBook, redis: Redis, keys: RedisKeys) -> None:
     """Write the candles to Redis whenever they changed, at most every WRITE_INTERVAL."""
     while True:
         await asyncio.sleep(WRITE_INTERVAL)
-        if not book.changed:
-            continue
-        book.changed = False
-        try:
-            await redis.set(keys.candles_key, book.data().model_dump_json())
-        except (RedisError, OSError) as exc:
-            book.changed = True  # written next time
-            logger.warning("candles not written: %s", exc)
+        await write_candles(book, redis, keys)
+
+
+async def write_candles(book: CandleBook, redis: Redis, keys: RedisKeys) -> None:
+    """Write the candles if they changed since the last write (kept for next time if Redis fails)."""
+    if not book.changed:
+        return
+    book.changed = False
+    try:
+        await redis.set(keys.candles_key, book.data().model_dump_json())
+    except (RedisError, OSError) as exc:
+        book.changed = True  # written next time
+        logger.warning("candles not written: %s", exc)

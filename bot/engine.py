@@ -111,13 +111,7 @@ class TradingEngine:
         for trade in ledger:
             if day_open is None and trade.executed_at.date() >= today:
                 day_open = self.portfolio.equity({})  # positions at cost: no marks are kept
-            fill = Fill(
-                trade_id=trade.trade_id, order_id=trade.order_id or "", symbol=trade.symbol,
-                side=trade.side, qty=trade.qty, price=trade.price, quote_qty=trade.quote_qty,
-                fee=trade.fee, fee_asset=trade.fee_asset, executed_at=trade.executed_at,
-                fee_quote=trade.fee_quote,
-            )
-            self.portfolio.apply(fill)
+            self.portfolio.apply(Fill.of_trade(trade))
             self.trade_count += 1
             self.recent_trades.appendleft(trade)
         self.risk.open_day(self.portfolio.equity({}) if day_open is None else day_open, today)
@@ -205,21 +199,7 @@ class TradingEngine:
             # match the exchange, so trading must wait for a person.
             await self._set_state(BotState.STOPPED, f"fill {fill.trade_id} not booked, check the exchange: {exc}")
             raise
-        trade = TradeData(
-            trade_id=fill.trade_id,
-            order_id=fill.order_id,
-            symbol=fill.symbol,
-            side=fill.side,
-            qty=fill.qty,
-            price=fill.price,
-            quote_qty=fill.quote_qty,
-            fee=fill.fee,
-            fee_asset=fill.fee_asset,
-            fee_quote=fill.fee_quote,
-            realized_pnl=realized,
-            executed_at=fill.executed_at,
-            reason=reason,
-        )
+        trade = fill.trade(realized=realized, reason=reason)
         self.trade_count += 1
         self.recent_trades.appendleft(trade)
         logger.info(

@@ -39,7 +39,7 @@ class RiskGuard:
         today = utcnow().date()
         if self._day_open is None or today != self._day:
             self.open_day(equity, today)
-        assert self._day_open is not None  # noqa: S101 - set just above; narrows the type
+            return ZERO
         return equity - self._day_open
 
     def breach(self, equity: Decimal) -> str | None:

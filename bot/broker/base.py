@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from bot_api.events import Side
+from bot_api.events import Side, TradeData
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,23 @@ class Fill:
     executed_at: datetime
     fee_quote: Decimal | None = None
     """The fee's value in the quote asset; needed only when `fee_asset` is a third asset (BNB)."""
+
+    @classmethod
+    def of_trade(cls, trade: TradeData) -> Fill:
+        """The fill a ledger trade recorded (to book it again after a restart)."""
+        return cls(
+            trade_id=trade.trade_id, order_id=trade.order_id or "", symbol=trade.symbol, side=trade.side,
+            qty=trade.qty, price=trade.price, quote_qty=trade.quote_qty, fee=trade.fee, fee_asset=trade.fee_asset,
+            executed_at=trade.executed_at, fee_quote=trade.fee_quote,
+        )
+
+    def trade(self, *, realized: Decimal, reason: str) -> TradeData:
+        """This fill as the contract's trade, with what it realised and why it was made."""
+        return TradeData(
+            trade_id=self.trade_id, order_id=self.order_id, symbol=self.symbol, side=self.side, qty=self.qty,
+            price=self.price, quote_qty=self.quote_qty, fee=self.fee, fee_asset=self.fee_asset,
+            fee_quote=self.fee_quote, realized_pnl=realized, executed_at=self.executed_at, reason=reason,
+        )
 
 
 class Broker(Protocol):

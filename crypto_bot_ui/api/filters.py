@@ -16,13 +16,18 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 """Times outside this range are refused (400): near year 1 or 9999, a time-zone shift overflows."""
 
 
+def in_range(value: datetime) -> bool:
+    """Whether a query's time lies in EARLIEST..LATEST (the database can compare it)."""
+    return EARLIEST <= value <= LATEST
+
+
 class BoundedIsoDateTimeField(IsoDateTimeField):
     """An ISO-8601 time between 1970 and 9000."""
 
     def clean(self, value: Any) -> Any:
         """The parsed time, or a ValidationError when it is out of range."""
         cleaned = super().clean(value)
-        if cleaned is not None and not EARLIEST <= cleaned <= LATEST:
+        if cleaned is not None and not in_range(cleaned):
             raise forms.ValidationError("must be between 1970 and 9000", code="out_of_range")
         return cleaned
 

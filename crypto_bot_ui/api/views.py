@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bot_api.events import StatusEvent
-from crypto_bot_ui.api.filters import EARLIEST, LATEST, TradeFilter
+from crypto_bot_ui.api.filters import TradeFilter, in_range
 from crypto_bot_ui.api.schemas import CandlesResponse, PositionsResponse
 from crypto_bot_ui.api.serializers import EquityPointSerializer, ErrorSerializer, HealthSerializer, TradeSerializer
 from crypto_bot_ui.core.selectors import health_report
@@ -159,7 +159,7 @@ class EquityQuery(serializers.Serializer):  # type: ignore[type-arg]
 
     def validate_since(self, value: datetime) -> datetime:
         """Out of range times would overflow in the database."""
-        if not EARLIEST <= value <= LATEST:
+        if not in_range(value):
             raise serializers.ValidationError("must be between 1970 and 9000")
         return value
     limit = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=1000)

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
@@ -109,7 +110,7 @@ def _verdict(socket: Watched, hashes: dict[int, str], live: set[str]) -> int | N
     return None
 
 
-_guards: dict[asyncio.AbstractEventLoop, SessionGuard] = {}
+_guards: WeakKeyDictionary[asyncio.AbstractEventLoop, SessionGuard] = WeakKeyDictionary()
 
 
 def get_guard() -> SessionGuard:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
-
-import pytest
 
 from bot import chart
 from bot.candles import CandleBook
@@ -31,24 +28,23 @@ async def test_binance_klines_seed_the_chart(rest: BinanceRest, fake: FakeBinanc
     assert book.market(datetime.now(UTC))["ETHUSDT"].open_24h == fake.prices["ETHUSDT"]
 
 
-async def test_candles_are_written_to_redis_and_restored_by_the_next_bot(
-    redis_url: str, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(chart, "WRITE_INTERVAL", 0.01)
+async def test_candles_are_written_to_redis_and_restored_by_the_next_bot(redis_url: str, redis_prefix: str) -> None:
     keys = RedisKeys(prefix=redis_prefix)
     redis = connect(redis_url)
     book = CandleBook(5)
     book.update("BTCUSDT", Decimal(7), datetime.now(UTC))
-    writer = asyncio.create_task(chart.candle_loop(book, redis, keys))
     try:
-        async with asyncio.timeout(5):
-            while (raw := await redis.get(keys.candles_key)) is None:
-                await asyncio.sleep(0.01)
-        assert parse_candles(raw) == book.data() and not book.changed
+        await chart.write_candles(book, redis, keys)
+        raw = await redis.get(keys.candles_key)
+        assert raw is not None and parse_candles(raw) == book.data() and not book.changed
+        await redis.delete(keys.candles_key)
+        await chart.write_candles(book, redis, keys)  # unchanged: not written again
+        assert await redis.get(keys.candles_key) is None
+        await chart.write_candles(book, redis, keys)
+        book.update("BTCUSDT", Decimal(8), datetime.now(UTC))
+        await chart.write_candles(book, redis, keys)
         again = CandleBook(5)
         await chart.seed_candles(again, redis, keys, ("BTCUSDT",), None)
         assert again.data() == book.data()
     finally:
-        writer.cancel()
-        await asyncio.gather(writer, return_exceptions=True)
         await redis.aclose()

@@ -58,8 +58,17 @@ async def answer_to(communicator: WebsocketCommunicator, command_id: str) -> dic
                 return dict(frame["data"])
 
 
-async def commands_sent(bus: CommandBus) -> list[str]:
-    return [r.command.id for r in await bus.receive("0-0", block_ms=1) if r.command is not None]
+async def commands_sent(bus: CommandBus, count: int = 0) -> list[str]:
+    """The ids of the commands the bot has been sent, once there are at least `count` (a blocking read)."""
+    ids: list[str] = []
+    cursor = "0-0"
+    async with asyncio.timeout(5):
+        while True:
+            batch = await bus.receive(cursor, block_ms=1 if len(ids) >= count else 1000)
+            if not batch:
+                return ids
+            cursor = batch[-1].entry_id
+            ids += [r.command.id for r in batch if r.command is not None]
 
 
 async def test_a_viewer_can_watch_but_every_command_that_changes_something_is_refused(bot: CommandBus) -> None:
@@ -72,7 +81,7 @@ async def test_a_viewer_can_watch_but_every_command_that_changes_something_is_re
             answer = await answer_to(communicator, f"v{n}")
             assert (answer["ok"], answer["error"]) == (False, "forbidden")
         await communicator.send_json_to({"command": "request_status", "id": "v9"})  # reading is allowed
-        assert await _eventually(lambda: commands_sent(bot), ["v9"])
+        assert await commands_sent(bot, count=1) == ["v9"]
         log = await sync_to_async(lambda: list(BotCommand.objects.order_by("id").values_list(
             "command_id", "username", "address", "status", "error")))()
         assert log == [(f"v{n}", "vera", "10.0.0.9", "error", "forbidden") for n in range(3)]
@@ -86,7 +95,7 @@ async def test_leaving_operators_takes_effect_at_the_next_command(bot: CommandBu
     communicator, _ = await socket_of(olga)
     try:
         await communicator.send_json_to({"command": "stop_bot", "id": "o1"})
-        assert await _eventually(lambda: commands_sent(bot), ["o1"])
+        assert await commands_sent(bot, count=1) == ["o1"]
         await sync_to_async(olga.groups.remove)(await sync_to_async(Group.objects.get)(name="Operators"))
         await communicator.send_json_to({"command": "start_bot", "id": "o2"})  # same socket, no reconnect
         assert (await answer_to(communicator, "o2"))["error"] == "forbidden"
@@ -125,7 +134,7 @@ async def test_commands_are_rate_limited_per_user(bot: CommandBus) -> None:
             await communicator.send_json_to({"command": "request_status", "id": f"r{n}"})
         answer = await answer_to(communicator, "r5")
         assert (answer["ok"], answer["error"]) == (False, "rate_limited")
-        assert await _eventually(lambda: commands_sent(bot), [f"r{n}" for n in range(5)])
+        assert await commands_sent(bot, count=5) == [f"r{n}" for n in range(5)]
     finally:
         await communicator.disconnect()
 
@@ -140,17 +149,10 @@ async def test_an_oversize_frame_is_refused_and_the_socket_stays(bot: CommandBus
                 pass
         assert frame["data"]["code"] == "frame_too_large"
         await communicator.send_json_to({"command": "request_status", "id": "after"})
-        assert await _eventually(lambda: commands_sent(bot), ["after"])
+        assert await commands_sent(bot, count=1) == ["after"]
     finally:
         await communicator.disconnect()
 
-
-async def _eventually(read: Any, expected: Any, timeout: float = 5) -> bool:
-    """Poll an async read until it returns `expected` (the bot's stream is read, not pushed)."""
-    async with asyncio.timeout(timeout):
-        while (value := await read()) != expected:
-            await asyncio.sleep(0.02)
-    return value == expected
 
 
 async def test_a_used_command_id_is_refused_and_the_log_keeps_its_owner(bot: CommandBus) -> None:
@@ -161,7 +163,7 @@ async def test_a_used_command_id_is_refused_and_the_log_keeps_its_owner(bot: Com
     vera_socket, _ = await socket_of(vera)
     try:
         await olga_socket.send_json_to({"command": "stop_bot", "id": "seen-1"})
-        assert await _eventually(lambda: commands_sent(bot), ["seen-1"])
+        assert await commands_sent(bot, count=1) == ["seen-1"]
         for socket in (vera_socket, olga_socket):  # replayed by someone else, or resent: never re-run
             await socket.send_json_to({"command": "stop_bot", "id": "seen-1"})
             answer = await answer_to(socket, "seen-1")  # no bot runs here: the only answer is the refusal

@@ -102,6 +102,10 @@
         C.marksDirty = true;
         view.schedule();
       }).catch((e) => view.log("error", "chart history: " + e.message));
+    }
+
+    // The equity curve's history: once per socket (it does not depend on the chosen symbol).
+    function loadEquity() {
       getJson("/api/equity?limit=1000").then((points) => {
         const line = equityLine(points);
         equity.setData(line);
@@ -138,7 +142,10 @@
       }
       select.value = C.symbol || "";
       C.marksDirty = true;
-      if (fresh) load();
+      if (fresh) {
+        load();
+        loadEquity();
+      }
     }
 
     function onPrice(sym, price, tsSec) {
