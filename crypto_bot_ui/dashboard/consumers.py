@@ -41,6 +41,7 @@ from bot_api.events import (
     error_event,
     parse_event,
 )
+from bot_api.frames import join_frames
 from bot_api.heartbeat import is_alive
 from bot_api.models import utcnow
 from bot_api.tasks import cancel_and_wait
@@ -60,9 +61,12 @@ from where, the outcome), refusals included."""
 
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_LAGGED = 4008
-"""The client fell behind and its queue was dropped: reconnect (and resume) at once."""
+"""The client fell behind (its queue was dropped, or a frame could not be sent): reconnect and
+resume at once."""
 CLOSE_INTERNAL_ERROR = 1011
 READY_TIMEOUT = 5.0
+CONFLATE_ABOVE = 50
+"""Frames queued for one socket beyond which its price updates are conflated (it is behind)."""
 RESUME_INTERVAL = 1.0
 """Seconds between two resumes on one socket (a client reconnects; it never loops on resume)."""
 
@@ -174,7 +178,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 await self._send_new(cursor, *conflate(await self._initial_state()), self.relay.presence_frame())
             self.acked = cursor.seq or 0
             while True:
-                # Whatever queued up while we were busy goes out as one conflated batch.
+                # Whatever queued up while we were busy goes out together.
                 batch = [await sub.queue.get()]
                 while not sub.queue.empty():
                     batch.append(sub.queue.get_nowait())
@@ -184,7 +188,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                     logger.info("closing a lagging socket of %s", self.scope["user"])
                     await self.close(code=CLOSE_LAGGED)
                     return
-                await self._send_new(cursor, *conflate([f for f in batch if isinstance(f, Frame)]))
+                frames = [f for f in batch if isinstance(f, Frame)]
+                # A few queued frames go out as one array frame, all of them; only a socket this far
+                # behind loses intermediate prices (the newest per symbol stays, trades never go).
+                await self._send_new(cursor, *(conflate(frames) if len(frames) > CONFLATE_ABOVE else frames))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -197,6 +204,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         return 0 if cursor.seq is None else cursor.seq - self.acked
 
     async def _send_new(self, cursor: Cursor, *frames: Frame | None) -> None:
+        """Send the frames the cursor admits, in order: several as array frames (protocol: batches)."""
+        raws = []
         for frame in frames:
             if frame is not None and cursor.admits(frame):
                 first = cursor.seq is None
@@ -205,7 +214,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                     # The first bot frame a socket gets is its baseline, not a backlog to ack:
                     # a bot that restarted keeps its numbering, far above 0.
                     self.acked = max(self.acked, cursor.seq)
-                await self.send(text_data=frame.raw)
+                raws.append(frame.raw)
+        for text in join_frames(raws):
+            await self.send(text_data=text)
 
     async def _resume(self, frame: ResumeFrame) -> None:
         """Continue this socket from the client's `last_seq`: replay, or a fresh status if gone.
@@ -360,6 +371,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=encode_event(event))
 
     async def send(self, *args: Any, **kwargs: Any) -> None:
-        """Send a frame, tolerating a socket that closed meanwhile."""
-        with contextlib.suppress(RuntimeError):
+        """Send a frame; if it cannot go, close the socket so the client resumes past the hole."""
+        try:
             await super().send(*args, **kwargs)
+        except RuntimeError as exc:
+            # The socket closed meanwhile, or Daphne refused the frame (over its
+            # --websocket-max-message-size: autobahn raises a RuntimeError). Going on would leave
+            # a silent hole in this client's stream; a resume fills it.
+            logger.warning("a frame could not be sent (%s); closing the socket", exc)
+            with contextlib.suppress(RuntimeError):
+                await self.close(code=CLOSE_LAGGED)

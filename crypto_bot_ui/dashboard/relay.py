@@ -8,7 +8,9 @@ subscription and hands each event's JSON text, unchanged, to each consumer's que
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 REPLAY_LIMIT = 5_000
 """Most events replayed from the stream after a reconnect; beyond that a snapshot is sent."""
+
+RECENT_CHARS = 8 * 2**20
+"""Most characters of recent events a relay keeps for replays (statuses are ~15 KB each)."""
 
 LAGGED = object()
 """Put in a queue (after clearing it) when its consumer fell too far behind."""
@@ -100,6 +105,47 @@ class Subscription:
 
 
 @dataclass(eq=False)
+class Recent:
+    """The last bot events this relay forwarded, consecutive by seq, bounded by count and size.
+
+    New sockets and resumes replay from here instead of each reading and parsing the Redis stream:
+    a thousand pages reconnecting after a restart cost one stream read, not a thousand.
+    """
+
+    frames: deque[Frame] = field(default_factory=deque)
+    chars: int = 0
+
+    def add(self, frame: Frame) -> None:
+        """Remember a stream event; one that does not follow the last starts the window afresh."""
+        if frame.seq is None:
+            return
+        if self.frames:
+            last = self.frames[-1].seq or 0
+            if frame.seq <= last:
+                return  # a live event a catch-up already brought
+            if frame.seq != last + 1:
+                self.clear()
+        self.frames.append(frame)
+        self.chars += len(frame.raw)
+        while len(self.frames) > REPLAY_LIMIT or self.chars > RECENT_CHARS:
+            self.chars -= len(self.frames.popleft().raw)
+
+    def clear(self) -> None:
+        """Forget everything (after a resync: what Redis holds may differ from what was seen)."""
+        self.frames.clear()
+        self.chars = 0
+
+    def since(self, seq: int) -> list[Frame] | None:
+        """Every remembered event after `seq`, or None unless the window covers seq + 1 onwards."""
+        if not self.frames:
+            return None
+        first, last = self.frames[0].seq or 0, self.frames[-1].seq or 0
+        if not first - 1 <= seq <= last:
+            return None
+        return list(itertools.islice(self.frames, seq - first + 1, None))
+
+
+@dataclass(eq=False)
 class Relay:
     """Owns the subscription task and the presence watcher for one event loop."""
 
@@ -110,6 +156,7 @@ class Relay:
     bot_online: bool | None = None
     last_seq: int | None = None
     """The seq of the last bot event handed to the sockets (where a catch-up resumes)."""
+    recent: Recent = field(default_factory=Recent)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
@@ -163,18 +210,19 @@ class Relay:
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
         return Frame.of(event, text)
 
-    async def resync(self) -> list[Frame]:
+    async def resync(self, *, from_memory: bool = True) -> list[Frame]:
         """The bot's snapshot, then every event published after it: a full state, in order.
 
         The bot writes its snapshot a few times a second, not with every event, so it may trail
         the stream; the replay brings it up to date. While the bot re-publishes a backlog (after
         Redis was away) the snapshot is ahead instead: the older events that follow are dropped
-        by seq. Empty if the bot never published.
+        by seq. Empty if the bot never published. `from_memory`: the replay may come from the
+        recent events this relay forwarded (a socket's view); the relay's own catch-up reads Redis.
         """
         snapshot = await self.snapshot()
         if snapshot is None or snapshot.seq is None:
             return [] if snapshot is None else [snapshot]
-        after = await self.replay_since(snapshot.seq)
+        after = await (self.replay_since(snapshot.seq) if from_memory else self.stream_since(snapshot.seq))
         if after is None and snapshot.seq < int(await redis_client().get(self.keys.seq_key) or 0):
             # A hole after the snapshot; the bot's next event brings a fresh snapshot in that
             # case (its publish refuses to go without one).
@@ -215,7 +263,10 @@ class Relay:
             await self._catch_up()
         self._forward(frame)
 
-    def _forward(self, frame: Frame) -> None:
+    def _forward(self, frame: Frame, *, event: bool = True) -> None:
+        """Hand a frame to every socket; `event`: it is a stream event (a snapshot is not)."""
+        if event:
+            self.recent.add(frame)
         if frame.seq is not None:
             # Never backwards: a catch-up may already have gone past this frame.
             self.last_seq = frame.seq if self.last_seq is None else max(self.last_seq, frame.seq)
@@ -231,14 +282,15 @@ class Relay:
                 for frame in missed:
                     self._forward(frame)
                 return
-            frames = await self.resync()
+            frames = await self.resync(from_memory=False)
         except (RedisError, OSError) as exc:
             logger.warning("catching up after subscribing failed: %s", exc)
             return
         if frames and self.subscribers:
             logger.info("relay sends the snapshot (seq %s) to %d socket(s)", frames[0].seq, len(self.subscribers))
-        for frame in frames:
-            self._forward(frame)
+        self.recent.clear()
+        for index, frame in enumerate(frames):
+            self._forward(frame, event=index > 0)
         if frames and frames[-1].seq is not None:
             # What Redis holds is the truth now, even if behind what was forwarded before (Redis
             # came back from lossy persistence): a later event that does not follow it is then a
@@ -249,9 +301,18 @@ class Relay:
         """Events after the last one forwarded, or None when the stream cannot supply them all."""
         if self.last_seq is None:
             return None
-        return await self.replay_since(self.last_seq)
+        return await self.stream_since(self.last_seq)
 
     async def replay_since(self, seq: int) -> list[Frame] | None:
+        """Every bot event after `seq` for a socket: from the recent events this relay forwarded
+        when they cover it, else from the Redis stream (see `stream_since`).
+
+        Events newer than this relay has seen are not included: the socket's queue brings them.
+        """
+        remembered = self.recent.since(seq)
+        return remembered if remembered is not None else await self.stream_since(seq)
+
+    async def stream_since(self, seq: int) -> list[Frame] | None:
         """Every bot event after `seq`, in order, from the events stream (the replay window).
 
         None when that is impossible: trimmed out of the window, a gap, more than REPLAY_LIMIT, or
@@ -259,15 +320,13 @@ class Relay:
         """
         redis = redis_client()
         stored = int(await redis.get(self.keys.seq_key) or 0)
-        if seq > stored:
-            return None
+        if seq > stored or stored - seq >= REPLAY_LIMIT:
+            return None  # too far behind: the snapshot is cheaper than reading and parsing it all
         if seq == stored:
             return []
         entries: Any = await redis.xrange(
             self.keys.events_stream, min=f"{seq + 1}-0", max="+", count=REPLAY_LIMIT
         )
-        if len(entries) >= REPLAY_LIMIT:
-            return None  # too far behind: the snapshot is cheaper and just as true
         frames = []
         for _entry_id, fields in entries:
             raw = fields.get(b"e", b"")

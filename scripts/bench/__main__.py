@@ -1,11 +1,15 @@
 """`make bench`: our relay against the textbook Channels bridge and a plain `websockets` floor.
 
-Same Redis, same publisher (bot_api's EventPublisher, the one the bot uses), same load process,
-one implementation at a time. Per scenario: delivered/expected, latency percentiles from publish
-to client receive, deliveries per second and peak RSS of the server processes.
+Same Redis, same publisher (bot_api's EventPublisher, the one the bot uses), same load processes,
+one implementation at a time: ours (one Daphne), ours-2 (two Daphne processes, the clients split
+between them), the textbook Channels bridge and a plain `websockets` floor. Per scenario:
+delivered/expected, duplicates, latency percentiles from publish to client receive, deliveries per
+second, peak RSS of each server process and the RSS an idle connection costs.
 
-    python -m scripts.bench            # the full scenarios
-    python -m scripts.bench --quick    # a few clients for a few seconds (a smoke run)
+    python -m scripts.bench                  # the full scenarios (make bench)
+    python -m scripts.bench --write-docs     # ... and rewrite docs/benchmarks.md's results and plot
+    python -m scripts.bench --quick          # a few clients for a few seconds (a smoke run)
+    python -m scripts.bench --profile ours   # ... with py-spy on the first web process
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,12 +27,14 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import psutil
 import redis
 
+from bot.outbox import SNAPSHOT_INTERVAL
 from bot_api.events import (
     BotState,
     PnlData,
@@ -44,11 +51,14 @@ from bot_api.models import utcnow
 from bot_api.publisher import EventPublisher
 from bot_api.redis_conn import connect
 from scripts import embedded_redis
+from scripts.bench import report
 
 ROOT = Path(__file__).resolve().parents[2]
-FULL = [(100, 200, 10.0), (1000, 10, 10.0), (10, 2000, 10.0)]
-QUICK = [(5, 50, 2.0)]
+Scenario = tuple[int, int, float]
 """(clients, events per second, seconds)."""
+FULL: list[Scenario] = [(100, 200, 10.0), (1000, 10, 10.0), (10, 2000, 10.0)]
+QUICK: list[Scenario] = [(5, 50, 2.0)]
+IMPLS = ("ours", "ours-2", "floor", "textbook")
 
 
 @dataclass
@@ -58,56 +68,76 @@ class Result:
     rate: int
     expected: int
     delivered: int
+    duplicates: int
     in_order: bool
     p50_ms: float
     p99_ms: float
     max_ms: float
     per_second: float
-    rss_mb: float
+    trades_expected: int
+    trades_delivered: int
+    cpu_pct: float
+    """CPU the server processes used while publishing (% of one core, summed)."""
+    rss_mb: list[float]
+    """Peak RSS of each server process (MB)."""
+    idle_kb_per_conn: float
+    """RSS added per connected, idle client (KB), summed over the server processes."""
 
     @property
     def lost(self) -> float:
         return 1 - self.delivered / self.expected if self.expected else 0.0
 
 
+def rss_of(proc: psutil.Process) -> int:
+    """RSS of a process and its children (bytes; 0 once gone)."""
+    try:
+        return int(proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True)))
+    except psutil.Error:
+        return 0
+
+
+def cpu_of(proc: psutil.Process) -> float:
+    """CPU seconds (user + system) of a process and its children (0 once gone)."""
+    try:
+        return sum(sum(p.cpu_times()[:2]) for p in (proc, *proc.children(recursive=True)))
+    except psutil.Error:
+        return 0.0
+
+
 class Peak:
-    """Samples the summed RSS of some processes (and their children) until stopped."""
+    """Samples the RSS of each server process (and its children) until stopped."""
 
     def __init__(self, pids: list[int]) -> None:
         self.procs = [psutil.Process(p) for p in pids]
-        self.peak = 0
+        self.peaks = [0] * len(pids)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         while not self.stop.wait(0.2):
-            total = 0
-            for proc in self.procs:
-                try:
-                    total += proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
-                except psutil.Error:
-                    continue
-            self.peak = max(self.peak, total)
+            self.peaks = [max(peak, rss_of(proc)) for peak, proc in zip(self.peaks, self.procs, strict=True)]
 
-    def done(self) -> float:
+    def done(self) -> list[float]:
         self.stop.set()
         self.thread.join()
-        return self.peak / 2**20
+        return [peak / 2**20 for peak in self.peaks]
 
 
-def status_event(seq: int) -> StatusEvent:
+def status_event(seq: int, started_at: datetime) -> StatusEvent:
+    """The bot's status as of `seq` (one bot run: one `started_at`)."""
     zero = Decimal(0)
     data = StatusData(state=BotState.RUNNING, mode="paper", market_data="sim", strategy="bench", quote_asset="USDT",
                       symbols=["BTCUSDT"], prices={}, positions=[], pnl=PnlData(realized=zero, unrealized=zero,
-                      total=zero), cash=zero, equity=zero, trade_count=0, recent_trades=[], started_at=utcnow())
+                      total=zero), cash=zero, equity=zero, trade_count=0, recent_trades=[], started_at=started_at)
     return StatusEvent(seq=seq, data=data)
 
 
 class Bench:
     """One run: Redis, a key prefix, a database with a logged-in user, the processes."""
 
-    def __init__(self, redis_url: str, tmp: Path, events: str = "prices") -> None:
+    def __init__(self, redis_url: str, tmp: Path, events: str = "prices", load_procs: int = 2) -> None:
+        self.load_procs = load_procs
         self.events = events
         """prices (price_update: a lagging socket may get them conflated) or trades (never conflated)."""
         self.redis_url = redis_url
@@ -117,6 +147,9 @@ class Bench:
                     "SQLITE_PATH": str(tmp / "db.sqlite3"), "VAR_DIR": str(tmp / "var"),
                     "SECRET_KEY": "bench-" + uuid.uuid4().hex, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
         self.seq = 0
+        self.trade_seqs: set[int] = set()
+        self.started = 0
+        self.started_at = utcnow()
 
     def manage(self, *args: str) -> str:
         return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
@@ -133,39 +166,53 @@ class Bench:
             "s.create(); print(s.session_key)")).strip().splitlines()[-1]  # after the shell's own notes
 
     def start(self, argv: list[str], ready: str | None = None) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                text=True)
-        if ready is not None and proc.stdout is not None:
-            for line in proc.stdout:
-                if ready in line:
-                    break
+        """Start a server process; its output goes to a log file (BENCH_LOGS keeps them), never to
+        a pipe: Daphne writes its access log to stdout and blocks on a full pipe nobody reads."""
+        self.started += 1
+        path = Path(os.environ.get("BENCH_LOGS") or self.tmp) / f"server-{self.started}.log"
+        with path.open("w") as log:
+            proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while ready is not None and ready not in path.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{argv} did not start: {path.read_text()[-2000:]}")
+            time.sleep(0.1)
         return proc
 
     async def publish(self, rate: int, duration: float, sent: dict[int, int]) -> None:
+        """Publish `rate` events a second for `duration` seconds, noting each one's send time.
+
+        As the bot's outbox does, the snapshot goes along with an event every SNAPSHOT_INTERVAL:
+        a connecting socket then replays a fraction of a second of events, not the whole run.
+        """
         redis = connect(self.redis_url)
         publisher = EventPublisher(redis, self.keys)
         try:
             if self.seq == 0:
                 self.seq = 1
-                status = status_event(1)  # one object: the event and the snapshot are one bot run
+                status = status_event(1, self.started_at)  # the event and the snapshot are one object
                 await publisher.publish(status, snapshot=status)
             count = int(rate * duration)
-            start = time.monotonic()
+            start = snapshot_at = time.monotonic()
             for n in range(count):
                 delay = start + n / rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 self.seq += 1
+                snapshot = None
+                if time.monotonic() - snapshot_at >= SNAPSHOT_INTERVAL:
+                    snapshot, snapshot_at = status_event(self.seq, self.started_at), time.monotonic()
                 sent[self.seq] = time.monotonic_ns()
-                await publisher.publish(self.event(self.seq, n))
+                await publisher.publish(self.event(self.seq, n), snapshot=snapshot)
         finally:
             await redis.aclose()
 
     def event(self, seq: int, n: int) -> PriceUpdateEvent | TradeExecutedEvent:
-        """The n-th event of a scenario."""
+        """The n-th event of a scenario: prices, trades, or (mixed) every 10th a trade."""
         price = Decimal(60000 + n)
-        if self.events == "prices":
+        if self.events == "prices" or (self.events == "mixed" and n % 10):
             return PriceUpdateEvent(seq=seq, data=PriceData(symbol="BTCUSDT", price=price))
+        self.trade_seqs.add(seq)
         one = Decimal(1)
         return TradeExecutedEvent(seq=seq, data=TradeData(
             trade_id=f"bench-{seq}", symbol="BTCUSDT", side=Side.BUY, qty=one, price=price, quote_qty=price,
@@ -180,51 +227,92 @@ class Bench:
         finally:
             client.close()
 
-    def run(self, impl: str, url: str, headers: dict[str, str], pids: list[int], clients: int, rate: int,
-            duration: float) -> Result:
-        out = self.tmp / f"load-{impl}-{clients}-{rate}.json"
-        load = subprocess.Popen(
-            [sys.executable, "-m", "scripts.bench.load", "--url", url, "--headers", json.dumps(headers),
-             "--clients", str(clients), "--duration", str(duration + 120), "--out", str(out), "--ack"],
-            cwd=ROOT, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        if load.stdout is None or load.stdin is None:
-            raise RuntimeError("the load process has no pipes")
-        print(f"  {impl}: {load.stdout.readline().strip()}", flush=True)
+    def run(self, impl: str, urls: list[str], headers: dict[str, str], pids: list[int], scenario: Scenario,
+            profile: Path | None = None) -> Result:
+        """One scenario: connect every client (split over the load processes), publish, collect."""
+        clients, rate, duration = scenario
+        servers = [psutil.Process(p) for p in pids]
+        idle_before = sum(rss_of(p) for p in servers)
+        loads, outs = [], []
+        shares = [clients // self.load_procs + (i < clients % self.load_procs) for i in range(self.load_procs)]
+        for i, share in enumerate(s for s in shares if s):
+            outs.append(self.tmp / f"load-{impl}-{clients}-{rate}-{i}.json")
+            # Each load process spreads its clients over the servers' URLs in turn.
+            loads.append(subprocess.Popen(
+                [sys.executable, "-m", "scripts.bench.load", *(a for u in urls for a in ("--url", u)),
+                 "--headers", json.dumps(headers), "--clients", str(share), "--duration", str(duration + 120),
+                 "--out", str(outs[-1]), "--ack", "--offset", str(i)],
+                cwd=ROOT, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        for load in loads:
+            if load.stdout is None:
+                raise RuntimeError("the load process has no pipes")
+            line = load.stdout.readline().strip()
+            if line != "CONNECTED":
+                print(f"  {impl}: a load process says {line!r}", flush=True)
+        time.sleep(1)  # the handshakes' garbage settles before the idle figure
+        idle_kb = (sum(rss_of(p) for p in servers) - idle_before) / 1024 / clients
         peak = Peak(pids)
+        spy = self.profiler(pids[0], duration, profile) if profile else None
         sent: dict[int, int] = {}
         started = time.monotonic()
+        cpu_before = sum(cpu_of(p) for p in servers)
         asyncio.run(self.publish(rate, duration, sent))
         time.sleep(2)  # the last events in flight
-        load.stdin.write("stop\n")
-        load.stdin.flush()
-        load.wait(120)
+        cpu_pct = 100 * (sum(cpu_of(p) for p in servers) - cpu_before) / (time.monotonic() - started)
+        for load in loads:
+            if load.stdin is not None:
+                load.stdin.write("stop\n")
+                load.stdin.flush()
+        for load in loads:
+            load.wait(120)
         elapsed = time.monotonic() - started
         rss = peak.done()
-        if os.environ.get("BENCH_KEEP"):
-            (Path(os.environ["BENCH_KEEP"]) / out.name).write_text(out.read_text())
-        return summarise(impl, clients, rate, sent, json.loads(out.read_text())["clients"], elapsed, rss)
+        if spy is not None:
+            spy.wait(60)
+        received = [c for out in outs for c in json.loads(out.read_text())["clients"]]
+        result = summarise(impl, scenario, sent, received, elapsed, rss, idle_kb)
+        result.cpu_pct = cpu_pct
+        trades = self.trade_seqs & sent.keys()
+        result.trades_expected = len(trades) * clients
+        result.trades_delivered = sum(len(trades.intersection(seq for seq, _ in frames)) for frames in received)
+        return result
+
+    def profiler(self, pid: int, duration: float, out: Path) -> subprocess.Popen[bytes]:
+        """py-spy sampling one server process for the publishing time (raw collapsed stacks)."""
+        spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+        return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(duration)), "--format",
+                                 "raw", "--rate", "200", "--nonblocking", "--output", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def summarise(impl: str, clients: int, rate: int, sent: dict[int, int], received: list[list[list[int]]],
-              elapsed: float, rss: float) -> Result:
+def summarise(impl: str, scenario: Scenario, sent: dict[int, int], received: list[list[list[int]]],
+              elapsed: float, rss: list[float], idle_kb: float) -> Result:
+    """Count what each client got (once, in order) and the publish→receive latencies."""
+    clients, rate, _ = scenario
     latencies: list[float] = []
-    delivered = 0
+    delivered = duplicates = 0
     in_order = True
     for frames in received:
         last = 0
+        seen: set[int] = set()
         for seq, at in frames:
-            if seq in sent:
-                delivered += 1
-                latencies.append((at - sent[seq]) / 1e6)
-                in_order = in_order and seq > last
-                last = seq
+            if seq not in sent:
+                continue  # the opening snapshot
+            if seq in seen:
+                duplicates += 1
+                continue
+            seen.add(seq)
+            delivered += 1
+            latencies.append((at - sent[seq]) / 1e6)
+            in_order = in_order and seq > last
+            last = seq
     latencies.sort()
 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
 
-    return Result(impl, clients, rate, len(sent) * clients, delivered, in_order, pct(0.5), pct(0.99),
-                  latencies[-1] if latencies else float("nan"), delivered / elapsed, rss)
+    return Result(impl, clients, rate, len(sent) * clients, delivered, duplicates, in_order, pct(0.5), pct(0.99),
+                  latencies[-1] if latencies else float("nan"), delivered / elapsed, 0, 0, 0.0, rss, idle_kb)
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
@@ -238,34 +326,37 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def run_impl(bench: Bench, impl: str, scenarios: list[tuple[int, int, float]], cookie: str) -> list[Result]:
+def run_impl(bench: Bench, impl: str, scenarios: list[Scenario], cookie: str, profile_dir: Path | None) -> list[Result]:
     """Start one implementation's processes, run every scenario against it, stop them."""
-    port = embedded_redis.free_port()
-    daphne = [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port)]
     procs: list[subprocess.Popen[str]] = []
     headers: dict[str, str] = {}
-    if impl == "ours":
-        procs.append(bench.start([*daphne, "--websocket-max-message-size", "65536", "crypto_bot_ui.asgi:application"]))
-        url = f"ws://127.0.0.1:{port}/ws/dashboard/"
-        headers = {"Cookie": f"sessionid={cookie}", "Origin": f"http://127.0.0.1:{port}"}
+    ports = [embedded_redis.free_port() for _ in range(2 if impl == "ours-2" else 1)]
+    if impl in ("ours", "ours-2"):
+        for port in ports:  # each web process holds its own single Redis subscription
+            procs.append(bench.start([*daphne(port), "--websocket-max-message-size", "1048576",
+                                      "crypto_bot_ui.asgi:application"]))
+        urls = [f"ws://127.0.0.1:{port}/ws/dashboard/" for port in ports]
+        headers = {"Cookie": f"sessionid={cookie}"}  # and the Origin of the page each client's server serves
     elif impl == "textbook":
-        procs.append(bench.start([*daphne, "scripts.bench.textbook:application"]))
+        procs.append(bench.start([*daphne(ports[0]), "scripts.bench.textbook:application"]))
         procs.append(bench.start([sys.executable, "-m", "scripts.bench.textbook", bench.redis_url,
                                   bench.keys.events_channel], ready="READY"))
-        url = f"ws://127.0.0.1:{port}/ws/"
+        urls = [f"ws://127.0.0.1:{ports[0]}/ws/"]
+    elif impl == "floor":
+        procs.append(bench.start([sys.executable, "-m", "scripts.bench.floor", "--port", str(ports[0]),
+                                  "--redis-url", bench.redis_url, "--channel", bench.keys.events_channel],
+                                 ready="READY"))
+        urls = [f"ws://127.0.0.1:{ports[0]}/"]
     else:
-        procs.append(bench.start([sys.executable, "-m", "scripts.bench.floor", "--port", str(port), "--redis-url",
-                                  bench.redis_url, "--channel", bench.keys.events_channel], ready="READY"))
-        url = f"ws://127.0.0.1:{port}/"
+        raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
     try:
-        wait_port(port)
+        for port in ports:
+            wait_port(port)
         results = []
-        for clients, rate, duration in scenarios:
-            results.append(bench.run(impl, url, headers, [p.pid for p in procs], clients, rate, duration))
-            r = results[-1]
-            print(f"  {impl:8} {clients:5} x {rate:5}/s: {r.delivered}/{r.expected} lost {r.lost:.1%} "
-                  f"p50 {r.p50_ms:.1f} ms p99 {r.p99_ms:.1f} ms max {r.max_ms:.1f} ms, {r.per_second:,.0f}/s, "
-                  f"RSS {r.rss_mb:.0f} MB{'' if r.in_order else ', OUT OF ORDER'}", flush=True)
+        for scenario in scenarios:
+            profile = profile_dir / f"{impl}-{scenario[0]}x{scenario[1]}.txt" if profile_dir else None
+            results.append(bench.run(impl, urls, headers, [p.pid for p in procs], scenario, profile))
+            print("  " + report.line(results[-1]), flush=True)
         return results
     finally:
         for proc in procs:
@@ -277,55 +368,56 @@ def run_impl(bench: Bench, impl: str, scenarios: list[tuple[int, int, float]], c
                 proc.kill()
 
 
-def table(results: list[Result]) -> str:
-    """The results as a Markdown table, with our figures as ratios to the floor and the baseline."""
-    lines = ["| scenario | implementation | delivered | lost | p50 ms | p99 ms | max ms | deliveries/s | peak RSS MB |"
-             " p99 vs floor | deliveries vs textbook |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    by = {(r.impl, r.clients, r.rate): r for r in results}
-    for r in results:
-        floor, textbook = by.get(("floor", r.clients, r.rate)), by.get(("textbook", r.clients, r.rate))
-        vs_floor = f"{r.p99_ms / floor.p99_ms:.2f}x" if r.impl == "ours" and floor and floor.p99_ms else ""
-        vs_text = (f"{r.per_second / textbook.per_second:.1f}x" if r.impl == "ours" and textbook
-                   and textbook.per_second else "")
-        lines.append(f"| {r.clients} clients x {r.rate}/s | {r.impl} | {r.delivered}/{r.expected} | {r.lost:.1%} | "
-                     f"{r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.max_ms:.1f} | {r.per_second:,.0f} | {r.rss_mb:.0f} | "
-                     f"{vs_floor} | {vs_text} |")
-    return "\n".join(lines)
+def daphne(port: int) -> list[str]:
+    """Daphne on a port of the loopback."""
+    return [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port)]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a few clients for a few seconds")
-    parser.add_argument("--impl", default="ours,floor,textbook")
+    parser.add_argument("--impl", default=",".join(IMPLS), help=f"comma-separated, of {', '.join(IMPLS)}")
     parser.add_argument("--json", help="write the results here")
-    parser.add_argument("--events", choices=["prices", "trades"], default="prices",
-                        help="price_update (conflated for a lagging socket) or trade_executed (never)")
+    parser.add_argument("--events", choices=["mixed", "prices", "trades"], default="mixed",
+                        help="price_update (conflated for a lagging socket), trade_executed (never), or every "
+                             "10th a trade")
     parser.add_argument("--scenario", action="append", help="CLIENTS:RATE:SECONDS (repeatable), instead of the set")
+    parser.add_argument("--load-procs", type=int, default=2, help="load processes the clients are split over")
+    parser.add_argument("--profile", help="py-spy these implementations' first web process (comma-separated)")
+    parser.add_argument("--write-docs", action="store_true", help="rewrite docs/benchmarks.md's results and plot")
     args = parser.parse_args()
     scenarios = QUICK if args.quick else FULL
     if args.scenario:
         scenarios = [(int(c), int(r), float(d)) for c, r, d in (x.split(":") for x in args.scenario)]
+    profiled = set((args.profile or "").split(",")) - {""}
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    profiles: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         server = None
         if not embedded_redis.redis_answers(url):
             server = embedded_redis.start(Path(tmp) / "redis", persist=False)
             url = server.url
         try:
-            bench = Bench(url, Path(tmp), args.events)
+            bench = Bench(url, Path(tmp), args.events, args.load_procs)
             try:
                 cookie = bench.session_cookie()
-                results = [r for impl in args.impl.split(",") for r in run_impl(bench, impl, scenarios, cookie)]
+                results = [r for impl in args.impl.split(",")
+                           for r in run_impl(bench, impl, scenarios, cookie, Path(tmp) if impl in profiled else None)]
             finally:
                 bench.clean()
+            profiles = {f.stem: report.hot_spots(f.read_text()) for f in sorted(Path(tmp).glob("*x*.txt"))}
         finally:
             if server is not None:
                 server.stop()
-    print(table(results))
+    print(report.table(results))
+    for name, hot in profiles.items():
+        print(f"\nprofile {name}:\n{hot}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps([r.__dict__ for r in results], indent=1))
-    return 0 if all(r.in_order for r in results) else 1
+    if args.write_docs:
+        report.write_docs(results, profiles, ROOT / "docs")
+    return 0 if all(r.in_order and not r.duplicates for r in results) else 1
 
 
 if __name__ == "__main__":

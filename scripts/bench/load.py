@@ -1,9 +1,10 @@
 """The load process: N WebSocket clients that note (seq, receive time) of every frame, cheaply.
 
-No JSON parsing on the receive path: the seq is cut out of the text, the time is the system-wide
-monotonic clock (comparable with the publisher's). Clients ack like the dashboard does, so a server
-with flow control does not drop them. Prints CONNECTED once every client is in; stops when a line
-arrives on stdin (or after --duration) and then writes one JSON file of results.
+No JSON parsing on the receive path: the seqs are cut out of the text (a frame may batch
+several), the time is the system-wide monotonic clock (comparable with the publisher's). Clients
+ack like the dashboard does, so a server with flow control does not drop them. Prints CONNECTED
+once every client is in; stops when a line arrives on stdin (or after --duration) and then
+writes one JSON file of results.
 """
 
 from __future__ import annotations
@@ -14,27 +15,32 @@ import json
 import sys
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 
 ACK_EVERY = 200
 
 
-def seq_of(raw: str) -> int | None:
-    """The envelope's seq, read without parsing the JSON (None for frames without one)."""
+def seqs_of(raw: str) -> list[int]:
+    """The seqs of the envelopes in a frame (one, or an array batch), read without parsing the JSON."""
+    seqs = []
     i = raw.find('"seq":')
-    if i < 0:
-        return None
-    j = i + 6
-    end = j
-    while end < len(raw) and raw[end].isdigit():
-        end += 1
-    return int(raw[j:end]) if end > j else None
+    while i >= 0:
+        j = end = i + 6
+        while end < len(raw) and raw[end].isdigit():
+            end += 1
+        if end > j:  # "seq":null is a frame made by the server, not a bot event
+            seqs.append(int(raw[j:end]))
+        i = raw.find('"seq":', end)
+    return seqs
 
 
 async def client(url: str, headers: dict[str, str], stop: asyncio.Event, received: list[tuple[int, int]],
                  connected: asyncio.Event, counter: list[int], total: int, ack: bool) -> None:
-    async with connect(url, additional_headers=headers, max_size=None, compression=None,
+    # A browser's Origin: the page's own scheme, host and port.
+    origin = "http://" + urlsplit(url).netloc
+    async with connect(url, additional_headers={"Origin": origin, **headers}, max_size=None, compression=None,
                        open_timeout=60, ping_interval=None) as ws:
         counter[0] += 1
         if counter[0] >= total:
@@ -58,13 +64,12 @@ async def read(ws: ClientConnection, received: list[tuple[int, int]], ack: bool)
     last = 0
     async for raw in ws:
         now = time.monotonic_ns()
-        text = raw if isinstance(raw, str) else raw.decode()
-        seq = seq_of(text)
-        if seq is None:
+        seqs = seqs_of(raw if isinstance(raw, str) else raw.decode())
+        if not seqs:
             continue
-        received.append((seq, now))
-        last = seq
-        since_ack += 1
+        received.extend((seq, now) for seq in seqs)
+        last = seqs[-1]
+        since_ack += len(seqs)
         if ack and since_ack >= ACK_EVERY:
             since_ack = 0
             await ws.send(json.dumps({"command": "ack", "seq": last}))
@@ -81,7 +86,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     results: list[list[tuple[int, int]]] = [[] for _ in range(args.clients)]
     tasks = []
     for i in range(args.clients):
-        tasks.append(asyncio.create_task(client(args.url, headers, stop, results[i], connected, counter,
+        url = args.url[(i + args.offset) % len(args.url)]  # the clients take the servers in turn
+        tasks.append(asyncio.create_task(client(url, headers, stop, results[i], connected, counter,
                                                 args.clients, args.ack)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # do not stampede the handshake
@@ -96,7 +102,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--url", required=True)
+    parser.add_argument("--url", action="append", required=True, help="repeatable: clients take them in turn")
+    parser.add_argument("--offset", type=int, default=0, help="the URL the first client takes")
     parser.add_argument("--headers", default="{}")
     parser.add_argument("--clients", type=int, required=True)
     parser.add_argument("--duration", type=float, required=True)

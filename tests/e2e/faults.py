@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from bot.journal import Journal
 from bot_api.command_bus import CommandBus
 from bot_api.commands import BotCommand, CommandName
+from bot_api.frames import split_frame
 from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect as redis_connect
 from tests.stack import Browserless, Stack
@@ -112,8 +113,8 @@ class LongClient:
             return
         rid = f"resume-{uuid.uuid4().hex[:6]}"
         await self.ws.send(json.dumps({"command": "resume", "last_seq": self.model.last_seq, "id": rid}))
-        while True:  # frames before the answer are dropped, as the page does
-            frame = json.loads(await self.ws.recv())
+        while True:  # frames before the answer are dropped, as the page does (the answer comes alone)
+            frame = split_frame(await self.ws.recv())[0]
             if frame["type"] == "bot_control" and frame["data"]["id"] == rid:
                 self.resumes.append(bool(frame["data"]["recovered"]))
                 return
@@ -125,15 +126,16 @@ class LongClient:
                 await self.open()
             assert self.ws is not None
             try:
-                frame = json.loads(await self.ws.recv())
+                batch = split_frame(await self.ws.recv())
             except ConnectionClosed:
                 self.ws = None
                 continue
-            self.model.apply(frame)
-            self.frames += 1
+            for frame in batch:
+                self.model.apply(frame)
+            self.frames += len(batch)
             async with self.progress:
                 self.progress.notify_all()
-            if self.frames % 100 == 0 and self.model.last_seq is not None:
+            if self.frames // 100 > (self.frames - len(batch)) // 100 and self.model.last_seq is not None:
                 with contextlib.suppress(ConnectionClosed):
                     await self.ws.send(json.dumps({"command": "ack", "seq": self.model.last_seq}))
 
@@ -190,7 +192,8 @@ async def assert_same_as_fresh_page(client: LongClient, session: Browserless, to
     fresh = PageModel()
     async with connect(client.stack.ws_url, additional_headers=session.ws_headers()) as ws, asyncio.timeout(15):
         while fresh.status is None or (fresh.last_seq or 0) < top:
-            fresh.apply(json.loads(await ws.recv()))
+            for frame in split_frame(await ws.recv()):
+                fresh.apply(frame)
     assert client.model.last_seq == fresh.last_seq == top
     view, fresh_view = client.model.view(), fresh.view()
     diff = {k: (view[k], fresh_view[k]) for k in fresh_view if view[k] != fresh_view[k]}

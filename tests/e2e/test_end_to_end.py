@@ -97,14 +97,14 @@ async def test_request_status_and_bad_frames_keep_the_socket(stack: Stack, sessi
 
 
 async def test_daphne_closes_a_socket_that_sends_a_huge_frame(stack: Stack, session: Browserless) -> None:
-    """Above Daphne's --websocket-max-message-size (64 KB) a frame never reaches Django: the
+    """Above Daphne's --websocket-max-message-size (1 MiB) a frame never reaches Django: the
     connection is dropped. Below it, the application's own 4 KB limit answers `frame_too_large`."""
     async with connect(stack.ws_url, additional_headers=session.ws_headers(), open_timeout=10,
                        max_size=None) as ws:
         await read_until(ws, of_type("status"), 5)
-        await ws.send("x" * 60_000)
+        await ws.send("x" * 1_000_000)
         assert (await read_until(ws, of_type("error"), 5))["data"]["code"] == "frame_too_large"
-        await ws.send("x" * 100_000)
+        await ws.send("x" * 1_100_000)
         await asyncio.wait_for(ws.wait_closed(), 10)
     assert ws.close_code in (1006, 1009)  # autobahn drops the connection rather than closing cleanly
 

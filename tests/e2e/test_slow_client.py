@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.e2e.wsclient import of_type, read_until
+from tests.e2e.wsclient import envelopes, of_type, read_until
 from tests.stack import Browserless, Stack, delete_prefix, descendants, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -35,11 +35,12 @@ def rss_kib(pid: int) -> int:
 
 async def read_latencies(ws: ClientConnection, seconds: float, out: list[float]) -> None:
     """Read (and ack) like the page does, recording publish→receive latency of prices in ms."""
+    reader = envelopes(ws)
     deadline = time.monotonic() + seconds
     count = 0
     while (left := deadline - time.monotonic()) > 0:
         try:
-            frame = json.loads(await asyncio.wait_for(ws.recv(), left))
+            frame = await asyncio.wait_for(reader.next(), left)
         except TimeoutError:
             break
         if frame["type"] == "price_update":

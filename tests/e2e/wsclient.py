@@ -1,22 +1,39 @@
-"""A small WebSocket client helper for reading envelopes until a condition holds."""
+"""A small WebSocket client helper for reading envelopes until a condition holds.
+
+Array frames (the server's batches) are split; what a call did not consume stays pending for
+the next call on the same socket, so no envelope is skipped between reads.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from websockets.asyncio.client import ClientConnection
 
+from tests.frames import Envelopes
+
 Frame = dict[str, Any]
+
+_readers: WeakKeyDictionary[ClientConnection, Envelopes] = WeakKeyDictionary()
+
+
+def envelopes(ws: ClientConnection) -> Envelopes:
+    """The envelope reader of a socket (one per socket, keeping what was read but not consumed)."""
+    reader = _readers.get(ws)
+    if reader is None:
+        reader = _readers[ws] = Envelopes(ws.recv)
+    return reader
 
 
 async def read_until(
     ws: ClientConnection, predicate: Callable[[Frame], bool], timeout: float, seen: list[Frame] | None = None
 ) -> Frame:
-    """Read frames until one matches; every frame read is appended to `seen`."""
+    """Read envelopes until one matches; every envelope read is appended to `seen`."""
+    reader = envelopes(ws)
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
@@ -24,10 +41,9 @@ async def read_until(
             types = [f.get("type") for f in (seen or [])][-20:]
             raise AssertionError(f"no matching frame within {timeout} s; last types: {types}")
         try:
-            raw = await asyncio.wait_for(ws.recv(), remaining)
+            frame = await asyncio.wait_for(reader.next(), remaining)
         except TimeoutError:
             continue
-        frame = json.loads(raw)
         if seen is not None:
             seen.append(frame)
         if predicate(frame):
@@ -35,15 +51,17 @@ async def read_until(
 
 
 async def collect_for(ws: ClientConnection, seconds: float) -> list[Frame]:
-    """Read every frame that arrives during `seconds`."""
+    """Read every envelope that arrives during `seconds`."""
+    reader = envelopes(ws)
     frames: list[Frame] = []
     deadline = time.monotonic() + seconds
     while (remaining := deadline - time.monotonic()) > 0:
         try:
-            frames.append(json.loads(await asyncio.wait_for(ws.recv(), remaining)))
+            frames.append(await asyncio.wait_for(reader.next(), remaining))
         except TimeoutError:
             break
     return frames
+
 
 
 def of_type(kind: str) -> Callable[[Frame], bool]:

@@ -24,6 +24,7 @@ from crypto_bot_ui.dashboard.guard import CLOSE_DEACTIVATED, CLOSE_SESSION_ENDED
 from crypto_bot_ui.dashboard.relay import get_relay
 from crypto_bot_ui.trades.models import BotCommand
 from tests.conftest import make_operator
+from tests.frames import Envelopes
 
 pytestmark = [pytest.mark.db, pytest.mark.django_db(transaction=True)]
 
@@ -51,9 +52,10 @@ async def socket_of(user: User) -> tuple[WebsocketCommunicator, SessionStore]:
 
 async def answer_to(communicator: WebsocketCommunicator, command_id: str) -> dict[str, Any]:
     """The bot_control answering `command_id` (other frames are skipped)."""
+    envelopes = Envelopes(lambda: communicator.receive_from(10))
     async with asyncio.timeout(10):
         while True:
-            frame = await communicator.receive_json_from(10)
+            frame = await envelopes.next()
             if frame["type"] == "bot_control" and frame["data"]["id"] == command_id:
                 return dict(frame["data"])
 
@@ -144,8 +146,9 @@ async def test_an_oversize_frame_is_refused_and_the_socket_stays(bot: CommandBus
     communicator, _ = await socket_of(olga)
     try:
         await communicator.send_to(text_data='{"command": "start_bot", "id": "' + "x" * MAX_FRAME_BYTES + '"}')
+        envelopes = Envelopes(lambda: communicator.receive_from(10))
         async with asyncio.timeout(10):
-            while (frame := await communicator.receive_json_from(10))["type"] != "error":
+            while (frame := await envelopes.next())["type"] != "error":
                 pass
         assert frame["data"]["code"] == "frame_too_large"
         await communicator.send_json_to({"command": "request_status", "id": "after"})

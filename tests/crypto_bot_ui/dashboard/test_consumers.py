@@ -16,13 +16,15 @@ from django.db import connections
 from bot_api.command_bus import CommandBus
 from bot_api.commands import CommandName
 from bot_api.events import Envelope, Side, TradeData, TradeExecutedEvent
+from bot_api.frames import BATCH_MAX, split_frame
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
-from crypto_bot_ui.dashboard.consumers import Cursor, DashboardConsumer
-from crypto_bot_ui.dashboard.relay import Frame, get_relay
+from crypto_bot_ui.dashboard.consumers import CLOSE_LAGGED, Cursor, DashboardConsumer
+from crypto_bot_ui.dashboard.relay import Frame, Subscription, get_relay
 from crypto_bot_ui.trades.models import BotCommand
 from tests.conftest import make_operator
 from tests.crypto_bot_ui.dashboard.test_relay import price, status_at
+from tests.frames import Envelopes
 
 RUN_1 = datetime(2026, 1, 1, tzinfo=UTC)
 RUN_2 = datetime(2026, 1, 2, tzinfo=UTC)
@@ -74,7 +76,67 @@ async def test_the_first_frame_is_the_ack_baseline_not_a_backlog() -> None:
     assert consumer._unacked(cursor) == 0
     await consumer._send_new(cursor, Frame(raw="p", seq=10_001), Frame(raw="p", seq=10_002))
     assert consumer._unacked(cursor) == 2
-    assert sent == ["", "p", "p"]
+    assert sent == ["", "[p,p]"]  # two at once: one array frame
+
+
+async def test_a_frame_the_server_refuses_closes_the_socket_for_a_resume() -> None:
+    """Daphne refuses a message over its size limit (a RuntimeError): the client must not be left
+    with a silent hole in its stream, so the socket closes with 4008 and the client resumes."""
+    consumer = DashboardConsumer()
+    messages: list[dict[str, Any]] = []
+
+    async def base_send(message: dict[str, Any]) -> None:
+        if message["type"] == "websocket.send":
+            raise RuntimeError("tried to send WebSocket message with size 2000000 exceeding payload limit")
+        messages.append(message)
+
+    consumer.base_send = base_send
+    await consumer.send(text_data="x" * 2_000_000)
+    assert messages == [{"type": "websocket.close", "code": CLOSE_LAGGED}]
+
+
+def queued_frame(seq: int, symbol: str | None = "BTCUSDT") -> Frame:
+    """A price of `symbol` (None: a trade, never conflated) as a tiny JSON envelope."""
+    return Frame(raw=f'{{"seq":{seq}}}', seq=seq, price_of=symbol)
+
+
+@pytest.mark.parametrize(
+    ("queued", "expected"),
+    [
+        # A few queued: all of them, in one array frame, in order.
+        ([queued_frame(n) for n in range(1, 11)], [list(range(1, 11))]),
+        # More than CONFLATE_ABOVE queued: the socket is behind; only the newest price per symbol
+        # is left, each trade stays, order kept.
+        ([*(queued_frame(n) for n in range(1, 31)), queued_frame(31, None),
+          *(queued_frame(n) for n in range(32, 61)), queued_frame(61, "ETHUSDT")], [[31, 60, 61]]),
+        # More than one array's worth of trades: several array frames, none lost.
+        ([queued_frame(n, None) for n in range(1, BATCH_MAX + 6)],
+         [list(range(1, BATCH_MAX + 1)), list(range(BATCH_MAX + 1, BATCH_MAX + 6))]),
+    ],
+    ids=["batched", "conflated-when-behind", "split-at-batch-max"],
+)
+async def test_queued_frames_go_out_batched(queued: list[Frame], expected: list[list[int]]) -> None:
+    consumer = DashboardConsumer()
+    consumer.scope = {"user": "tester"}
+    frames: list[list[int]] = []
+    done = asyncio.Event()
+
+    async def fake_send(text_data: str | None = None, **_: object) -> None:
+        frames.append([envelope["seq"] for envelope in split_frame(text_data or "")])
+        if sum(map(len, frames)) >= sum(map(len, expected)):
+            done.set()
+
+    consumer.send = fake_send  # type: ignore[method-assign]
+    sub = Subscription(queue=asyncio.Queue())
+    for frame in queued:  # all queued before the pump runs: it finds them together
+        sub.offer(frame)
+    pump = asyncio.create_task(consumer._pump(sub, Cursor(seq=0, started_at=RUN_1), snapshot_first=False))
+    try:
+        async with asyncio.timeout(5):
+            await done.wait()
+    finally:
+        pump.cancel()
+    assert frames == expected
 
 
 def trade_or_price(seq: int) -> Envelope:
@@ -104,12 +166,13 @@ async def test_a_new_socket_gets_the_snapshot_brought_up_to_date(
     try:
         connected, _ = await communicator.connect()
         assert connected
-        frames = [await communicator.receive_json_from(5) for _ in range(3)]
+        envelopes = Envelopes(lambda: communicator.receive_from(5))
+        frames = [await envelopes.next() for _ in range(3)]
         assert [(f["type"], f["seq"]) for f in frames] == [("status", 1), ("trade_executed", 2), ("price_update", 4)]
         await publisher.publish(price(5))  # then live, nothing twice
-        live = await communicator.receive_json_from(5)
+        live = await envelopes.next()
         while live["seq"] is None:  # presence, made by the web process
-            live = await communicator.receive_json_from(5)
+            live = await envelopes.next()
         assert live["seq"] == 5
     finally:
         await communicator.disconnect()

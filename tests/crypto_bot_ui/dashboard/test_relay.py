@@ -7,11 +7,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bot_api.events import BotState, PnlData, PriceData, PriceUpdateEvent, StatusData, StatusEvent
+from bot_api.events import BotState, PnlData, PriceData, PriceUpdateEvent, StatusData, StatusEvent, encode_event
 from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
-from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Relay, Subscription, conflate
+from crypto_bot_ui.dashboard.relay import (
+    LAGGED,
+    RECENT_CHARS,
+    REPLAY_LIMIT,
+    Frame,
+    Recent,
+    Relay,
+    Subscription,
+    conflate,
+)
 
 STARTED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -162,3 +171,51 @@ async def test_a_hole_in_live_seqs_is_filled_from_the_stream(
     await relay._on_live(Frame.of(price(4), "p4"))  # 2 and 3 never arrived over pub/sub
     assert [f.seq for f in drain(sub)] == [2, 3, 4, 4]  # filled in order; sockets drop the repeat
     assert relay.last_seq == 4
+
+
+def event_frame(seq: int, size: int = 10) -> Frame:
+    return Frame(raw="x" * size, seq=seq)
+
+
+def test_recent_keeps_a_consecutive_window_and_replays_what_it_covers() -> None:
+    recent = Recent()
+    for seq in range(1, 6):
+        recent.add(event_frame(seq))
+    recent.add(event_frame(3))  # a live event a catch-up already brought: ignored
+    since = recent.since(2)
+    assert since is not None and [f.seq for f in since] == [3, 4, 5]
+    assert recent.since(5) == []
+    assert recent.since(0) is not None  # the window starts at 1: everything after 0
+    assert recent.since(6) is None  # newer than anything seen: Redis decides
+    recent.add(event_frame(9))  # a hole: the window starts afresh
+    assert recent.since(5) is None
+    assert [f.seq for f in recent.since(8) or []] == [9]
+
+
+def test_recent_is_bounded_by_count_and_size() -> None:
+    recent = Recent()
+    for seq in range(1, REPLAY_LIMIT + 11):
+        recent.add(event_frame(seq))
+    assert len(recent.frames) == REPLAY_LIMIT and recent.frames[0].seq == 11
+    assert recent.since(5) is None  # trimmed: the stream or a snapshot answers
+    recent.clear()
+    big = RECENT_CHARS // 3
+    for seq in range(1, 5):
+        recent.add(event_frame(seq, big))
+    assert [f.seq for f in recent.frames] == [2, 3, 4] and recent.chars <= RECENT_CHARS
+
+
+async def test_sockets_replay_from_the_relays_memory_and_the_catch_up_from_redis(
+    redis_url: str, redis_prefix: str, settings: Any
+) -> None:
+    settings.REDIS_URL = redis_url
+    keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(bot_link.redis_client(), keys)
+    relay = Relay(keys=keys, redis_url=redis_url)
+    for seq in range(1, 6):
+        await publisher.publish(price(seq), snapshot=status_at(seq))
+        relay._forward(Frame.of(price(seq), encode_event(price(seq))))
+    await bot_link.redis_client().delete(keys.events_stream)  # only the relay's memory has them now
+    replay = await relay.replay_since(2)
+    assert replay is not None and [f.seq for f in replay] == [3, 4, 5]
+    assert await relay.stream_since(2) is None  # the relay's own catch-up never trusts its memory

@@ -123,18 +123,31 @@
     }
   }
 
-  // page: the snapshot the page was served with (shown at once; the socket then resumes after it).
+  // One frame: an envelope, or an array of envelopes in event order (the server batches what
+  // queued up). page: the snapshot the page was served with (shown at once; the socket then
+  // resumes after it). Returns how many envelopes were applied.
   function handleFrame(raw, page) {
-    let env = null;
+    let decoded = null;
     try {
-      env = JSON.parse(raw);
+      decoded = JSON.parse(raw);
     } catch (e) {
       /* reported below */
     }
-    if (!env || typeof env.type !== "string" || env.v !== 1) {
-      console.warn("dashboard: frame ignored (not a v1 envelope)", raw);
-      return;
+    const envs = Array.isArray(decoded) ? decoded : [decoded];
+    let applied = 0;
+    for (const env of envs) {
+      if (!env || typeof env.type !== "string" || env.v !== 1) {
+        console.warn("dashboard: frame ignored (not a v1 envelope)", raw);
+        continue;
+      }
+      applyEnvelope(env, page);
+      applied += 1;
     }
+    if (applied) schedule();
+    return applied;
+  }
+
+  function applyEnvelope(env, page) {
     if (Number.isInteger(env.seq)) S.lastSeq = env.seq;
     const d = env.data && typeof env.data === "object" ? env.data : {};
     try {
@@ -183,12 +196,10 @@
           break;
         default:
           console.info("dashboard: unknown event type ignored:", env.type);
-          return;
       }
     } catch (e) {
       console.error("dashboard: failed to apply", env.type, e);
     }
-    schedule();
   }
 
   // ---- buttons ----

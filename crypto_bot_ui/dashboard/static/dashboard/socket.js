@@ -29,7 +29,8 @@
     return;
   }
 
-  // S: the shared state (dashboard.js); view: the render API (render.js); onFrame: called with each raw frame.
+  // S: the shared state (dashboard.js); view: the render API (render.js); onFrame: called with each raw
+  // frame, returns how many events it applied.
   function create({ S, view, wsPath, onFrame }) {
     const { dirty, schedule, log, notice } = view;
     let ws = null;
@@ -105,8 +106,10 @@
         /* the socket is closing; the next one resumes from lastSeq anyway */
       }
     }
-    function frameApplied() {
-      unacked += 1;
+    // count: the events a frame carried (an array frame carries several).
+    function frameApplied(count) {
+      if (!count) return;
+      unacked += count;
       if (unacked >= 200) sendAck();
       else if (!ackTimer) ackTimer = setTimeout(sendAck, 1000);
     }
@@ -171,8 +174,7 @@
           onResumed(answer);
           return;
         }
-        onFrame(ev.data);
-        frameApplied();
+        frameApplied(onFrame(ev.data));
       };
       sock.onclose = (ev) => {
         if (ws === sock) {

@@ -1,0 +1,44 @@
+"""Frames on the browser socket: one envelope, or a JSON array of envelopes when several queued.
+
+Batching is how one socket keeps up with a fast bot: the server joins the already-encoded
+envelopes into one array frame instead of paying a WebSocket send per event. Order inside an
+array is the order of events; a client applies the items one by one, exactly as single frames.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+BATCH_MAX = 200
+"""Most envelopes in one array frame."""
+BATCH_MAX_CHARS = 256 * 1024
+"""Most characters in one array frame: well under the web server's message size limit (1 MiB),
+which a frame above it would never pass. One envelope bigger than this still goes, alone."""
+
+
+def join_frames(raws: Sequence[str]) -> Iterator[str]:
+    """The frames that carry these encoded envelopes in order: alone if one, else arrays within
+    BATCH_MAX envelopes and BATCH_MAX_CHARS characters."""
+    chunk: list[str] = []
+    size = 0
+    for raw in raws:
+        if chunk and (len(chunk) == BATCH_MAX or size + len(raw) > BATCH_MAX_CHARS):
+            yield _frame(chunk)
+            chunk, size = [], 0
+        chunk.append(raw)
+        size += len(raw) + 1
+    if chunk:
+        yield _frame(chunk)
+
+
+def _frame(chunk: list[str]) -> str:
+    # Encoded once by the publisher; joining text is the only per-socket work.
+    return chunk[0] if len(chunk) == 1 else "[" + ",".join(chunk) + "]"
+
+
+def split_frame(text: str | bytes) -> list[Any]:
+    """The envelopes (decoded JSON) a frame carries, in order; raises ValueError on bad JSON."""
+    decoded = json.loads(text)
+    return decoded if isinstance(decoded, list) else [decoded]

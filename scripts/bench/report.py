@@ -1,0 +1,175 @@
+"""The benchmark's figures as text: a console line, the Markdown tables, the targets, the profile, the plot."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scripts.bench.__main__ import Result
+
+START, END = "<!-- bench:results -->", "<!-- /bench:results -->"
+AREAS = [
+    ("WebSocket framing and Twisted transport (autobahn, twisted, txaio)", ("autobahn", "twisted", "txaio")),
+    ("Daphne (ASGI server glue)", ("daphne",)),
+    ("Channels consumer machinery", ("channels", "asgiref")),
+    ("our relay and consumer", ("crypto_bot_ui", "bot_api")),
+    ("Redis client (pub/sub reads)", ("redis",)),
+    ("asyncio event loop", ("asyncio",)),
+    ("JSON / pydantic", ("json", "pydantic")),
+]
+
+
+def line(r: Result) -> str:
+    """One result for the console."""
+    return (f"{r.impl:8} {r.clients:5} x {r.rate:5}/s: {r.delivered}/{r.expected} lost {r.lost:.1%} "
+            f"(trades {r.trades_delivered}/{r.trades_expected}) dup {r.duplicates} p50 {r.p50_ms:.1f} ms "
+            f"p99 {r.p99_ms:.1f} ms max {r.max_ms:.1f} ms, {r.per_second:,.0f}/s, server CPU {r.cpu_pct:.0f}%, "
+            f"RSS {'+'.join(f'{m:.0f}' for m in r.rss_mb)} MB, idle {r.idle_kb_per_conn:.0f} KB/conn"
+            f"{'' if r.in_order else ', OUT OF ORDER'}")
+
+
+def table(results: list[Result]) -> str:
+    """Every result as a Markdown table, with our figures as ratios to the floor and the baseline."""
+    lines = ["| scenario | implementation | delivered | lost (trades lost) | dup | p50 ms | p99 ms | max ms | "
+             "deliveries/s | server CPU | peak RSS MB | idle KB/conn | p99 vs floor | deliveries vs textbook |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    by = {(r.impl, r.clients, r.rate): r for r in results}
+    for r in sorted(results, key=lambda r: (-r.rate * r.clients, r.clients, r.impl)):
+        floor, textbook = by.get(("floor", r.clients, r.rate)), by.get(("textbook", r.clients, r.rate))
+        ours = r.impl.startswith("ours")
+        vs_floor = f"{r.p99_ms / floor.p99_ms:.2f}x" if ours and floor and floor.p99_ms else ""
+        vs_text = f"{r.per_second / textbook.per_second:.1f}x" if ours and textbook and textbook.per_second else ""
+        lines.append(
+            f"| {r.clients} x {r.rate}/s | {r.impl} | {r.delivered}/{r.expected} | {r.lost:.1%} "
+            f"({r.trades_expected - r.trades_delivered}) | {r.duplicates} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+            f"{r.max_ms:.1f} | {r.per_second:,.0f} | {r.cpu_pct:.0f}% | {' + '.join(f'{m:.0f}' for m in r.rss_mb)} | "
+            f"{r.idle_kb_per_conn:.0f} | {vs_floor} | {vs_text} |")
+    return "\n".join(lines)
+
+
+def targets(results: list[Result]) -> str:
+    """The issue's targets, each met or missed with the measured figure."""
+    by = {(r.impl, r.clients, r.rate): r for r in results}
+    rows = ["| target | measured | met |", "|---|---|---|"]
+
+    def row(text: str, measured: str, ok: bool) -> None:
+        rows.append(f"| {text} | {measured} | {'yes' if ok else '**no**'} |")
+
+    if r := by.get(("ours", 100, 200)):
+        row("100 x 200/s: 0 loss, p99 ≤ 5 ms", f"lost {r.lost:.1%}, p99 {r.p99_ms:.1f} ms",
+            r.lost == 0 and r.p99_ms <= 5)
+    if r := by.get(("ours", 1000, 10)):
+        floor = by.get(("floor", 1000, 10))
+        if floor:
+            row("1,000 x 10/s: 0 loss, p99 ≤ 1.2x the floor's",
+                f"lost {r.lost:.1%}, p99 {r.p99_ms:.1f} ms vs floor {floor.p99_ms:.1f} ms "
+                f"({r.p99_ms / floor.p99_ms:.2f}x)", r.lost == 0 and r.p99_ms <= 1.2 * floor.p99_ms)
+        row("idle connections: ≤ 40 KB RSS each at 1,000", f"{r.idle_kb_per_conn:.0f} KB", r.idle_kb_per_conn <= 40)
+    if r := by.get(("ours-2", 1000, 10)):
+        row("1,000 x 10/s on 2 web processes: p99 ≤ 25 ms, none lost or twice",
+            f"lost {r.lost:.1%}, dup {r.duplicates}, p99 {r.p99_ms:.1f} ms",
+            r.lost == 0 and not r.duplicates and r.p99_ms <= 25)
+    if r := by.get(("ours", 10, 2000)):
+        row("10 x 2,000/s: 0 trades lost (prices may be conflated), p99 ≤ 10 ms",
+            f"trades lost {r.trades_expected - r.trades_delivered}, p99 {r.p99_ms:.1f} ms",
+            r.trades_delivered == r.trades_expected and r.p99_ms <= 10)
+    for r in results:
+        textbook = by.get(("textbook", r.clients, r.rate))
+        if r.impl == "ours" and textbook and textbook.per_second:
+            ratio = r.per_second / textbook.per_second
+            row(f"{r.clients} x {r.rate}/s: ≥ 10x the textbook's deliveries/s at zero loss",
+                f"{ratio:.1f}x, lost {r.lost:.1%}", ratio >= 10 and r.lost == 0)
+    return "\n".join(rows)
+
+
+def hot_spots(raw: str, top: int = 12) -> str:
+    """Where a py-spy profile (raw collapsed stacks) spends its samples: by area, then by function (self time)."""
+    leaves: Counter[str] = Counter()
+    areas: Counter[str] = Counter()
+    total = 0
+    for entry in raw.splitlines():
+        stack, _, count = entry.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        leaf = stack.rsplit(";", 1)[-1]
+        leaves[re.sub(r":\d+\)$", ")", leaf)] += n
+        # An area is the innermost frame that belongs to a known package (C calls inherit it).
+        areas[next((name for frame in reversed(stack.split(";")) for name, pkgs in AREAS
+                    if any(f"/{pkg}/" in frame or f"({pkg}/" in frame for pkg in pkgs)), "other")] += n
+    if not total:
+        return "(no samples)"
+    out = [f"{total} samples of busy time", "", "| area | share |", "|---|---|"]
+    out += [f"| {name} | {n / total:.0%} |" for name, n in areas.most_common()]
+    out += ["", "| function (self time) | share |", "|---|---|"]
+    out += [f"| `{short(name)}` | {n / total:.1%} |" for name, n in leaves.most_common(top)]
+    return "\n".join(out)
+
+
+def short(frame: str) -> str:
+    """`function (path)` with the path cut after site-packages or the project root."""
+    return re.sub(r"\((?:.*/site-packages/|.*/lib/python3\.\d+/|.*/work/[^/]+/)?", "(", frame)
+
+
+def plot(results: list[Result], path: Path) -> None:
+    """Latency percentiles per scenario, ours vs the others, on a log scale."""
+    import matplotlib  # a dev dependency: imported only when the docs are written
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenarios = sorted({(r.clients, r.rate) for r in results}, key=lambda s: -s[0] * s[1])
+    impls = [i for i in ("ours", "ours-2", "floor", "textbook") if any(r.impl == i for r in results)]
+    by = {(r.impl, r.clients, r.rate): r for r in results}
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(4.2 * len(scenarios), 4), squeeze=False)
+    for ax, (clients, rate) in zip(axes[0], scenarios, strict=True):
+        for i, impl in enumerate(impls):
+            r = by.get((impl, clients, rate))
+            if r is None:
+                continue
+            ax.bar(i - 0.2, r.p50_ms, 0.4, color=f"C{i}", alpha=0.55, label="p50" if i == 0 else None)
+            ax.bar(i + 0.2, r.p99_ms, 0.4, color=f"C{i}", label="p99" if i == 0 else None)
+            ax.text(i + 0.2, r.p99_ms, f"{r.p99_ms:.0f}" if r.p99_ms >= 10 else f"{r.p99_ms:.1f}", ha="center",
+                    va="bottom", fontsize=8)
+        ax.set_xticks(range(len(impls)), impls)
+        ax.set_yscale("log")
+        ax.set_title(f"{clients} clients x {rate} events/s", fontsize=10)
+        ax.set_ylabel("publish → receive, ms (p50 light, p99 dark)")
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def machine() -> str:
+    """The machine the figures come from."""
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        model = found.group(1).strip() if found else model
+    return f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, {platform.system()}"
+
+
+def write_docs(results: list[Result], profiles: dict[str, str], docs: Path) -> None:
+    """Replace the results block of docs/benchmarks.md and redraw its plot."""
+    plot(results, docs / "img" / "benchmarks.png")
+    block = [START, "", f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}, by `make bench`.", "",
+             "![latency per scenario](img/benchmarks.png)", "", "### Results", "", table(results), "",
+             "### Targets", "", targets(results), ""]
+    for name, hot in profiles.items():
+        block += [f"### Profile: {name}", "", hot, ""]
+    block.append(END)
+    doc = docs / "benchmarks.md"
+    text = doc.read_text() if doc.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    before, _, rest = text.partition(START)
+    _, _, after = rest.partition(END)
+    doc.write_text(before + "\n".join(block) + after)

@@ -1,0 +1,40 @@
+"""Array frames: several encoded envelopes joined in order, and split back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot_api.frames import BATCH_MAX, BATCH_MAX_CHARS, join_frames, split_frame
+
+
+def test_one_envelope_goes_alone() -> None:
+    assert list(join_frames(['{"seq":1}'])) == ['{"seq":1}']
+
+
+def test_several_go_as_arrays_in_order_never_longer_than_batch_max() -> None:
+    raws = [f'{{"seq":{n}}}' for n in range(1, 2 * BATCH_MAX + 2)]
+    frames = list(join_frames(raws))
+    # The last chunk holds a single envelope: it goes alone, not as a one-item array.
+    assert [len(split_frame(f)) for f in frames] == [BATCH_MAX, BATCH_MAX, 1]
+    assert frames[-1] == raws[-1]
+    assert [e["seq"] for f in frames for e in split_frame(f)] == list(range(1, 2 * BATCH_MAX + 2))
+
+
+def test_nothing_to_send_is_no_frame() -> None:
+    assert list(join_frames([])) == []
+
+
+def test_split_rejects_bad_json() -> None:
+    with pytest.raises(json.JSONDecodeError):
+        split_frame("[{")
+
+
+def test_big_envelopes_split_arrays_by_size_and_a_huge_one_goes_alone() -> None:
+    big = '{"seq":1,"pad":"' + "x" * (BATCH_MAX_CHARS // 3) + '"}'
+    huge = '{"seq":9,"pad":"' + "x" * BATCH_MAX_CHARS + '"}'
+    frames = list(join_frames([big, big, big, huge, big]))
+    assert all(len(f) <= BATCH_MAX_CHARS for f in frames if f != huge)
+    assert [len(split_frame(f)) for f in frames] == [2, 1, 1, 1]
+    assert frames[2] == huge
