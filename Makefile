@@ -55,9 +55,9 @@ test-browser: $(DEV_STAMP) $(NODE_STAMP)
 
 test: lint typecheck test-py test-pg test-browser
 
-## bench: our relay vs the textbook Channels bridge vs a plain websockets floor (figures printed; var/bench.json)
+## bench: our relay vs the textbook Channels bridge vs a plain websockets floor (printed; docs/benchmarks.md, var/bench.json)
 bench: $(DEV_STAMP) $(NODE_STAMP)
-	$(BIN)/python -m scripts.bench --json var/bench.json
+	$(BIN)/python -m scripts.bench --profile ours --write-docs --json var/bench.json
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts

@@ -114,11 +114,17 @@ class Recent:
 
     frames: deque[Frame] = field(default_factory=deque)
     chars: int = 0
+    run: datetime | None = None
+    """`started_at` of the bot run the window belongs to (from its statuses)."""
 
     def add(self, frame: Frame) -> None:
         """Remember a stream event; one that does not follow the last starts the window afresh."""
         if frame.seq is None:
             return
+        if frame.is_status:
+            if frame.started_at != self.run:
+                self.clear()  # another bot run: its numbering may have started again
+            self.run = frame.started_at
         if self.frames:
             last = self.frames[-1].seq or 0
             if frame.seq <= last:

@@ -9,13 +9,14 @@ second, peak RSS of each server process and the RSS an idle connection costs.
     python -m scripts.bench                  # the full scenarios (make bench)
     python -m scripts.bench --write-docs     # ... and rewrite docs/benchmarks.md's results and plot
     python -m scripts.bench --quick          # a few clients for a few seconds (a smoke run)
-    python -m scripts.bench --profile ours   # ... with py-spy on the first web process
+    python -m scripts.bench --profile ours   # ... then a shorter pass with py-spy on the first web process
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -26,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -59,6 +61,9 @@ Scenario = tuple[int, int, float]
 FULL: list[Scenario] = [(100, 200, 10.0), (1000, 10, 10.0), (10, 2000, 10.0)]
 QUICK: list[Scenario] = [(5, 50, 2.0)]
 IMPLS = ("ours", "ours-2", "floor", "textbook")
+RAMP_CLIENTS, RAMP_SECONDS = 100, 3.0
+RAMP = [25, 50, 100, 200, 400, 800, 1600, 3200]
+"""Capacity: events per second to 100 clients (trades only), raised until one is lost or p99 > 250 ms."""
 
 
 @dataclass
@@ -74,6 +79,7 @@ class Result:
     p99_ms: float
     max_ms: float
     per_second: float
+    """Deliveries per second of publishing (clients x rate when nothing is lost)."""
     trades_expected: int
     trades_delivered: int
     cpu_pct: float
@@ -82,6 +88,8 @@ class Result:
     """Peak RSS of each server process (MB)."""
     idle_kb_per_conn: float
     """RSS added per connected, idle client (KB), summed over the server processes."""
+    capacity: bool = False
+    """A step of the capacity ramp (trades only, rising rates), not one of the scenarios."""
 
     @property
     def lost(self) -> float:
@@ -188,10 +196,6 @@ class Bench:
         redis = connect(self.redis_url)
         publisher = EventPublisher(redis, self.keys)
         try:
-            if self.seq == 0:
-                self.seq = 1
-                status = status_event(1, self.started_at)  # the event and the snapshot are one object
-                await publisher.publish(status, snapshot=status)
             count = int(rate * duration)
             start = snapshot_at = time.monotonic()
             for n in range(count):
@@ -204,6 +208,16 @@ class Bench:
                     snapshot, snapshot_at = status_event(self.seq, self.started_at), time.monotonic()
                 sent[self.seq] = time.monotonic_ns()
                 await publisher.publish(self.event(self.seq, n), snapshot=snapshot)
+        finally:
+            await redis.aclose()
+
+    async def open_run(self) -> None:
+        """The bot's first status (seq 1): every socket of ours starts with that snapshot."""
+        redis = connect(self.redis_url)
+        try:
+            self.seq = 1
+            status = status_event(1, self.started_at)  # the event and the snapshot are one object
+            await EventPublisher(redis, self.keys).publish(status, snapshot=status)
         finally:
             await redis.aclose()
 
@@ -241,7 +255,8 @@ class Bench:
             loads.append(subprocess.Popen(
                 [sys.executable, "-m", "scripts.bench.load", *(a for u in urls for a in ("--url", u)),
                  "--headers", json.dumps(headers), "--clients", str(share), "--duration", str(duration + 120),
-                 "--out", str(outs[-1]), "--ack", "--offset", str(i)],
+                 "--out", str(outs[-1]), "--ack", "--offset", str(i),
+                 *(["--first-frame"] if impl.startswith("ours") else [])],
                 cwd=ROOT, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
         for load in loads:
             if load.stdout is None:
@@ -265,12 +280,11 @@ class Bench:
                 load.stdin.flush()
         for load in loads:
             load.wait(120)
-        elapsed = time.monotonic() - started
         rss = peak.done()
         if spy is not None:
             spy.wait(60)
         received = [c for out in outs for c in json.loads(out.read_text())["clients"]]
-        result = summarise(impl, scenario, sent, received, elapsed, rss, idle_kb)
+        result = summarise(impl, scenario, sent, received, rss, idle_kb)
         result.cpu_pct = cpu_pct
         trades = self.trade_seqs & sent.keys()
         result.trades_expected = len(trades) * clients
@@ -286,9 +300,9 @@ class Bench:
 
 
 def summarise(impl: str, scenario: Scenario, sent: dict[int, int], received: list[list[list[int]]],
-              elapsed: float, rss: list[float], idle_kb: float) -> Result:
+              rss: list[float], idle_kb: float) -> Result:
     """Count what each client got (once, in order) and the publish→receive latencies."""
-    clients, rate, _ = scenario
+    clients, rate, duration = scenario
     latencies: list[float] = []
     delivered = duplicates = 0
     in_order = True
@@ -312,7 +326,7 @@ def summarise(impl: str, scenario: Scenario, sent: dict[int, int], received: lis
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
 
     return Result(impl, clients, rate, len(sent) * clients, delivered, duplicates, in_order, pct(0.5), pct(0.99),
-                  latencies[-1] if latencies else float("nan"), delivered / elapsed, 0, 0, 0.0, rss, idle_kb)
+                  latencies[-1] if latencies else float("nan"), delivered / duration, 0, 0, 0.0, rss, idle_kb)
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
@@ -326,38 +340,47 @@ def wait_port(port: int, timeout: float = 30) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def run_impl(bench: Bench, impl: str, scenarios: list[Scenario], cookie: str, profile_dir: Path | None) -> list[Result]:
-    """Start one implementation's processes, run every scenario against it, stop them."""
+@dataclass
+class Servers:
+    """One implementation's running processes and the URLs its clients connect to."""
+
+    procs: list[subprocess.Popen[str]]
+    urls: list[str]
+    headers: dict[str, str]
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs]
+
+
+@contextlib.contextmanager
+def servers(bench: Bench, impl: str, cookie: str) -> Iterator[Servers]:
+    """Start an implementation's processes fresh (no backlog of an earlier scenario), stop them after."""
     procs: list[subprocess.Popen[str]] = []
     headers: dict[str, str] = {}
     ports = [embedded_redis.free_port() for _ in range(2 if impl == "ours-2" else 1)]
-    if impl in ("ours", "ours-2"):
-        for port in ports:  # each web process holds its own single Redis subscription
-            procs.append(bench.start([*daphne(port), "--websocket-max-message-size", "1048576",
-                                      "crypto_bot_ui.asgi:application"]))
-        urls = [f"ws://127.0.0.1:{port}/ws/dashboard/" for port in ports]
-        headers = {"Cookie": f"sessionid={cookie}"}  # and the Origin of the page each client's server serves
-    elif impl == "textbook":
-        procs.append(bench.start([*daphne(ports[0]), "scripts.bench.textbook:application"]))
-        procs.append(bench.start([sys.executable, "-m", "scripts.bench.textbook", bench.redis_url,
-                                  bench.keys.events_channel], ready="READY"))
-        urls = [f"ws://127.0.0.1:{ports[0]}/ws/"]
-    elif impl == "floor":
-        procs.append(bench.start([sys.executable, "-m", "scripts.bench.floor", "--port", str(ports[0]),
-                                  "--redis-url", bench.redis_url, "--channel", bench.keys.events_channel],
-                                 ready="READY"))
-        urls = [f"ws://127.0.0.1:{ports[0]}/"]
-    else:
-        raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
     try:
+        if impl in ("ours", "ours-2"):
+            for port in ports:  # each web process holds its own single Redis subscription
+                procs.append(bench.start([*daphne(port), "--websocket-max-message-size", "1048576",
+                                          "crypto_bot_ui.asgi:application"]))
+            urls = [f"ws://127.0.0.1:{port}/ws/dashboard/" for port in ports]
+            headers = {"Cookie": f"sessionid={cookie}"}  # and the Origin of the page each client's server serves
+        elif impl == "textbook":
+            procs.append(bench.start([*daphne(ports[0]), "scripts.bench.textbook:application"]))
+            procs.append(bench.start([sys.executable, "-m", "scripts.bench.textbook", bench.redis_url,
+                                      bench.keys.events_channel], ready="READY"))
+            urls = [f"ws://127.0.0.1:{ports[0]}/ws/"]
+        elif impl == "floor":
+            procs.append(bench.start([sys.executable, "-m", "scripts.bench.floor", "--port", str(ports[0]),
+                                      "--redis-url", bench.redis_url, "--channel", bench.keys.events_channel],
+                                     ready="READY"))
+            urls = [f"ws://127.0.0.1:{ports[0]}/"]
+        else:
+            raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
         for port in ports:
             wait_port(port)
-        results = []
-        for scenario in scenarios:
-            profile = profile_dir / f"{impl}-{scenario[0]}x{scenario[1]}.txt" if profile_dir else None
-            results.append(bench.run(impl, urls, headers, [p.pid for p in procs], scenario, profile))
-            print("  " + report.line(results[-1]), flush=True)
-        return results
+        yield Servers(procs, urls, headers)
     finally:
         for proc in procs:
             proc.terminate()
@@ -366,6 +389,42 @@ def run_impl(bench: Bench, impl: str, scenarios: list[Scenario], cookie: str, pr
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def run_impl(bench: Bench, impl: str, scenarios: list[Scenario], ramp: list[int], cookie: str) -> list[Result]:
+    """Every scenario, then the capacity ramp, on one implementation (fresh processes for each)."""
+    results = []
+    for scenario in scenarios:
+        with servers(bench, impl, cookie) as srv:
+            results.append(bench.run(impl, srv.urls, srv.headers, srv.pids, scenario))
+        print("  " + report.line(results[-1]), flush=True)
+    if not ramp:
+        return results
+    events, bench.events = bench.events, "trades"  # nothing may be conflated on the ramp
+    try:
+        with servers(bench, impl, cookie) as srv:
+            for rate in ramp:
+                step = bench.run(impl, srv.urls, srv.headers, srv.pids, (RAMP_CLIENTS, rate, RAMP_SECONDS))
+                step.capacity = True
+                results.append(step)
+                print("  capacity " + report.line(step), flush=True)
+                if not report.sustained(step):
+                    break  # past what it sustains
+    finally:
+        bench.events = events
+    return results
+
+
+def profile_impl(bench: Bench, impl: str, scenarios: list[Scenario], cookie: str, out: Path) -> dict[str, str]:
+    """A separate, shorter pass with py-spy on the first server process (its figures are not
+    reported: sampling costs CPU the measured runs must not lose). Hot spots per scenario."""
+    hot = {}
+    for clients, rate, duration in scenarios:
+        path = out / f"{impl}-{clients}x{rate}.txt"
+        with servers(bench, impl, cookie) as srv:
+            bench.run(impl, srv.urls, srv.headers, srv.pids, (clients, rate, min(duration, 6.0)), path)
+        hot[f"{impl}, {clients} clients x {rate}/s"] = report.hot_spots(path.read_text() if path.exists() else "")
+    return hot
 
 
 def daphne(port: int) -> list[str]:
@@ -383,7 +442,9 @@ def main() -> int:
                              "10th a trade")
     parser.add_argument("--scenario", action="append", help="CLIENTS:RATE:SECONDS (repeatable), instead of the set")
     parser.add_argument("--load-procs", type=int, default=2, help="load processes the clients are split over")
-    parser.add_argument("--profile", help="py-spy these implementations' first web process (comma-separated)")
+    parser.add_argument("--profile", help="after measuring, py-spy these implementations' first server process "
+                                         "in a separate pass (comma-separated)")
+    parser.add_argument("--no-capacity", action="store_true", help="skip the capacity ramp")
     parser.add_argument("--write-docs", action="store_true", help="rewrite docs/benchmarks.md's results and plot")
     args = parser.parse_args()
     scenarios = QUICK if args.quick else FULL
@@ -401,15 +462,19 @@ def main() -> int:
             bench = Bench(url, Path(tmp), args.events, args.load_procs)
             try:
                 cookie = bench.session_cookie()
-                results = [r for impl in args.impl.split(",")
-                           for r in run_impl(bench, impl, scenarios, cookie, Path(tmp) if impl in profiled else None)]
+                asyncio.run(bench.open_run())
+                ramp = [] if args.quick or args.scenario or args.no_capacity else RAMP
+                results = [r for impl in args.impl.split(",") for r in run_impl(bench, impl, scenarios, ramp, cookie)]
+                for impl in sorted(profiled):
+                    profiles.update(profile_impl(bench, impl, scenarios, cookie, Path(tmp)))
             finally:
                 bench.clean()
-            profiles = {f.stem: report.hot_spots(f.read_text()) for f in sorted(Path(tmp).glob("*x*.txt"))}
         finally:
             if server is not None:
                 server.stop()
     print(report.table(results))
+    print(report.capacity_table(results))
+    print(report.targets(results))
     for name, hot in profiles.items():
         print(f"\nprofile {name}:\n{hot}")
     if args.json:

@@ -37,19 +37,35 @@ def seqs_of(raw: str) -> list[int]:
 
 
 async def client(url: str, headers: dict[str, str], stop: asyncio.Event, received: list[tuple[int, int]],
-                 connected: asyncio.Event, counter: list[int], total: int, ack: bool) -> None:
+                 connected: asyncio.Event, counter: list[int], total: int, ack: bool, first_frame: bool) -> None:
+    """One client: connect (counted as connected or failed), then read until told to stop."""
     # A browser's Origin: the page's own scheme, host and port.
     origin = "http://" + urlsplit(url).netloc
-    async with connect(url, additional_headers={"Origin": origin, **headers}, max_size=None, compression=None,
-                       open_timeout=60, ping_interval=None) as ws:
+    ws: ClientConnection | None = None
+    try:
+        ws = await connect(url, additional_headers={"Origin": origin, **headers}, max_size=None,
+                           compression=None, open_timeout=60, ping_interval=None)
+        if first_frame:
+            # Ours sends the snapshot first: a client counts as in once it has it, or the first
+            # events would be measured against a socket still being set up.
+            await asyncio.wait_for(ws.recv(), 90)
+    except Exception:  # noqa: BLE001 - refused or timed out: counted, the run goes on without it
+        counter[1] += 1
+        if ws is not None:
+            await ws.close()
+            ws = None
+    else:
         counter[0] += 1
-        if counter[0] >= total:
-            connected.set()
-        closer = asyncio.create_task(close_on(stop, ws))
-        try:
-            await read(ws, received, ack)
-        finally:
-            closer.cancel()
+    if sum(counter) >= total:
+        connected.set()
+    if ws is None:
+        return
+    closer = asyncio.create_task(close_on(stop, ws))
+    try:
+        await read(ws, received, ack)
+    finally:
+        closer.cancel()
+        await ws.close()
 
 
 async def close_on(stop: asyncio.Event, ws: ClientConnection) -> None:
@@ -82,18 +98,19 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     loop.run_in_executor(None, lambda: (sys.stdin.readline(), loop.call_soon_threadsafe(stop.set)))
     loop.call_later(args.duration, stop.set)
     connected = asyncio.Event()
-    counter = [0]
+    counter = [0, 0]  # connected, failed
     results: list[list[tuple[int, int]]] = [[] for _ in range(args.clients)]
     tasks = []
     for i in range(args.clients):
         url = args.url[(i + args.offset) % len(args.url)]  # the clients take the servers in turn
         tasks.append(asyncio.create_task(client(url, headers, stop, results[i], connected, counter,
-                                                args.clients, args.ack)))
+                                                args.clients, args.ack, args.first_frame)))
         if i % 50 == 49:
             await asyncio.sleep(0.05)  # do not stampede the handshake
     try:
-        await asyncio.wait_for(connected.wait(), 60)
-        print("CONNECTED", flush=True)  # the orchestrator starts publishing now
+        await asyncio.wait_for(connected.wait(), 90)
+        # The orchestrator starts publishing now.
+        print("CONNECTED" if not counter[1] else f"CONNECTED only {counter[0]} ({counter[1]} failed)", flush=True)
     except TimeoutError:
         print(f"CONNECTED only {counter[0]}", flush=True)
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -109,6 +126,7 @@ if __name__ == "__main__":
     parser.add_argument("--duration", type=float, required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--ack", action="store_true")
+    parser.add_argument("--first-frame", action="store_true", help="in once the server's first frame arrived")
     arguments = parser.parse_args()
     output = asyncio.run(main(arguments))
     with open(arguments.out, "w") as fh:

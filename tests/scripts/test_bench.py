@@ -1,6 +1,7 @@
 """`make bench` in small: a few clients for two seconds on each implementation, every event
 delivered once and in order (trades: never conflated; the figures are the benchmark's business,
-not a test's)."""
+not a test's). ours-2 is the horizontal case: two web processes, each with its own Redis
+subscription, the clients split between them: none may get an event twice or miss one."""
 
 from __future__ import annotations
 
@@ -20,14 +21,15 @@ pytestmark = pytest.mark.e2e
 def test_the_benchmark_runs_and_loses_nothing(tmp_path: Path, redis_url: str) -> None:
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.bench", "--quick", "--events", "trades", "--impl", "ours,floor,textbook",
+        [sys.executable, "-m", "scripts.bench", "--quick", "--events", "trades", "--impl", "ours,ours-2,floor,textbook",
          "--json", str(out)],
         cwd=ROOT, env={**os.environ, "REDIS_URL": redis_url}, capture_output=True, text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = json.loads(out.read_text())
-    assert [r["impl"] for r in rows] == ["ours", "floor", "textbook"]
+    assert [r["impl"] for r in rows] == ["ours", "ours-2", "floor", "textbook"]
     for row in rows:
         assert row["expected"] > 0 and row["delivered"] == row["expected"], row
-        assert row["in_order"], row
+        assert row["duplicates"] == 0 and row["in_order"], row
+    assert len(rows[1]["rss_mb"]) == 2  # two web processes did serve ours-2
