@@ -14,8 +14,16 @@ from typing import Any
 BATCH_MAX = 200
 """Most envelopes in one array frame."""
 BATCH_MAX_CHARS = 256 * 1024
-"""Most characters in one array frame: well under the web server's message size limit (1 MiB),
-which a frame above it would never pass. One envelope bigger than this still goes, alone."""
+"""Most characters in one array frame: well under MAX_SEND_BYTES. One envelope bigger than this
+still goes, alone."""
+MAX_SEND_BYTES = 1_048_576
+"""The web server's message size limit, both ways: Daphne's --websocket-max-message-size (in the
+Procfile, the Dockerfile and docker-compose.yml)."""
+
+
+def too_big(raw: str) -> bool:
+    """Whether one encoded envelope is over MAX_SEND_BYTES (encoded only when it might be)."""
+    return len(raw) * 4 > MAX_SEND_BYTES and len(raw.encode()) > MAX_SEND_BYTES
 
 
 def join_frames(raws: Sequence[str]) -> Iterator[str]:

@@ -41,7 +41,7 @@ from bot_api.events import (
     error_event,
     parse_event,
 )
-from bot_api.frames import join_frames
+from bot_api.frames import MAX_SEND_BYTES, join_frames, too_big
 from bot_api.heartbeat import is_alive
 from bot_api.models import utcnow
 from bot_api.tasks import cancel_and_wait
@@ -123,6 +123,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     """The last seq the client acknowledged (flow control)."""
     last_resume: float = -RESUME_INTERVAL
     """When this socket last resumed (monotonic): a replay reads up to thousands of entries."""
+    send_failed: bool = False
+    """A send failed: the socket is being closed and sends no more."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; however it ends, stop the pump and leave the relay."""
@@ -214,6 +216,12 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                     # The first bot frame a socket gets is its baseline, not a backlog to ack:
                     # a bot that restarted keeps its numbering, far above 0.
                     self.acked = max(self.acked, cursor.seq)
+                if too_big(frame.raw):
+                    # It would never pass the server's limit: closing for a resume would only meet
+                    # it again. Skipped and said loudly (a status this big means a bug elsewhere).
+                    logger.error("an event of seq %s is over the %d-byte frame limit; not sent", frame.seq,
+                                 MAX_SEND_BYTES)
+                    continue
                 raws.append(frame.raw)
         for text in join_frames(raws):
             await self.send(text_data=text)
@@ -236,7 +244,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         result = CommandResultData(id=frame.id, command="resume", ok=True, recovered=replay is not None)
         await self._send_event(BotControlEvent(bot=bot_keys().bot_id, data=result))
         if replay is not None:
-            cursor = Cursor(seq=frame.last_seq)
+            # The run of the events being resumed: without it, any later status would pass as
+            # "another run", even an older snapshot of this one (after Redis lost data, say).
+            cursor = Cursor(seq=frame.last_seq, started_at=self.relay.run)
             await self._send_new(cursor, *replay)
         else:
             cursor = Cursor()
@@ -371,13 +381,16 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=encode_event(event))
 
     async def send(self, *args: Any, **kwargs: Any) -> None:
-        """Send a frame; if it cannot go, close the socket so the client resumes past the hole."""
+        """Send a frame; if one cannot go, close the socket (once) so the client resumes past the hole."""
+        if self.send_failed:
+            return  # closing: later frames would fail the same way
         try:
             await super().send(*args, **kwargs)
         except RuntimeError as exc:
-            # The socket closed meanwhile, or Daphne refused the frame (over its
-            # --websocket-max-message-size: autobahn raises a RuntimeError). Going on would leave
-            # a silent hole in this client's stream; a resume fills it.
-            logger.warning("a frame could not be sent (%s); closing the socket", exc)
+            # The socket is closing (autobahn's Disconnected), or Daphne refused the frame (over
+            # --websocket-max-message-size); both are RuntimeErrors. Going on would leave a silent
+            # hole in this client's stream: a resume fills it.
+            self.send_failed = True
+            logger.warning("a frame could not be sent (%s: %s); closing the socket", type(exc).__name__, exc)
             with contextlib.suppress(RuntimeError):
                 await self.close(code=CLOSE_LAGGED)

@@ -41,7 +41,7 @@ from crypto_bot_ui.core.bot_link import bot_keys, redis_client
 logger = logging.getLogger(__name__)
 
 REPLAY_LIMIT = 5_000
-"""Most events replayed from the stream after a reconnect; beyond that a snapshot is sent."""
+"""Most events replayed after a reconnect (from memory or the stream); beyond that a snapshot is sent."""
 
 RECENT_CHARS = 8 * 2**20
 """Most characters of recent events a relay keeps for replays (statuses are ~15 KB each)."""
@@ -109,7 +109,7 @@ class Recent:
     """The last bot events this relay forwarded, consecutive by seq, bounded by count and size.
 
     New sockets and resumes replay from here instead of each reading and parsing the Redis stream:
-    a thousand pages reconnecting after a restart cost one stream read, not a thousand.
+    a thousand pages reconnecting to a running process cost no stream read at all.
     """
 
     frames: deque[Frame] = field(default_factory=deque)
@@ -163,6 +163,8 @@ class Relay:
     last_seq: int | None = None
     """The seq of the last bot event handed to the sockets (where a catch-up resumes)."""
     recent: Recent = field(default_factory=Recent)
+    run: datetime | None = None
+    """`started_at` of the last status handed to the sockets (snapshots included): the bot run."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
@@ -273,6 +275,8 @@ class Relay:
         """Hand a frame to every socket; `event`: it is a stream event (a snapshot is not)."""
         if event:
             self.recent.add(frame)
+        if frame.is_status:
+            self.run = frame.started_at
         if frame.seq is not None:
             # Never backwards: a catch-up may already have gone past this frame.
             self.last_seq = frame.seq if self.last_seq is None else max(self.last_seq, frame.seq)
@@ -326,7 +330,7 @@ class Relay:
         """
         redis = redis_client()
         stored = int(await redis.get(self.keys.seq_key) or 0)
-        if seq > stored or stored - seq >= REPLAY_LIMIT:
+        if seq > stored or stored - seq > REPLAY_LIMIT:
             return None  # too far behind: the snapshot is cheaper than reading and parsing it all
         if seq == stored:
             return []

@@ -16,19 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -54,82 +49,17 @@ from bot_api.publisher import EventPublisher
 from bot_api.redis_conn import connect
 from scripts import embedded_redis
 from scripts.bench import report
+from scripts.bench.measure import Peak, Result, Scenario, cpu_of, rss_of, summarise
+from scripts.bench.servers import IMPLS, servers
 
 ROOT = Path(__file__).resolve().parents[2]
-Scenario = tuple[int, int, float]
-"""(clients, events per second, seconds)."""
 FULL: list[Scenario] = [(100, 200, 10.0), (1000, 10, 10.0), (10, 2000, 10.0)]
 QUICK: list[Scenario] = [(5, 50, 2.0)]
-IMPLS = ("ours", "ours-2", "floor", "textbook")
+LATE = 2.0
+"""Seconds after the last publish an event may still arrive; later ones count as lost."""
 RAMP_CLIENTS, RAMP_SECONDS = 100, 3.0
 RAMP = [25, 50, 100, 200, 400, 800, 1600, 3200]
 """Capacity: events per second to 100 clients (trades only), raised until one is lost or p99 > 250 ms."""
-
-
-@dataclass
-class Result:
-    impl: str
-    clients: int
-    rate: int
-    expected: int
-    delivered: int
-    duplicates: int
-    in_order: bool
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    per_second: float
-    """Deliveries per second of publishing (clients x rate when nothing is lost)."""
-    trades_expected: int
-    trades_delivered: int
-    cpu_pct: float
-    """CPU the server processes used while publishing (% of one core, summed)."""
-    rss_mb: list[float]
-    """Peak RSS of each server process (MB)."""
-    idle_kb_per_conn: float
-    """RSS added per connected, idle client (KB), summed over the server processes."""
-    capacity: bool = False
-    """A step of the capacity ramp (trades only, rising rates), not one of the scenarios."""
-
-    @property
-    def lost(self) -> float:
-        return 1 - self.delivered / self.expected if self.expected else 0.0
-
-
-def rss_of(proc: psutil.Process) -> int:
-    """RSS of a process and its children (bytes; 0 once gone)."""
-    try:
-        return int(proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True)))
-    except psutil.Error:
-        return 0
-
-
-def cpu_of(proc: psutil.Process) -> float:
-    """CPU seconds (user + system) of a process and its children (0 once gone)."""
-    try:
-        return sum(sum(p.cpu_times()[:2]) for p in (proc, *proc.children(recursive=True)))
-    except psutil.Error:
-        return 0.0
-
-
-class Peak:
-    """Samples the RSS of each server process (and its children) until stopped."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.procs = [psutil.Process(p) for p in pids]
-        self.peaks = [0] * len(pids)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while not self.stop.wait(0.2):
-            self.peaks = [max(peak, rss_of(proc)) for peak, proc in zip(self.peaks, self.procs, strict=True)]
-
-    def done(self) -> list[float]:
-        self.stop.set()
-        self.thread.join()
-        return [peak / 2**20 for peak in self.peaks]
 
 
 def status_event(seq: int, started_at: datetime) -> StatusEvent:
@@ -241,20 +171,17 @@ class Bench:
         finally:
             client.close()
 
-    def run(self, impl: str, urls: list[str], headers: dict[str, str], pids: list[int], scenario: Scenario,
-            profile: Path | None = None) -> Result:
-        """One scenario: connect every client (split over the load processes), publish, collect."""
-        clients, rate, duration = scenario
-        servers = [psutil.Process(p) for p in pids]
-        idle_before = sum(rss_of(p) for p in servers)
+    def load(self, impl: str, urls: list[str], headers: dict[str, str], clients: int, name: str,
+             ) -> tuple[list[subprocess.Popen[str]], list[Path]]:
+        """Start the load processes for `clients` clients; return once every one is in (or refused)."""
         loads, outs = [], []
         shares = [clients // self.load_procs + (i < clients % self.load_procs) for i in range(self.load_procs)]
         for i, share in enumerate(s for s in shares if s):
-            outs.append(self.tmp / f"load-{impl}-{clients}-{rate}-{i}.json")
+            outs.append(self.tmp / f"load-{name}-{i}.json")
             # Each load process spreads its clients over the servers' URLs in turn.
             loads.append(subprocess.Popen(
                 [sys.executable, "-m", "scripts.bench.load", *(a for u in urls for a in ("--url", u)),
-                 "--headers", json.dumps(headers), "--clients", str(share), "--duration", str(duration + 120),
+                 "--headers", json.dumps(headers), "--clients", str(share), "--duration", "600",
                  "--out", str(outs[-1]), "--ack", "--offset", str(i),
                  *(["--first-frame"] if impl.startswith("ours") else [])],
                 cwd=ROOT, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
@@ -264,28 +191,47 @@ class Bench:
             line = load.stdout.readline().strip()
             if line != "CONNECTED":
                 print(f"  {impl}: a load process says {line!r}", flush=True)
-        time.sleep(1)  # the handshakes' garbage settles before the idle figure
-        idle_kb = (sum(rss_of(p) for p in servers) - idle_before) / 1024 / clients
-        peak = Peak(pids)
-        spy = self.profiler(pids[0], duration, profile) if profile else None
-        sent: dict[int, int] = {}
-        started = time.monotonic()
-        cpu_before = sum(cpu_of(p) for p in servers)
-        asyncio.run(self.publish(rate, duration, sent))
-        time.sleep(2)  # the last events in flight
-        cpu_pct = 100 * (sum(cpu_of(p) for p in servers) - cpu_before) / (time.monotonic() - started)
+        return loads, outs
+
+    @staticmethod
+    def stop(loads: list[subprocess.Popen[str]]) -> None:
+        """Tell the load processes to close their clients and write their results; wait for them."""
         for load in loads:
             if load.stdin is not None:
                 load.stdin.write("stop\n")
                 load.stdin.flush()
         for load in loads:
             load.wait(120)
+
+    def run(self, impl: str, urls: list[str], headers: dict[str, str], pids: list[int], scenario: Scenario,
+            profile: Path | None = None) -> Result:
+        """One scenario: connect every client (split over the load processes), publish, collect."""
+        clients, rate, duration = scenario
+        servers = [psutil.Process(p) for p in pids]
+        # A few clients first, so that what the first connections load once (Django's lazy parts,
+        # the relay, thread pools) is not counted as the cost of a connection.
+        self.stop(self.load(impl, urls, headers, 5, f"{impl}-warm-up")[0])
+        time.sleep(0.5)
+        idle_before = sum(rss_of(p) for p in servers)
+        loads, outs = self.load(impl, urls, headers, clients, f"{impl}-{clients}-{rate}")
+        time.sleep(1)  # the handshakes' garbage settles before the idle figure
+        idle_kb = (sum(rss_of(p) for p in servers) - idle_before) / 1024 / clients
+        peak = Peak(pids)
+        spy = self.profiler(pids[0], duration, profile) if profile else None
+        sent: dict[int, int] = {}
+        started, cpu_before = time.monotonic(), sum(cpu_of(p) for p in servers)
+        asyncio.run(self.publish(rate, duration, sent))
+        cpu_pct = 100 * (sum(cpu_of(p) for p in servers) - cpu_before) / (time.monotonic() - started)
+        time.sleep(LATE)  # the last events in flight; later than this counts as lost
+        self.stop(loads)
         rss = peak.done()
         if spy is not None:
             spy.wait(60)
-        received = [c for out in outs for c in json.loads(out.read_text())["clients"]]
+        outputs = [json.loads(out.read_text()) for out in outs]
+        received = [c for output in outputs for c in output["clients"]]
         result = summarise(impl, scenario, sent, received, rss, idle_kb)
         result.cpu_pct = cpu_pct
+        result.refused = sum(output.get("failed", 0) for output in outputs)
         trades = self.trade_seqs & sent.keys()
         result.trades_expected = len(trades) * clients
         result.trades_delivered = sum(len(trades.intersection(seq for seq, _ in frames)) for frames in received)
@@ -297,98 +243,6 @@ class Bench:
         return subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(duration)), "--format",
                                  "raw", "--rate", "200", "--nonblocking", "--output", str(out)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def summarise(impl: str, scenario: Scenario, sent: dict[int, int], received: list[list[list[int]]],
-              rss: list[float], idle_kb: float) -> Result:
-    """Count what each client got (once, in order) and the publish→receive latencies."""
-    clients, rate, duration = scenario
-    latencies: list[float] = []
-    delivered = duplicates = 0
-    in_order = True
-    for frames in received:
-        last = 0
-        seen: set[int] = set()
-        for seq, at in frames:
-            if seq not in sent:
-                continue  # the opening snapshot
-            if seq in seen:
-                duplicates += 1
-                continue
-            seen.add(seq)
-            delivered += 1
-            latencies.append((at - sent[seq]) / 1e6)
-            in_order = in_order and seq > last
-            last = seq
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
-
-    return Result(impl, clients, rate, len(sent) * clients, delivered, duplicates, in_order, pct(0.5), pct(0.99),
-                  latencies[-1] if latencies else float("nan"), delivered / duration, 0, 0, 0.0, rss, idle_kb)
-
-
-def wait_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
-@dataclass
-class Servers:
-    """One implementation's running processes and the URLs its clients connect to."""
-
-    procs: list[subprocess.Popen[str]]
-    urls: list[str]
-    headers: dict[str, str]
-
-    @property
-    def pids(self) -> list[int]:
-        return [p.pid for p in self.procs]
-
-
-@contextlib.contextmanager
-def servers(bench: Bench, impl: str, cookie: str) -> Iterator[Servers]:
-    """Start an implementation's processes fresh (no backlog of an earlier scenario), stop them after."""
-    procs: list[subprocess.Popen[str]] = []
-    headers: dict[str, str] = {}
-    ports = [embedded_redis.free_port() for _ in range(2 if impl == "ours-2" else 1)]
-    try:
-        if impl in ("ours", "ours-2"):
-            for port in ports:  # each web process holds its own single Redis subscription
-                procs.append(bench.start([*daphne(port), "--websocket-max-message-size", "1048576",
-                                          "crypto_bot_ui.asgi:application"]))
-            urls = [f"ws://127.0.0.1:{port}/ws/dashboard/" for port in ports]
-            headers = {"Cookie": f"sessionid={cookie}"}  # and the Origin of the page each client's server serves
-        elif impl == "textbook":
-            procs.append(bench.start([*daphne(ports[0]), "scripts.bench.textbook:application"]))
-            procs.append(bench.start([sys.executable, "-m", "scripts.bench.textbook", bench.redis_url,
-                                      bench.keys.events_channel], ready="READY"))
-            urls = [f"ws://127.0.0.1:{ports[0]}/ws/"]
-        elif impl == "floor":
-            procs.append(bench.start([sys.executable, "-m", "scripts.bench.floor", "--port", str(ports[0]),
-                                      "--redis-url", bench.redis_url, "--channel", bench.keys.events_channel],
-                                     ready="READY"))
-            urls = [f"ws://127.0.0.1:{ports[0]}/"]
-        else:
-            raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
-        for port in ports:
-            wait_port(port)
-        yield Servers(procs, urls, headers)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def run_impl(bench: Bench, impl: str, scenarios: list[Scenario], ramp: list[int], cookie: str) -> list[Result]:
@@ -425,11 +279,6 @@ def profile_impl(bench: Bench, impl: str, scenarios: list[Scenario], cookie: str
             bench.run(impl, srv.urls, srv.headers, srv.pids, (clients, rate, min(duration, 6.0)), path)
         hot[f"{impl}, {clients} clients x {rate}/s"] = report.hot_spots(path.read_text() if path.exists() else "")
     return hot
-
-
-def daphne(port: int) -> list[str]:
-    """Daphne on a port of the loopback."""
-    return [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port)]
 
 
 def main() -> int:

@@ -114,7 +114,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     except TimeoutError:
         print(f"CONNECTED only {counter[0]}", flush=True)
     await asyncio.gather(*tasks, return_exceptions=True)
-    return {"clients": results}
+    return {"clients": results, "failed": counter[1]}
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot_api.frames import BATCH_MAX, BATCH_MAX_CHARS, join_frames, split_frame
+from bot_api.frames import BATCH_MAX, BATCH_MAX_CHARS, MAX_SEND_BYTES, join_frames, split_frame, too_big
 
 
 def test_one_envelope_goes_alone() -> None:
@@ -38,3 +38,10 @@ def test_big_envelopes_split_arrays_by_size_and_a_huge_one_goes_alone() -> None:
     assert all(len(f) <= BATCH_MAX_CHARS for f in frames if f != huge)
     assert [len(split_frame(f)) for f in frames] == [2, 1, 1, 1]
     assert frames[2] == huge
+
+
+def test_too_big_counts_bytes_not_characters() -> None:
+    assert not too_big("x" * MAX_SEND_BYTES)
+    assert too_big("x" * (MAX_SEND_BYTES + 1))
+    assert too_big("é" * (MAX_SEND_BYTES // 2 + 1))  # two bytes each in UTF-8
+    assert not too_big("é" * (MAX_SEND_BYTES // 2))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scripts.bench.__main__ import summarise
 from scripts.bench.load import seqs_of
+from scripts.bench.measure import summarise
 
 
 def test_seqs_are_cut_from_single_and_array_frames_and_server_frames_have_none() -> None:

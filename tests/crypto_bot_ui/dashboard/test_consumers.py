@@ -16,7 +16,7 @@ from django.db import connections
 from bot_api.command_bus import CommandBus
 from bot_api.commands import CommandName
 from bot_api.events import Envelope, Side, TradeData, TradeExecutedEvent
-from bot_api.frames import BATCH_MAX, split_frame
+from bot_api.frames import BATCH_MAX, MAX_SEND_BYTES, split_frame
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import CLOSE_LAGGED, Cursor, DashboardConsumer
@@ -92,7 +92,24 @@ async def test_a_frame_the_server_refuses_closes_the_socket_for_a_resume() -> No
 
     consumer.base_send = base_send
     await consumer.send(text_data="x" * 2_000_000)
+    await consumer.send(text_data="next")  # the socket is closing: nothing more, no second close
     assert messages == [{"type": "websocket.close", "code": CLOSE_LAGGED}]
+
+
+async def test_an_envelope_over_the_frame_limit_is_skipped_not_looped_on() -> None:
+    """One envelope the server could never send: closing for a resume would meet it again, forever."""
+    consumer = DashboardConsumer()
+    sent: list[str] = []
+
+    async def fake_send(text_data: str | None = None, **_: object) -> None:
+        sent.append(text_data or "")
+
+    consumer.send = fake_send  # type: ignore[method-assign]
+    huge = '{"seq":2,"pad":"' + "x" * MAX_SEND_BYTES + '"}'
+    cursor = Cursor(seq=1, started_at=RUN_1)
+    await consumer._send_new(cursor, Frame(raw='{"seq":2}', seq=2), Frame(raw=huge, seq=3),
+                             Frame(raw='{"seq":4}', seq=4))
+    assert sent == ['[{"seq":2},{"seq":4}]'] and cursor.seq == 4
 
 
 def queued_frame(seq: int, symbol: str | None = "BTCUSDT") -> Frame:

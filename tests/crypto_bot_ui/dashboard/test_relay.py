@@ -231,3 +231,11 @@ async def test_sockets_replay_from_the_relays_memory_and_the_catch_up_from_redis
     replay = await relay.replay_since(2)
     assert replay is not None and [f.seq for f in replay] == [3, 4, 5]
     assert await relay.stream_since(2) is None  # the relay's own catch-up never trusts its memory
+
+
+def test_the_relay_knows_the_run_of_the_last_status_it_forwarded() -> None:
+    relay = Relay(keys=RedisKeys(prefix="unused"), redis_url="redis://127.0.0.1:1/0")
+    run = datetime(2026, 3, 1, tzinfo=UTC)
+    relay._forward(Frame(raw="s", seq=7, is_status=True, started_at=run), event=False)  # a snapshot counts
+    relay._forward(event_frame(8))
+    assert relay.run == run

@@ -137,7 +137,7 @@
     let applied = 0;
     for (const env of envs) {
       if (!env || typeof env.type !== "string" || env.v !== 1) {
-        console.warn("dashboard: frame ignored (not a v1 envelope)", raw);
+        console.warn("dashboard: envelope ignored (not v1)", env);
         continue;
       }
       applyEnvelope(env, page);

@@ -89,7 +89,7 @@
 
     // ---- flow control ----
     // The server cannot see whether we read (its buffers take everything), so we tell it:
-    // the last applied seq, after 200 frames or 1 s after the first unacknowledged one.
+    // the last applied seq, after 200 events or 1 s after the first unacknowledged one.
     // No timer runs while nothing arrives.
     let ackTimer = 0;
     let unacked = 0;

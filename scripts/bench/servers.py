@@ -1,0 +1,88 @@
+"""The implementations' server processes: started fresh for a scenario, stopped after it."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from scripts import embedded_redis
+
+if TYPE_CHECKING:
+    from scripts.bench.__main__ import Bench
+
+IMPLS = ("ours", "ours-2", "floor", "textbook")
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    """Return once something accepts connections on a loopback port (RuntimeError after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+@dataclass
+class Servers:
+    """One implementation's running processes and the URLs its clients connect to."""
+
+    procs: list[subprocess.Popen[str]]
+    urls: list[str]
+    headers: dict[str, str]
+
+    @property
+    def pids(self) -> list[int]:
+        """The processes' ids (for RSS, CPU and the profiler)."""
+        return [p.pid for p in self.procs]
+
+
+@contextlib.contextmanager
+def servers(bench: Bench, impl: str, cookie: str) -> Iterator[Servers]:
+    """Start an implementation's processes fresh (no backlog of an earlier scenario), stop them after."""
+    procs: list[subprocess.Popen[str]] = []
+    headers: dict[str, str] = {}
+    ports = [embedded_redis.free_port() for _ in range(2 if impl == "ours-2" else 1)]
+    try:
+        if impl in ("ours", "ours-2"):
+            for port in ports:  # each web process holds its own single Redis subscription
+                procs.append(bench.start([*daphne(port), "--websocket-max-message-size", "1048576",
+                                          "crypto_bot_ui.asgi:application"]))
+            urls = [f"ws://127.0.0.1:{port}/ws/dashboard/" for port in ports]
+            headers = {"Cookie": f"sessionid={cookie}"}  # and the Origin of the page each client's server serves
+        elif impl == "textbook":
+            procs.append(bench.start([*daphne(ports[0]), "scripts.bench.textbook:application"]))
+            procs.append(bench.start([sys.executable, "-m", "scripts.bench.textbook", bench.redis_url,
+                                      bench.keys.events_channel], ready="READY"))
+            urls = [f"ws://127.0.0.1:{ports[0]}/ws/"]
+        elif impl == "floor":
+            procs.append(bench.start([sys.executable, "-m", "scripts.bench.floor", "--port", str(ports[0]),
+                                      "--redis-url", bench.redis_url, "--channel", bench.keys.events_channel],
+                                     ready="READY"))
+            urls = [f"ws://127.0.0.1:{ports[0]}/"]
+        else:
+            raise SystemExit(f"unknown implementation {impl!r}; choose from {', '.join(IMPLS)}")
+        for port in ports:
+            wait_port(port)
+        yield Servers(procs, urls, headers)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def daphne(port: int) -> list[str]:
+    """Daphne on a port of the loopback."""
+    return [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port)]
