@@ -114,17 +114,11 @@ class Recent:
 
     frames: deque[Frame] = field(default_factory=deque)
     chars: int = 0
-    run: datetime | None = None
-    """`started_at` of the bot run the window belongs to (from its statuses)."""
 
     def add(self, frame: Frame) -> None:
         """Remember a stream event; one that does not follow the last starts the window afresh."""
         if frame.seq is None:
             return
-        if frame.is_status:
-            if frame.started_at != self.run:
-                self.clear()  # another bot run: its numbering may have started again
-            self.run = frame.started_at
         if self.frames:
             last = self.frames[-1].seq or 0
             if frame.seq <= last:
@@ -273,10 +267,12 @@ class Relay:
 
     def _forward(self, frame: Frame, *, event: bool = True) -> None:
         """Hand a frame to every socket; `event`: it is a stream event (a snapshot is not)."""
+        if frame.is_status:
+            if frame.started_at != self.run:
+                self.recent.clear()  # another bot run: its numbering may have started again
+            self.run = frame.started_at
         if event:
             self.recent.add(frame)
-        if frame.is_status:
-            self.run = frame.started_at
         if frame.seq is not None:
             # Never backwards: a catch-up may already have gone past this frame.
             self.last_seq = frame.seq if self.last_seq is None else max(self.last_seq, frame.seq)

@@ -74,10 +74,10 @@ def status_event(seq: int, started_at: datetime) -> StatusEvent:
 class Bench:
     """One run: Redis, a key prefix, a database with a logged-in user, the processes."""
 
-    def __init__(self, redis_url: str, tmp: Path, events: str = "prices", load_procs: int = 2) -> None:
+    def __init__(self, redis_url: str, tmp: Path, events: str = "mixed", load_procs: int = 2) -> None:
         self.load_procs = load_procs
         self.events = events
-        """prices (price_update: a lagging socket may get them conflated) or trades (never conflated)."""
+        """mixed (every 10th a trade), prices (a lagging socket may get them conflated) or trades."""
         self.redis_url = redis_url
         self.tmp = tmp
         self.keys = RedisKeys(prefix=f"bench-{uuid.uuid4().hex[:8]}")
@@ -86,8 +86,9 @@ class Bench:
                     "SECRET_KEY": "bench-" + uuid.uuid4().hex, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
         self.seq = 0
         self.trade_seqs: set[int] = set()
-        self.started = 0
+        self.servers_started = 0
         self.started_at = utcnow()
+        """The bench bot run's `started_at` (every status of the run carries it)."""
 
     def manage(self, *args: str) -> str:
         return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
@@ -106,8 +107,8 @@ class Bench:
     def start(self, argv: list[str], ready: str | None = None) -> subprocess.Popen[str]:
         """Start a server process; its output goes to a log file (BENCH_LOGS keeps them), never to
         a pipe: Daphne writes its access log to stdout and blocks on a full pipe nobody reads."""
-        self.started += 1
-        path = Path(os.environ.get("BENCH_LOGS") or self.tmp) / f"server-{self.started}.log"
+        self.servers_started += 1
+        path = Path(os.environ.get("BENCH_LOGS") or self.tmp) / f"server-{self.servers_started}.log"
         with path.open("w") as log:
             proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
@@ -204,14 +205,15 @@ class Bench:
             load.wait(120)
 
     def run(self, impl: str, urls: list[str], headers: dict[str, str], pids: list[int], scenario: Scenario,
-            profile: Path | None = None) -> Result:
+            profile: Path | None = None, *, fresh: bool = True) -> Result:
         """One scenario: connect every client (split over the load processes), publish, collect."""
         clients, rate, duration = scenario
         servers = [psutil.Process(p) for p in pids]
-        # A few clients first, so that what the first connections load once (Django's lazy parts,
-        # the relay, thread pools) is not counted as the cost of a connection.
-        self.stop(self.load(impl, urls, headers, 5, f"{impl}-warm-up")[0])
-        time.sleep(0.5)
+        if fresh:
+            # A few clients first, so that what the first connections load once (Django's lazy
+            # parts, the relay, thread pools) is not counted as the cost of a connection.
+            self.stop(self.load(impl, urls, headers, 5, f"{impl}-warm-up")[0])
+            time.sleep(0.5)
         idle_before = sum(rss_of(p) for p in servers)
         loads, outs = self.load(impl, urls, headers, clients, f"{impl}-{clients}-{rate}")
         time.sleep(1)  # the handshakes' garbage settles before the idle figure
@@ -258,7 +260,8 @@ def run_impl(bench: Bench, impl: str, scenarios: list[Scenario], ramp: list[int]
     try:
         with servers(bench, impl, cookie) as srv:
             for rate in ramp:
-                step = bench.run(impl, srv.urls, srv.headers, srv.pids, (RAMP_CLIENTS, rate, RAMP_SECONDS))
+                step = bench.run(impl, srv.urls, srv.headers, srv.pids, (RAMP_CLIENTS, rate, RAMP_SECONDS),
+                                 fresh=rate == ramp[0])
                 step.capacity = True
                 results.append(step)
                 print("  capacity " + report.line(step), flush=True)

@@ -27,14 +27,14 @@ class Result:
     max_ms: float
     per_second: float
     """Deliveries per second of publishing (clients x rate when nothing is lost)."""
-    trades_expected: int
-    trades_delivered: int
-    cpu_pct: float
-    """CPU the server processes used while publishing (% of one core, summed)."""
     rss_mb: list[float]
     """Peak RSS of each server process (MB)."""
     idle_kb_per_conn: float
     """RSS added per connected, idle client (KB), summed over the server processes."""
+    trades_expected: int = 0
+    trades_delivered: int = 0
+    cpu_pct: float = 0.0
+    """CPU the server processes used while publishing (% of one core, summed)."""
     refused: int = 0
     """Clients whose handshake failed (their events count as lost)."""
     capacity: bool = False
@@ -108,4 +108,4 @@ def summarise(impl: str, scenario: Scenario, sent: dict[int, int], received: lis
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
 
     return Result(impl, clients, rate, len(sent) * clients, delivered, duplicates, in_order, pct(0.5), pct(0.99),
-                  latencies[-1] if latencies else float("nan"), delivered / duration, 0, 0, 0.0, rss, idle_kb)
+                  latencies[-1] if latencies else float("nan"), delivered / duration, rss, idle_kb)

@@ -193,15 +193,15 @@ def test_recent_keeps_a_consecutive_window_and_replays_what_it_covers() -> None:
 
 
 def test_recent_starts_afresh_with_another_bot_run_even_if_its_numbering_restarted() -> None:
-    recent = Recent()
+    relay = Relay(keys=RedisKeys(prefix="unused"), redis_url="redis://127.0.0.1:1/0")
     run_1, run_2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
-    recent.add(Frame(raw="s", seq=10, is_status=True, started_at=run_1))
+    relay._forward(Frame(raw="s", seq=10, is_status=True, started_at=run_1))
     for seq in range(11, 20):
-        recent.add(event_frame(seq))
-    recent.add(Frame(raw="s", seq=3, is_status=True, started_at=run_2))  # a new run, numbered from 1 again
-    recent.add(event_frame(4))
-    assert [f.seq for f in recent.frames] == [3, 4]
-    assert recent.since(12) is None  # the old run's events are never replayed for the new one
+        relay._forward(event_frame(seq))
+    relay._forward(Frame(raw="s", seq=3, is_status=True, started_at=run_2))  # a new run, numbered from 1 again
+    relay._forward(event_frame(4))
+    assert [f.seq for f in relay.recent.frames] == [3, 4]
+    assert relay.recent.since(12) is None  # the old run's events are never replayed for the new one
 
 
 def test_recent_is_bounded_by_count_and_size() -> None:
