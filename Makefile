@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck test-py test-pg test-browser bench install clean
+.PHONY: run test lint typecheck test-js test-py test-pg test-browser bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
+## test-js: the page's pure logic (formatting, candles, markers, connection bookkeeping, pop-ups) with Node's test runner
+test-js:
+	node --test tests/js/*.test.js
+
 ## test-py: the asyncio, API and end-to-end tests on SQLite
 test-py: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest tests --ignore=tests/browser -q
@@ -53,7 +57,7 @@ test-pg: $(DEV_STAMP)
 test-browser: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest tests/browser -q
 
-test: lint typecheck test-py test-pg test-browser
+test: lint typecheck test-js test-py test-pg test-browser
 
 ## bench: our relay vs the textbook Channels bridge vs a plain websockets floor (printed; docs/benchmarks.md, var/bench.json)
 bench: $(DEV_STAMP) $(NODE_STAMP)

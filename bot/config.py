@@ -23,7 +23,7 @@ DEFAULTS: dict[str, str] = {
     "SYMBOLS": "BTCUSDT,ETHUSDT",
     "QUOTE_ASSET": "USDT",
     "TICK_INTERVAL": "0.5",
-    "SIM_SEED": "42",
+    "SIM_SEED": "7",
     "MARKET_DATA": "sim",
     "BROKER": "paper",
     "LIVE_TRADING": "false",
@@ -38,13 +38,14 @@ DEFAULTS: dict[str, str] = {
     "BREAKER_FAIL_MAX": "5",
     "BREAKER_RESET_TIMEOUT": "60",
     "STRATEGY": "sma_cross",
-    "SMA_FAST": "5",
-    "SMA_SLOW": "20",
+    "STRATEGY_TIMEFRAME": "60",
+    "SMA_FAST": "2",
+    "SMA_SLOW": "4",
     "MR_WINDOW": "20",
     "MR_ENTRY_Z": "2",
     "MR_EXIT_Z": "0",
     "FEE_RATE": "0.001",
-    "SLIPPAGE_BPS": "0",
+    "SLIPPAGE_BPS": "1",
     "STARTING_CASH": "10000",
     "ORDER_QUOTE": "1000",
     "MAX_POSITION_QUOTE": "",
@@ -103,10 +104,13 @@ class BotSettings:
     mr_window: int = 20
     mr_entry_z: Decimal = Decimal(2)
     mr_exit_z: Decimal = Decimal(0)
-    slippage_bps: Decimal = Decimal(0)
+    # 1 bp: Binance's BTCUSDT book is a cent wide, but the price moves while a market order travels.
+    slippage_bps: Decimal = Decimal(1)
     max_position_quote: Decimal | None = None
     max_daily_loss: Decimal | None = None
     candle_interval: int = 60
+    strategy_timeframe: int = 60
+    """Seconds per bar the strategy decides on (its closes); 0: every price."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BotSettings:
@@ -160,6 +164,7 @@ class BotSettings:
             max_position_quote=env.get("MAX_POSITION_QUOTE", p.optional(p.positive_decimal)),
             max_daily_loss=env.get("MAX_DAILY_LOSS", p.optional(p.positive_decimal)),
             candle_interval=env.get("CANDLE_INTERVAL", p.int_range(1, 3600)),
+            strategy_timeframe=env.get("STRATEGY_TIMEFRAME", p.int_range(0, 86_400)),
         )
         settings._check_exchange()
         return settings
@@ -212,7 +217,7 @@ class BotSettings:
         venue = "" if self.market_data == "sim" else f" binance={'testnet' if self.binance_testnet else 'LIVE'}"
         return (
             f"bot={self.bot_id} market={self.market_data} broker={self.broker}{venue}"
-            f" symbols={','.join(self.symbols)} strategy={self.strategy}"
+            f" symbols={','.join(self.symbols)} strategy={self.strategy}/{self.strategy_timeframe or 'tick'}s"
             f" tick={self.tick_interval}s fee_rate={self.fee_rate} slippage={self.slippage_bps}bps"
             f" cash={self.starting_cash} {self.quote_asset} order={self.order_quote} {self.quote_asset}"
             f" max_position={self.max_position_quote or '-'} max_daily_loss={self.max_daily_loss or '-'}"

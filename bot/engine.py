@@ -10,13 +10,15 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Protocol
 
 from bot.broker.base import Broker, Fill
-from bot.candles import CandleBook
+from bot.candles import ChartCandles
 from bot.config import BotSettings
 from bot.connectivity import Connectivity
 from bot.errors import BotError, OrderStatusUnknownError
 from bot.market.base import Tick
+from bot.marks import display_decimals, marks
 from bot.portfolio import Portfolio
 from bot.risk import RiskGuard
+from bot.strategy.bars import BarCloses
 from bot.strategy.base import Signal, Strategy
 from bot_api.commands import BotCommand, CommandError, CommandName
 from bot_api.events import (
@@ -25,6 +27,7 @@ from bot_api.events import (
     CommandResultData,
     EquityData,
     EquitySnapshotEvent,
+    MarksData,
     PositionData,
     PriceData,
     PriceUpdateEvent,
@@ -88,11 +91,15 @@ class TradingEngine:
         self.risk = RiskGuard(max_position_quote=settings.max_position_quote, max_daily_loss=settings.max_daily_loss)
         self.connectivity = connectivity or Connectivity()
         self.state = BotState.RUNNING if settings.auto_start else BotState.STOPPED
-        self.reason = "AUTO_START is on" if settings.auto_start else "AUTO_START is off"
+        self.reason = (
+            "started at launch" if settings.auto_start else "waiting for an operator to start it (AUTO_START is off)"
+        )
         self.prices: dict[str, Decimal] = {}
         self.trade_count = 0
         self.recent_trades: deque[TradeData] = deque(maxlen=RECENT_TRADES)
-        self.candles = CandleBook(settings.candle_interval)
+        self.candles = ChartCandles(settings.candle_interval)
+        self.bars = BarCloses(settings.strategy_timeframe)
+        self.decimals = display_decimals(settings.quote_asset)
         self.started_at = utcnow()
         self._seq = 0
         self.set_seq(initial_seq)
@@ -117,7 +124,7 @@ class TradingEngine:
         self.risk.open_day(self.portfolio.equity({}) if day_open is None else day_open, today)
         if state is not None:
             self.state = state
-            self.reason = f"{state.value} before the restart"
+            self.reason = f"{state.value} before the bot restarted; kept"
         if ledger:
             logger.info("restored %d trade(s) from the journal; state %s", len(ledger), self.state.value)
 
@@ -141,14 +148,18 @@ class TradingEngine:
                 PriceUpdateEvent(
                     seq=self._next_seq(),
                     bot=self.settings.bot_id,
-                    data=PriceData(symbol=tick.symbol, price=tick.price),
+                    # The account at this price travels with it: every screen's headline moves
+                    # with the prices, computed once, here, in Decimal.
+                    data=PriceData(symbol=tick.symbol, price=tick.price, marks=self._marks(self.prices)),
                 )
             )
-            # The strategy sees every price, even while stopped, so its windows stay
-            # contiguous; only acting on a signal depends on the state.
+            # The strategy sees every bar close of its timeframe (every price with 0), even while
+            # stopped, so its windows stay contiguous; only acting on a signal depends on the state.
             # Dust no order can sell counts as flat (Binance takes a buy's fee in the coin).
             position_qty = self.broker.tradable(tick.symbol, self.portfolio.position_qty(tick.symbol), tick.price)
-            signal = self.strategy.on_price(tick.symbol, tick.price, position_qty)
+            close = self.bars.close(tick.symbol, tick.price, tick.ts)
+            # A decision on the closed bar is traded at this tick's price: the one an order gets now.
+            signal = None if close is None else self.strategy.on_price(tick.symbol, close, position_qty)
             if await self._risk_halt() or signal is None or self.state is not BotState.RUNNING:
                 return
             qty = self._order_qty(tick, signal, position_qty)
@@ -252,9 +263,15 @@ class TradingEngine:
             risk=self.risk.data(self.portfolio.equity(prices)),
             exchange=self.connectivity.data(),
             market=self.candles.market(utcnow()),
+            marks=self._marks(prices),
             candle_interval=self.candles.interval,
         )
         return StatusEvent(seq=self._seq or None, bot=self.settings.bot_id, data=data)
+
+    def _marks(self, prices: dict[str, Decimal]) -> MarksData:
+        """The account as screens show it, at `prices` (see bot.marks)."""
+        today = self.risk.daily_pnl(self.portfolio.equity(prices))
+        return marks(self.portfolio, prices, self.decimals, today=today)
 
     async def start(self, reason: str) -> None:
         """Allow new orders; emits status_change if the bot was stopped."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from bot_api.events import RiskData
 from bot_api.models import utcnow
@@ -19,6 +19,11 @@ from bot_api.models import utcnow
 logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
+
+
+def _shown(amount: Decimal) -> str:
+    """An amount for a sentence: to the cent, no exponent (the exact figure is in the status)."""
+    return f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}"
 
 
 class RiskGuard:
@@ -48,7 +53,8 @@ class RiskGuard:
             return None
         pnl = self.daily_pnl(equity)
         if pnl <= -self.max_daily_loss:
-            return f"risk guard: today's loss {-pnl:f} reached MAX_DAILY_LOSS {self.max_daily_loss:f}"
+            return (f"daily loss limit reached: lost {_shown(-pnl)} today, limit {_shown(self.max_daily_loss)}"
+                    " (MAX_DAILY_LOSS)")
         return None
 
     def cap_buy(self, qty: Decimal, price: Decimal, held: Decimal, step: Decimal) -> Decimal:

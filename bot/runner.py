@@ -20,6 +20,8 @@ from bot.engine import BotEvent, TradingEngine
 from bot.errors import BotError, ConfigError
 from bot.journal import Journal
 from bot.market.base import MarketData
+from bot.market.sim import SimulatedMarket
+from bot.market.sim_history import backfill
 from bot.outbox import Outbox
 from bot.reconcile import reconcile
 from bot.strategy import build_strategy
@@ -29,6 +31,7 @@ from bot_api.command_bus import CommandBus
 from bot_api.errors import TransportError
 from bot_api.heartbeat import HEARTBEAT_INTERVAL, beat
 from bot_api.keys import RedisKeys
+from bot_api.models import utcnow
 from bot_api.publisher import EventPublisher
 from bot_api.redis_conn import connect
 from bot_api.tasks import cancel_and_wait
@@ -132,6 +135,12 @@ async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Start
     )
     engine.restore(journal.ledger(), journal.state())
     await seed_candles(engine.candles, redis, keys, settings.symbols, venue.rest)
+    if isinstance(venue.market, SimulatedMarket):
+        backfill(venue.market, engine.candles, utcnow())  # a fresh start gets a past; a restart no jump
+    # The strategy's windows filled from the chart's history: its first decision need not wait for them.
+    warmed = engine.bars.warm_up(engine.strategy, engine.candles.interval, engine.candles.base.data().symbols,
+                                 utcnow())
+    logger.info("strategy warmed up with %d bar close(s)", warmed)
 
     def continue_above(seq: int) -> None:
         journal.advance_seq(seq)

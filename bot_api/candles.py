@@ -1,4 +1,9 @@
-"""Chart data: OHLC candles of each symbol, written by the bot to Redis, read by the web's API."""
+"""Chart data: OHLC candles of each symbol, written by the bot to Redis, read by the web's API.
+
+The bot keeps two books: candles of CANDLE_INTERVAL seconds (1 minute by default) for the last
+day, and hour candles for the last 30 days. The page aggregates them into its timeframes itself:
+the base candles below an hour, the hour candles from an hour up.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,15 @@ from bot_api.models import ContractModel, Money
 
 logger = logging.getLogger(__name__)
 
-MAX_CANDLES = 500
-"""Candles kept in Redis per symbol (the chart's history)."""
+MAX_CANDLES = 1441
+"""Candles kept per symbol and book: a day of 1-minute candles plus the current one (about 130 KB
+of JSON per symbol)."""
+HOUR = 3600
+"""Seconds per candle of the long book."""
+HOUR_CANDLES = 721
+"""Hour candles kept per symbol: 30 days plus the current one."""
+TIMEFRAMES = (60, 300, 900, 3600, 14_400, 86_400)
+"""The chart's timeframes in seconds (1m, 5m, 15m, 1h, 4h, 1d)."""
 
 
 class Candle(ContractModel):

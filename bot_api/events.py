@@ -26,6 +26,7 @@ class EventType(StrEnum):
     BOT_PRESENCE = "bot_presence"
     ERROR = "error"
     EQUITY_SNAPSHOT = "equity_snapshot"
+    HEARTBEAT = "heartbeat"
 
 
 class BotState(StrEnum):
@@ -62,13 +63,6 @@ class TradeData(ContractModel):
     reason: Annotated[str, Field(max_length=200)] = ""
 
 
-class PriceData(ContractModel):
-    """The latest traded price of one symbol."""
-
-    symbol: Symbol
-    price: Money
-
-
 class PositionData(ContractModel):
     """An open position marked to the latest price."""
 
@@ -85,6 +79,45 @@ class PnlData(ContractModel):
     realized: Money
     unrealized: Money
     total: Money
+
+
+class PositionMarkData(ContractModel):
+    """One open position as the page shows it: its market value and unrealised P&L, in cents."""
+
+    value: Money
+    unrealized: Money
+
+
+class MarksData(ContractModel):
+    """The account marked to the latest prices, every figure rounded to the quote asset's display
+    step (`decimals`), so that what a page shows adds up exactly.
+
+    Rounded here, once, in the bot: `unrealized` is the sum of the rounded positions' `unrealized`,
+    `total` is `realized + unrealized` and `equity` is `cash` plus the positions' `value`, digit for
+    digit. A page formats these; it never recomputes money. The exact figures stay in `pnl`,
+    `positions`, `cash` and `equity` of the status.
+    """
+
+    decimals: Annotated[int, Field(ge=0, le=8)]
+    realized: Money
+    unrealized: Money
+    total: Money
+    cash: Money
+    equity: Money
+    positions: dict[str, PositionMarkData]
+    """By symbol: every open position."""
+    today: Money | None = None
+    """Today's P&L (UTC day, as the risk guard counts it), rounded the same way."""
+
+
+class PriceData(ContractModel):
+    """The latest traded price of one symbol, and the account marked to it."""
+
+    symbol: Symbol
+    price: Money
+    marks: MarksData | None = None
+    """The whole account at this price (every position, the headline figures): the newest price
+    event of any symbol carries the current marks, so conflating older prices loses nothing."""
 
 
 class SymbolStatsData(ContractModel):
@@ -178,6 +211,8 @@ class StatusData(ContractModel):
     exchange: ExchangeData | None = None
     market: dict[str, MarketStatData] = Field(default_factory=dict)
     """By symbol: the 24 h reference price (the page shows the change against the live price)."""
+    marks: MarksData | None = None
+    """The account as a page shows it (see MarksData); null only from an older bot."""
     candle_interval: int | None = None
     """Seconds per candle in the chart data (`/api/candles`, and what the page extends live)."""
     recovered: bool | None = None
@@ -217,6 +252,13 @@ class BotPresenceData(ContractModel):
     """Whether the bot process is alive, judged by its heartbeat key."""
 
     online: bool
+
+
+class HeartbeatData(ContractModel):
+    """The web process is alive and this socket is up to date: sent on a socket idle for a second."""
+
+    last_seq: int | None
+    """The last bot seq the web process handed to its sockets (null before the bot published)."""
 
 
 class ErrorData(ContractModel):
@@ -284,6 +326,14 @@ class BotPresenceEvent(Envelope):
     data: BotPresenceData
 
 
+class HeartbeatEvent(Envelope):
+    """Sent by the web process on an idle socket about once a second (seq is null): silence
+    longer than that means the link or the server is stuck, not that the market is quiet."""
+
+    type: Literal["heartbeat"] = "heartbeat"
+    data: HeartbeatData
+
+
 class ErrorEvent(Envelope):
     """A frame the server refused (sent by the web process, seq is null)."""
 
@@ -299,7 +349,8 @@ Event = Annotated[
     | BotControlEvent
     | BotPresenceEvent
     | ErrorEvent
-    | EquitySnapshotEvent,
+    | EquitySnapshotEvent
+    | HeartbeatEvent,
     Field(discriminator="type"),
 ]
 """Any envelope; validate with `parse_event`."""
@@ -313,6 +364,7 @@ EVENT_MODELS: dict[EventType, type[Envelope]] = {
     EventType.BOT_PRESENCE: BotPresenceEvent,
     EventType.ERROR: ErrorEvent,
     EventType.EQUITY_SNAPSHOT: EquitySnapshotEvent,
+    EventType.HEARTBEAT: HeartbeatEvent,
 }
 
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

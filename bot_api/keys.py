@@ -69,8 +69,13 @@ class RedisKeys:
 
     @property
     def candles_key(self) -> str:
-        """The recent candles of every symbol (a `CandlesData`), for the dashboard's chart."""
+        """The recent base candles (CANDLE_INTERVAL) of every symbol (a `CandlesData`), for the dashboard's chart."""
         return f"{self._base}:candles"
+
+    @property
+    def hour_candles_key(self) -> str:
+        """The hour candles of the last 30 days of every symbol (a `CandlesData`), for the chart's long timeframes."""
+        return f"{self._base}:candles:hour"
 
     @property
     def seq_key(self) -> str:

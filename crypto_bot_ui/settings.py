@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "crypto_bot_ui.core",
     "crypto_bot_ui.trades",
@@ -139,7 +140,8 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 REST_FRAMEWORK = {
     # The browser's session: the API is for the logged-in dashboard user and their scripts.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # A request without a session gets 401 with a WWW-Authenticate challenge (403 stays for refusals).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["crypto_bot_ui.api.auth.ChallengingSessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "crypto_bot_ui.api.pagination.TradePagination",
@@ -155,10 +157,14 @@ SPECTACULAR_SETTINGS = {
     # 3.1: pydantic describes optional fields with `type: null`, which 3.0 lacks.
     "OAS_VERSION": "3.1.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # /api/docs/: Swagger UI from our own static files (the drf-spectacular-sidecar package), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"ServiceStateEnum": ["ok", "down"]},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crypto_bot_ui.api.schemas.decimal_bounds_hook",
+        "crypto_bot_ui.api.schemas.login_responses_hook",
     ],
 }
 
@@ -189,11 +195,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # npm packages (package.json; `make` runs `npm ci`) served like our own files: no CDN.
 STATICFILES_DIRS = [("vendor/lightweight-charts", BASE_DIR / "node_modules" / "lightweight-charts" / "dist")]
-# Serve straight from the app folders when collectstatic has not run (make run, tests).
-WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # collectstatic (make run, the Dockerfile) writes content-hashed, gzipped copies; WhiteNoise serves
+    # hashed names with a ten-year immutable Cache-Control, so pages always get the current files.
+    "staticfiles": {"BACKEND": "crypto_bot_ui.core.storage.StaticStorage"},
+}
+# With DJANGO_DEBUG pages name the unhashed files, which WhiteNoise then finds in the app folders.
 
 # --- the bot link -------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

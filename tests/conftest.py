@@ -17,6 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _plain_static_storage(django_test_environment: None) -> Iterator[None]:
+    """In-process tests name static files unhashed, as Django advises: the manifest storage needs
+    collectstatic, which the test client does not run. The real servers (tests/stack.py) collect."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain}):
+        yield
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real Redis: TEST_REDIS_URL / the machine's 127.0.0.1:6379, else an embedded one."""

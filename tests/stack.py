@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import http.cookiejar
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -149,6 +153,21 @@ def procfile_commands() -> dict[str, str]:
     return dict(parse_procfile((ROOT / "Procfile").read_text()).processes)
 
 
+@functools.cache
+def collected_static() -> Path:
+    """A STATIC_ROOT that `manage.py collectstatic` filled, once per test run: hashing and compressing
+    take seconds, and a run of its own never writes into files another run's servers are reading."""
+    base = Path(tempfile.mkdtemp(prefix="cryptobot-static-"))
+    atexit.register(shutil.rmtree, base, True)
+    env = {**os.environ, "STATIC_ROOT": str(base / "static"), "VAR_DIR": str(base / "var"),
+           "SECRET_KEY": "collectstatic-" + uuid.uuid4().hex}
+    done = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    if done.returncode:
+        raise RuntimeError(f"collectstatic failed:\n{done.stdout}{done.stderr}")
+    return base / "static"
+
+
 def stack_env(*, redis_url: str, prefix: str, db_url: str, tmp: Path, **extra: str) -> dict[str, str]:
     """Environment for a test stack: its own port, key prefix, database and var dir."""
     env = dict(os.environ)
@@ -159,6 +178,7 @@ def stack_env(*, redis_url: str, prefix: str, db_url: str, tmp: Path, **extra: s
             "REDIS_PREFIX": prefix,
             "DATABASE_URL": db_url,
             "VAR_DIR": str(tmp / "var"),
+            "STATIC_ROOT": str(collected_static()),
             "SECRET_KEY": "e2e-" + uuid.uuid4().hex,
             "WEB_HOST": "127.0.0.1",
             "WEB_PORT": str(free_port()),
@@ -166,6 +186,9 @@ def stack_env(*, redis_url: str, prefix: str, db_url: str, tmp: Path, **extra: s
             "ADMIN_PASSWORD": ADMIN_PASSWORD,
             "RECORDER_NAME": f"rec-{prefix}",
             "PYTHONUNBUFFERED": "1",
+            # The strategy on every price, as the tests' trades within seconds need (the default
+            # decides once a minute); a test may still set its own.
+            "STRATEGY_TIMEFRAME": "0",
         }
     )
     env.update(extra)
@@ -176,11 +199,11 @@ def stack_env(*, redis_url: str, prefix: str, db_url: str, tmp: Path, **extra: s
 def running_stack(
     *, redis_url: str, prefix: str, tmp: Path, services: tuple[str, ...] = ("bot", "recorder", "web"), **extra: str
 ) -> Iterator[Stack]:
-    """Migrate, create the admin, start the services and wait until they are healthy."""
+    """Migrate, create the admin, start the services and wait until they are healthy (static files
+    come collected, as collectstatic leaves them for `make run` and the Docker image)."""
     with database_url(tmp) as db_url:
         stack = Stack(env=stack_env(redis_url=redis_url, prefix=prefix, db_url=db_url, tmp=tmp, **extra), tmp=tmp)
         stack.manage("migrate", "--noinput")
-        stack.manage("collectstatic", "--noinput", "-v0")
         stack.manage("ensure_admin")
         try:
             for name in services:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -27,4 +28,8 @@ class Strategy(Protocol):
 
     def on_price(self, symbol: str, price: Decimal, position_qty: Decimal) -> Signal | None:
         """Return a signal for `symbol` at `price`, given the open position, or None."""
+        ...
+
+    def started(self, fresh: Collection[str]) -> None:
+        """The bot starts trading after a warm-up; `fresh`: the symbols whose history is current."""
         ...

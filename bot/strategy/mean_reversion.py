@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal
 
 from bot.strategy.base import Signal
@@ -35,6 +36,9 @@ class MeanReversionStrategy:
         self.entry_z = entry_z
         self.exit_z = exit_z
         self._windows: dict[str, deque[Decimal]] = {}
+
+    def started(self, fresh: Collection[str]) -> None:
+        """Nothing to adjust: entries depend on the current price's distance alone."""
 
     def on_price(self, symbol: str, price: Decimal, position_qty: Decimal) -> Signal | None:
         """Record `price` and return BUY/SELL when its z-score crosses a threshold that fits the position."""

@@ -11,12 +11,18 @@ averages: SMA(fast) over the newest `fast` prices and SMA(slow) over all `slow` 
 No signal is given until the slow window is full and one comparison has been recorded, so the
 first possible signal is on price number `slow + 1`. A crossover that is not actionable (a
 buy while already long, a sell while flat) is ignored, not deferred.
+
+After a warm-up on history (`started`), the first decision joins a trend in progress: if
+SMA(fast) is above SMA(slow) then, a flat bot buys, as if the crossover had just happened. A bot
+started in a rising market would otherwise sit out the whole trend; later entries need a
+crossover again (a position the operator closed is not bought back until the next one).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Collection
 from decimal import Decimal
 
 from bot.strategy.base import Signal
@@ -38,6 +44,15 @@ class SmaCrossStrategy:
         self._windows: dict[str, deque[Decimal]] = {}
         # Sign of (fast - slow) at the previous price: +1 above, -1 below, 0 equal.
         self._previous: dict[str, int] = {}
+        self._joining: set[str] = set()
+        """Symbols whose next comparison is the first since the start (see `started`)."""
+
+    def started(self, fresh: Collection[str]) -> None:
+        """For the `fresh` symbols, forget the last comparison: the next one counts as a crossover
+        (joins the trend in progress). Others keep theirs: stale history decides nothing."""
+        self._joining = {symbol for symbol in fresh if symbol in self._previous}
+        for symbol in self._joining:
+            self._previous[symbol] = 0
 
     def on_price(self, symbol: str, price: Decimal, position_qty: Decimal) -> Signal | None:
         """Record `price` and return BUY/SELL on a crossover that fits the position."""
@@ -50,10 +65,17 @@ class SmaCrossStrategy:
         relation = (fast_sma > slow_sma) - (fast_sma < slow_sma)
         previous = self._previous.get(symbol)
         self._previous[symbol] = relation
+        joining = symbol in self._joining
+        self._joining.discard(symbol)
         if previous is None:
             return None
         if previous <= 0 < relation and position_qty == 0:
-            return Signal(Side.BUY, f"SMA{self.fast} crossed above SMA{self.slow}")
+            return Signal(Side.BUY, self._why("above", joining))
         if previous >= 0 > relation and position_qty > 0:
-            return Signal(Side.SELL, f"SMA{self.fast} crossed below SMA{self.slow}")
+            return Signal(Side.SELL, self._why("below", joining))
         return None
+
+    def _why(self, where: str, joining: bool) -> str:
+        if joining:
+            return f"SMA{self.fast} {where} SMA{self.slow} when the bot started (joining the trend)"
+        return f"SMA{self.fast} crossed {where} SMA{self.slow}"

@@ -7,9 +7,12 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.conf import settings
 from django_filters.fields import IsoDateTimeField
 
+from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, bot_symbols, not_a_symbol
 from crypto_bot_ui.trades.models import Side, Trade
+from crypto_bot_ui.trades.selectors import has_traded, traded_symbols
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
@@ -38,6 +41,26 @@ class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = BoundedIsoDateTimeField
 
 
+class TradeFilterForm(forms.Form):
+    """The filters' form: a symbol must be one this bot trades now or has traded."""
+
+    def clean_symbol(self) -> str:
+        """The symbol, or a ValidationError naming the symbols there are."""
+        symbol: str = self.cleaned_data.get("symbol") or ""
+        if not symbol:
+            return symbol
+        try:
+            trading = bot_symbols()
+        except BotDataUnavailableError:
+            # Without the bot's own list a refusal could be wrong; no trades is then the true answer.
+            return symbol
+        # Stored trades count too: after a restart with other SYMBOLS their history stays queryable.
+        if symbol in trading or has_traded(bot_id=settings.BOT_ID, symbol=symbol):
+            return symbol
+        known = {*trading, *traded_symbols(bot_id=settings.BOT_ID)}
+        raise forms.ValidationError("%(why)s", code="unknown_symbol", params={"why": not_a_symbol(symbol, known)})
+
+
 class TradeFilter(django_filters.FilterSet):
     """`symbol`, `side`, and a time window `since` <= executed_at < `until` (ISO-8601)."""
 
@@ -48,4 +71,5 @@ class TradeFilter(django_filters.FilterSet):
 
     class Meta:
         model = Trade
+        form = TradeFilterForm
         fields = ["symbol", "side", "since", "until"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from pydantic import BaseModel, ConfigDict
 
 from bot_api.candles import Candle
@@ -22,11 +23,13 @@ class PositionsResponse(BaseModel):
 
 
 class CandlesResponse(BaseModel):
-    """One symbol's recent candles, oldest first; `interval` seconds each (null before any)."""
+    """One symbol's base candles for a chart of `timeframe` seconds, oldest first; `interval` seconds
+    each (null before any): the page aggregates them into candles of `timeframe`."""
 
     model_config = ConfigDict(extra="forbid")
 
     symbol: str
+    timeframe: int
     interval: int | None
     candles: list[Candle]
 
@@ -52,4 +55,26 @@ def decimal_bounds_hook(result: dict[str, Any], **_: Any) -> dict[str, Any]:
                 walk(value)
 
     walk(result.get("components", {}))
+    return result
+
+
+class ChallengingSessionScheme(SessionScheme):
+    """The session cookie scheme (`cookieAuth`) for our session authentication too."""
+
+    target_class = "crypto_bot_ui.api.auth.ChallengingSessionAuthentication"
+
+
+LOGIN_REQUIRED = {
+    "description": "No session: log in at /accounts/login/ first.",
+    "headers": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Session realm="api"'}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
+def login_responses_hook(result: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """drf-spectacular post-processing: every operation that needs a session may answer 401."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if any(operation.get("security") or ()):  # [] and [{}] mean open to all
+                operation["responses"].setdefault("401", LOGIN_REQUIRED)
     return result

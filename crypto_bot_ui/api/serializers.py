@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from django.db import models
 from rest_framework import serializers
 
+from crypto_bot_ui.core.decimals import plain
 from crypto_bot_ui.trades.models import EquitySnapshot, Trade
 
 
-class TradeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class PlainDecimalField(serializers.DecimalField):
+    """A decimal string without the column's trailing zeros: "3500.93", not "3500.930000000000"."""
+
+    def to_representation(self, value: Decimal | str) -> str:
+        """The exact value in positional notation (never a float)."""
+        return plain(value)
+
+
+class RecordSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """A stored record, its decimal columns as plain decimal strings."""
+
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.DecimalField: PlainDecimalField}
+
+
+class TradeSerializer(RecordSerializer):
     """A stored fill."""
 
     class Meta:
@@ -19,7 +38,7 @@ class TradeSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         read_only_fields = fields
 
 
-class EquityPointSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class EquityPointSerializer(RecordSerializer):
     """A point of the equity curve."""
 
     class Meta:

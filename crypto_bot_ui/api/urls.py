@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from crypto_bot_ui.api import views
+from crypto_bot_ui.api.docs import ApiDocsView
 
 urlpatterns = [
     path("health", views.HealthView.as_view(), name="api-health"),
@@ -14,4 +15,5 @@ urlpatterns = [
     path("trades.csv", views.TradeCsvView.as_view(), name="api-trades-csv"),
     path("equity", views.EquityView.as_view(), name="api-equity"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", ApiDocsView.as_view(), name="api-docs"),
 ]

@@ -14,19 +14,27 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from bot_api.candles import TIMEFRAMES
 from bot_api.events import StatusEvent
 from crypto_bot_ui.api.filters import TradeFilter, in_range
+from crypto_bot_ui.api.query import KnownQueryParamsMixin
 from crypto_bot_ui.api.schemas import CandlesResponse, PositionsResponse
 from crypto_bot_ui.api.serializers import EquityPointSerializer, ErrorSerializer, HealthSerializer, TradeSerializer
 from crypto_bot_ui.core.selectors import health_report
-from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, candles_of, current_snapshot
+from crypto_bot_ui.dashboard.selectors import (
+    BotDataUnavailableError,
+    bot_symbols,
+    candles_of,
+    current_snapshot,
+    not_a_symbol,
+)
 from crypto_bot_ui.trades.selectors import CSV_COLUMNS, csv_row, equity_curve, trade_list
 
 logger = logging.getLogger(__name__)
@@ -54,10 +62,10 @@ class HealthView(APIView):
 
 
 @method_decorator(never_cache, name="dispatch")
-class DashboardView(APIView):
+class DashboardView(KnownQueryParamsMixin, APIView):
     """The bot's full snapshot: the same `status` envelope a WebSocket gets first."""
 
-    @extend_schema(responses={200: StatusEvent, 503: UNAVAILABLE})
+    @extend_schema(responses={200: StatusEvent, 400: ErrorSerializer, 503: UNAVAILABLE})
     def get(self, request: Request) -> Response:
         """The fallback for browsers whose WebSockets are blocked (poll it)."""
         try:
@@ -67,10 +75,10 @@ class DashboardView(APIView):
 
 
 @method_decorator(never_cache, name="dispatch")
-class PositionsView(APIView):
+class PositionsView(KnownQueryParamsMixin, APIView):
     """Open positions marked to the latest price, as of the bot's snapshot."""
 
-    @extend_schema(responses={200: PositionsResponse, 503: UNAVAILABLE})
+    @extend_schema(responses={200: PositionsResponse, 400: ErrorSerializer, 503: UNAVAILABLE})
     def get(self, request: Request) -> Response:
         """The positions (empty when flat) and the snapshot they come from."""
         try:
@@ -82,30 +90,39 @@ class PositionsView(APIView):
 
 
 class CandlesQuery(serializers.Serializer):  # type: ignore[type-arg]
-    """`symbol`: which symbol's candles."""
+    """`symbol`: which symbol's candles; `timeframe`: the chart's candle in seconds (default 60)."""
 
     symbol = serializers.RegexField(r"^[A-Z0-9]{2,20}$", max_length=20)
+    timeframe = serializers.ChoiceField(choices=TIMEFRAMES, default=TIMEFRAMES[0])
 
 
 @method_decorator(never_cache, name="dispatch")
-class CandlesView(APIView):
-    """The price chart's history: the bot's recent candles of one symbol, oldest first."""
+class CandlesView(KnownQueryParamsMixin, APIView):
+    """The price chart's history: the base candles of one symbol the page aggregates into `timeframe`."""
+
+    query_serializer = CandlesQuery
 
     @extend_schema(parameters=[CandlesQuery], responses={200: CandlesResponse, 400: ErrorSerializer,
                                                           503: UNAVAILABLE})
     def get(self, request: Request) -> Response:
-        """Candles `{time, open, high, low, close}`, `time` in Unix seconds."""
+        """Candles `{time, open, high, low, close}`, oldest first, `time` in Unix seconds; `interval`
+        seconds each: 1-minute ones (CANDLE_INTERVAL) below an hour, hour ones from an hour up."""
         query = CandlesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        symbol = query.validated_data["symbol"]
+        symbol, timeframe = query.validated_data["symbol"], int(query.validated_data["timeframe"])
         try:
-            interval, candles = candles_of(symbol)
+            symbols = bot_symbols()
+            if symbol not in symbols:
+                raise serializers.ValidationError({"symbol": not_a_symbol(symbol, symbols)}, code="unknown_symbol")
+            interval, candles = candles_of(symbol, timeframe)
         except BotDataUnavailableError as exc:
             return unavailable(exc)
-        return Response(CandlesResponse(symbol=symbol, interval=interval, candles=candles).model_dump(mode="json"))
+        body = CandlesResponse(symbol=symbol, timeframe=timeframe, interval=interval, candles=candles)
+        return Response(body.model_dump(mode="json"))
 
 
-class TradeListView(generics.ListAPIView):  # type: ignore[type-arg]
+@extend_schema_view(get=extend_schema(responses={200: TradeSerializer(many=True), 400: ErrorSerializer}))
+class TradeListView(KnownQueryParamsMixin, generics.ListAPIView):  # type: ignore[type-arg]
     """Stored trades, newest first; paginated `{count, next, previous, results}`."""
 
     serializer_class = TradeSerializer
@@ -124,7 +141,7 @@ class _Echo:
         return value
 
 
-class TradeCsvView(generics.GenericAPIView):  # type: ignore[type-arg]
+class TradeCsvView(KnownQueryParamsMixin, generics.GenericAPIView):  # type: ignore[type-arg]
     """The same trades and filters as /api/trades, streamed as CSV (no page limit)."""
 
     filter_backends = [DjangoFilterBackend]
@@ -135,7 +152,7 @@ class TradeCsvView(generics.GenericAPIView):  # type: ignore[type-arg]
         """This dashboard's bot's trades."""
         return trade_list(bot_id=settings.BOT_ID)
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, 400: ErrorSerializer})
     def get(self, request: Request) -> StreamingHttpResponse:
         """One row per trade, header first; streamed, so any number of rows fits."""
         trades = self.filter_queryset(self.get_queryset())
@@ -165,8 +182,10 @@ class EquityQuery(serializers.Serializer):  # type: ignore[type-arg]
     limit = serializers.IntegerField(required=False, min_value=1, max_value=5000, default=1000)
 
 
-class EquityView(APIView):
+class EquityView(KnownQueryParamsMixin, APIView):
     """The equity curve: stored points, oldest first."""
+
+    query_serializer = EquityQuery
 
     @extend_schema(parameters=[EquityQuery], responses={200: EquityPointSerializer(many=True), 400: ErrorSerializer})
     def get(self, request: Request) -> Response:

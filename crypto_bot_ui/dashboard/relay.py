@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from bot_api.events import (
     BotPresenceData,
     BotPresenceEvent,
     Event,
+    HeartbeatData,
+    HeartbeatEvent,
     PriceUpdateEvent,
     StatusEvent,
     encode_event,
@@ -45,6 +48,10 @@ REPLAY_LIMIT = 5_000
 
 RECENT_CHARS = 8 * 2**20
 """Most characters of recent events a relay keeps for replays (statuses are ~15 KB each)."""
+
+IDLE_HEARTBEAT = 1.0
+"""Seconds without any frame after which every socket gets a heartbeat: a page that hears nothing
+for a few seconds can then say the link is stale instead of showing frozen prices as live."""
 
 LAGGED = object()
 """Put in a queue (after clearing it) when its consumer fell too far behind."""
@@ -159,6 +166,8 @@ class Relay:
     recent: Recent = field(default_factory=Recent)
     run: datetime | None = None
     """`started_at` of the last status handed to the sockets (snapshots included): the bot run."""
+    last_fan_out: float = float("-inf")
+    """When (time.monotonic()) a frame last went to every socket: heartbeats fill the silences."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
@@ -167,6 +176,7 @@ class Relay:
             self._tasks = [
                 asyncio.create_task(self._supervise(self._pump), name="relay-pump"),
                 asyncio.create_task(self._supervise(self._watch_presence), name="relay-presence"),
+                asyncio.create_task(self._supervise(self._heartbeat), name="relay-heartbeat"),
             ]
 
     async def _supervise(self, body: Callable[[], Awaitable[None]]) -> None:
@@ -239,8 +249,29 @@ class Relay:
         return Frame(raw=encode_event(event), seq=None)
 
     def _fan_out(self, frame: Frame) -> None:
+        # Every socket gets every frame, so one timestamp tells whether any socket is idle.
+        self.last_fan_out = time.monotonic()
         for sub in tuple(self.subscribers):
             sub.offer(frame)
+
+    def heartbeat_frame(self) -> Frame:
+        """A heartbeat carrying the last bot seq this process handed out."""
+        event = HeartbeatEvent(bot=self.keys.bot_id, data=HeartbeatData(last_seq=self.last_seq))
+        return Frame(raw=encode_event(event), seq=None)
+
+    async def _heartbeat(self) -> None:
+        """Send a heartbeat to every socket whenever nothing went out for IDLE_HEARTBEAT seconds.
+
+        A socket that just connected may get its first one up to a second late; its snapshot
+        arrived meanwhile. One frame for all sockets, built once a second at most.
+        """
+        while True:
+            idle = time.monotonic() - self.last_fan_out
+            if idle >= IDLE_HEARTBEAT:
+                if self.subscribers:
+                    self._fan_out(self.heartbeat_frame())
+                idle = 0.0
+            await asyncio.sleep(IDLE_HEARTBEAT - idle)
 
     async def _pump(self) -> None:
         subscriber = EventSubscriber(lambda: connect(self.redis_url, for_pubsub=True), self.keys)

@@ -14,6 +14,11 @@ from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, current_s
 
 logger = logging.getLogger(__name__)
 
+MODULES = tuple(f"dashboard/{name}.js" for name in (
+    "candles", "charts", "format", "link", "notify", "panels", "render", "socket", "texts", "toasts",
+))
+"""The page's ES modules besides dashboard.js, preloaded so they do not load one import at a time."""
+
 
 @never_cache
 @login_required
@@ -30,4 +35,5 @@ def index(request: HttpRequest) -> HttpResponse:
     # Only to show or grey out the controls: the server checks every command itself.
     can_control = request.user.has_perm(CONTROL_PERMISSION)
     return render(request, "dashboard/index.html",
-                  {"ws_path": "/ws/dashboard/", "snapshot": snapshot, "can_control": can_control})
+                  {"ws_path": "/ws/dashboard/", "snapshot": snapshot, "can_control": can_control,
+                   "modules": MODULES})

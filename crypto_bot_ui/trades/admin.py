@@ -5,14 +5,37 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Iterable
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils.text import capfirst
 
+from crypto_bot_ui.core.decimals import plain
 from crypto_bot_ui.trades.models import BotCommand, EquitySnapshot, Trade
 from crypto_bot_ui.trades.selectors import csv_rows
 from crypto_bot_ui.trades.services import set_trade_note
+
+Column = str | Callable[[models.Model], str]
+
+
+def _plain_column(model: type[models.Model], name: str) -> Callable[[models.Model], str]:
+    """A list or detail column showing the decimal field `name` plainly ("3500.93", not 12 places)."""
+
+    @admin.display(description=capfirst(str(model._meta.get_field(name).verbose_name)), ordering=name)
+    def column(obj: models.Model) -> str:
+        return plain(getattr(obj, name))
+
+    column.__name__ = name  # the admin's CSS class of the column
+    return column
+
+
+def plain_decimals(model: type[models.Model], names: Iterable[str]) -> tuple[Column, ...]:
+    """`names`, with each decimal field's replaced by a column that shows it without trailing zeros."""
+    decimals = {f.name for f in model._meta.fields if isinstance(f, models.DecimalField)}
+    return tuple(_plain_column(model, name) if name in decimals else name for name in names)
 
 
 class _RecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -31,15 +54,15 @@ class _RecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 class TradeAdmin(_RecordAdmin):
     """Trades are facts reported by the bot: listed, filtered, searched and exported; only the note changes."""
 
-    list_display = (
+    list_display = plain_decimals(Trade, (
         "executed_at", "symbol", "side", "qty", "price", "fee", "fee_asset", "realized_pnl", "bot_id", "trade_id",
-    )
+    ))
     list_filter = ("symbol", "side", "bot_id", ("executed_at", admin.DateFieldListFilter))
     search_fields = ("trade_id", "symbol", "order_id")
     ordering = ("-executed_at", "-id")
     date_hierarchy = "executed_at"
     list_per_page = 50
-    readonly_fields = tuple(f.name for f in Trade._meta.fields if f.name != "note")
+    readonly_fields = plain_decimals(Trade, (f.name for f in Trade._meta.fields if f.name != "note"))
     fields = (*readonly_fields, "note")
     actions = ["export_csv"]
 
@@ -61,11 +84,14 @@ class TradeAdmin(_RecordAdmin):
 class EquitySnapshotAdmin(_RecordAdmin):
     """The equity curve's points, as the bot reported them: read-only."""
 
-    list_display = ("taken_at", "bot_id", "equity", "cash", "realized_pnl", "unrealized_pnl", "total_pnl", "seq")
+    list_display = plain_decimals(EquitySnapshot, (
+        "taken_at", "bot_id", "equity", "cash", "realized_pnl", "unrealized_pnl", "total_pnl", "seq",
+    ))
     list_filter = ("bot_id", ("taken_at", admin.DateFieldListFilter))
     date_hierarchy = "taken_at"
     ordering = ("-taken_at", "-seq")
-    readonly_fields = tuple(f.name for f in EquitySnapshot._meta.fields)
+    readonly_fields = plain_decimals(EquitySnapshot, (f.name for f in EquitySnapshot._meta.fields))
+    fields = readonly_fields
 
     def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         """Viewable, never editable."""

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from crypto_bot_ui.core.decimals import plain
+
 
 class Side(models.TextChoices):
     """Trade direction, as in bot_api.events.Side."""
@@ -53,7 +55,7 @@ class Trade(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.side} {self.qty} {self.symbol} @ {self.price} ({self.trade_id})"
+        return f"{self.side} {plain(self.qty)} {self.symbol} @ {plain(self.price)} ({self.trade_id})"
 
 
 class EquitySnapshot(models.Model):
@@ -74,7 +76,7 @@ class EquitySnapshot(models.Model):
         constraints = [models.UniqueConstraint(fields=["bot_id", "seq"], name="equity_unique_per_bot_seq")]
 
     def __str__(self) -> str:
-        return f"{self.bot_id} equity {self.equity} at {self.taken_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.bot_id} equity {plain(self.equity)} at {self.taken_at:%Y-%m-%d %H:%M:%S}"
 
 
 class CommandStatus(models.TextChoices):

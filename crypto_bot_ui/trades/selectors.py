@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db.models import QuerySet
 
+from crypto_bot_ui.core.decimals import plain
 from crypto_bot_ui.trades.models import EquitySnapshot, Trade
 
 logger = logging.getLogger(__name__)
@@ -22,6 +23,16 @@ CSV_COLUMNS = (
 def trade_list(*, bot_id: str) -> QuerySet[Trade]:
     """One bot's trades, newest first."""
     return Trade.objects.filter(bot_id=bot_id).order_by("-executed_at", "-id")
+
+
+def has_traded(*, bot_id: str, symbol: str) -> bool:
+    """Whether one bot has any stored trade of `symbol`."""
+    return Trade.objects.filter(bot_id=bot_id, symbol=symbol).exists()
+
+
+def traded_symbols(*, bot_id: str) -> list[str]:
+    """The symbols of one bot's stored trades, sorted."""
+    return list(Trade.objects.filter(bot_id=bot_id).order_by("symbol").values_list("symbol", flat=True).distinct())
 
 
 def equity_curve(*, bot_id: str, since: datetime | None = None, limit: int = 1000) -> list[EquitySnapshot]:
@@ -43,8 +54,8 @@ def csv_row(trade: Trade) -> list[str]:
     """One trade: money as exact decimal strings, times in ISO-8601 UTC, free text made inert."""
     return [
         trade.executed_at.isoformat(), trade.trade_id, trade.order_id, trade.symbol, trade.side,
-        *(format(getattr(trade, f).normalize(), "f") for f in ("qty", "price", "quote_qty", "fee")),
-        trade.fee_asset, format(trade.realized_pnl.normalize(), "f"), _inert(trade.reason), _inert(trade.note),
+        *(plain(getattr(trade, f)) for f in ("qty", "price", "quote_qty", "fee")),
+        trade.fee_asset, plain(trade.realized_pnl), _inert(trade.reason), _inert(trade.note),
     ]
 
 

@@ -61,9 +61,13 @@ class ScriptedStrategy:
         return None if side is None else Signal(side, f"scripted {side.value}")
 
 
+FRICTIONLESS = {"STRATEGY_TIMEFRAME": "0", "SLIPPAGE_BPS": "0"}
+"""What the engine tests assume unless they say otherwise: the strategy sees every price, fills at it."""
+
+
 def settings(**env: str) -> BotSettings:
-    """Settings from defaults plus `env` overrides."""
-    return BotSettings.from_env(env)
+    """Settings from defaults, FRICTIONLESS, plus `env` overrides."""
+    return BotSettings.from_env({**FRICTIONLESS, **env})
 
 
 def engine(strategy: Strategy, sink: ListSink, **env: str) -> TradingEngine:

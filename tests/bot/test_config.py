@@ -21,10 +21,12 @@ def test_defaults() -> None:
     assert s.symbols == ("BTCUSDT", "ETHUSDT")
     assert s.quote_asset == "USDT"
     assert s.tick_interval == 0.5
-    assert s.sim_seed == 42
+    assert s.sim_seed == 7
     assert s.strategy == "sma_cross"
-    assert (s.sma_fast, s.sma_slow) == (5, 20)
+    assert (s.sma_fast, s.sma_slow, s.strategy_timeframe) == (2, 4, 60)
     assert s.fee_rate == Decimal("0.001")
+    assert s.slippage_bps == Decimal(1)
+    assert s.candle_interval == 60
     assert s.starting_cash == Decimal("10000")
     assert s.order_quote == Decimal("1000")
     assert s.auto_start is True
@@ -44,6 +46,7 @@ def test_overrides_are_parsed() -> None:
             "SIM_SEED": "-7",
             "SMA_FAST": "1",
             "SMA_SLOW": "500",
+            "STRATEGY_TIMEFRAME": "0",
             "FEE_RATE": "0",
             "STARTING_CASH": "250.5",
             "ORDER_QUOTE": "12.25",
@@ -55,7 +58,7 @@ def test_overrides_are_parsed() -> None:
     assert s.symbols == ("SOLBUSD", "BNBBUSD")
     assert s.tick_interval == 0.05
     assert s.sim_seed == -7
-    assert (s.sma_fast, s.sma_slow) == (1, 500)
+    assert (s.sma_fast, s.sma_slow, s.strategy_timeframe) == (1, 500, 0)
     assert s.fee_rate == Decimal(0)
     assert s.starting_cash == Decimal("250.5")
     assert s.order_quote == Decimal("12.25")
@@ -103,6 +106,9 @@ def test_auto_start_accepts_boolean_words(raw: str, expected: bool) -> None:
         ("SMA_FAST", "x"),
         ("SMA_FAST", "20"),
         ("SMA_SLOW", "501"),
+        ("STRATEGY_TIMEFRAME", "-1"),
+        ("STRATEGY_TIMEFRAME", "86401"),
+        ("STRATEGY_TIMEFRAME", "1.5"),
         ("FEE_RATE", "-1"),
         ("FEE_RATE", "0.1"),
         ("FEE_RATE", "NaN"),
@@ -167,6 +173,7 @@ def test_every_setting_has_a_default() -> None:
         "BINANCE_WS_API_URL",
         "STALL_TIMEOUT", "REST_POLL_INTERVAL", "BREAKER_FAIL_MAX", "BREAKER_RESET_TIMEOUT", "MR_WINDOW",
         "MR_ENTRY_Z", "MR_EXIT_Z", "SLIPPAGE_BPS", "MAX_POSITION_QUOTE", "MAX_DAILY_LOSS", "CANDLE_INTERVAL",
+        "STRATEGY_TIMEFRAME",
     }  # fmt: skip
 
 

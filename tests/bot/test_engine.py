@@ -91,7 +91,7 @@ async def test_snapshot_before_any_event_has_no_seq() -> None:
     snap = eng.snapshot()
     assert snap.seq is None
     assert snap.data.state is BotState.STOPPED
-    assert snap.data.reason == "AUTO_START is off"
+    assert snap.data.reason == "waiting for an operator to start it (AUTO_START is off)"
 
 
 async def test_trade_sizing_and_content() -> None:

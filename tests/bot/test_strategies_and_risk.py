@@ -53,7 +53,7 @@ async def test_the_daily_loss_limit_stops_trading_and_says_why() -> None:
     await eng.on_tick(tick("BTCUSDT", "98.9"))  # -40 realised today, -11 unrealised: limit reached
     assert eng.state is BotState.STOPPED
     change = sink.of_type("status_change")[-1]
-    assert "MAX_DAILY_LOSS 50" in change.data.reason  # type: ignore[union-attr]
+    assert "limit 50.00 (MAX_DAILY_LOSS)" in change.data.reason  # type: ignore[union-attr]
     trades = len(sink.of_type("trade_executed"))
     await eng.on_tick(tick("BTCUSDT", "90"))
     assert len(sink.of_type("trade_executed")) == trades  # nothing more
@@ -129,7 +129,7 @@ def test_the_daily_loss_counts_from_the_equity_the_day_opened_with(monkeypatch: 
     # Yesterday's position is 100 under water at midnight: a loss of yesterday, not of today.
     assert guard.breach(Decimal(900)) is None and guard.daily_pnl(Decimal(900)) == 0
     assert guard.breach(Decimal(860)) is None  # 40 lost today
-    assert guard.breach(Decimal(850)) == "risk guard: today's loss 50 reached MAX_DAILY_LOSS 50"
+    assert guard.breach(Decimal(850)) == "daily loss limit reached: lost 50.00 today, limit 50.00 (MAX_DAILY_LOSS)"
 
 
 def test_after_a_restart_the_day_opens_before_todays_first_trade() -> None:

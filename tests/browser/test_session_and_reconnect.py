@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,14 +10,13 @@ import redis
 from playwright.sync_api import Page, expect
 
 from bot_api.keys import RedisKeys
-from tests.browser.test_dashboard_page import log_in
 from tests.stack import Stack, wait_for
 
 pytestmark = pytest.mark.browser
 
 
 def test_reconnects_after_a_server_restart_and_goes_to_login_when_the_session_is_gone(
-    page: Page, stack: Stack, artifacts_dir: Path
+    page: Page, stack: Stack, artifacts_dir: Path, log_in: Callable[[Page, Stack], None]
 ) -> None:
     log_in(page, stack)
     conn = page.locator("#conn-state")
@@ -37,7 +37,7 @@ def test_reconnects_after_a_server_restart_and_goes_to_login_when_the_session_is
     stack.start("web")
     wait_for(stack.health, 30, "Daphne back")
     expect(conn).to_have_attribute("data-state", "live", timeout=40_000)  # backoff ≤ 30 s, then resume
-    expect(page.locator("#log")).to_contain_text("resumed after seq")
+    expect(page.locator("#log")).to_contain_text("reconnected: the events missed since")
 
     # Zulip-style: the state the page built (old state + replayed events) equals a fresh snapshot.
     page.once("dialog", lambda dialog: dialog.accept())

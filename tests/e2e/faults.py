@@ -26,7 +26,7 @@ from bot_api.redis_conn import connect as redis_connect
 from tests.stack import Browserless, Stack
 
 # Fast trading: 50 ticks/s per symbol and short SMA windows trade several times a second.
-FAST = {"TICK_INTERVAL": "0.02", "SMA_FAST": "2", "SMA_SLOW": "4"}
+FAST = {"TICK_INTERVAL": "0.02", "SMA_FAST": "2", "SMA_SLOW": "4", "STRATEGY_TIMEFRAME": "0"}
 
 
 def kill9(stack: Stack, name: str) -> None:
@@ -194,7 +194,7 @@ async def assert_same_as_fresh_page(client: LongClient, session: Browserless, to
         while fresh.status is None or (fresh.last_seq or 0) < top:
             for frame in split_frame(await ws.recv()):
                 fresh.apply(frame)
-    assert client.model.last_seq == fresh.last_seq == top
+    assert (client.model.last_seq, fresh.last_seq) == (top, top), "(client, fresh page) != the bot's last seq"
     view, fresh_view = client.model.view(), fresh.view()
     diff = {k: (view[k], fresh_view[k]) for k in fresh_view if view[k] != fresh_view[k]}
     assert not diff, f"client != fresh page at seq {top}: {diff}"

@@ -152,3 +152,27 @@ async def test_dashboard_requires_login(stack: Stack) -> None:
     """The page redirects anonymous visitors to the login form."""
     status, page = await asyncio.to_thread(Browserless(stack.base_url).get, "/")
     assert status == 200 and 'name="csrfmiddlewaretoken"' in page  # followed the redirect to login
+
+
+async def test_the_rest_snapshot_carries_the_marks_the_socket_had_at_its_seq(
+    stack: Stack, session: Browserless
+) -> None:
+    """/api/dashboard and the socket agree on the money for the same seq: computed once, by the bot."""
+    seen: list[Frame] = []
+    async with connect(stack.ws_url, additional_headers=session.ws_headers(), open_timeout=10) as ws:
+        await read_until(ws, of_type("status"), 5, seen)
+        await read_until(ws, of_type("trade_executed"), 30, seen)  # positions open and close from here on
+        compared = 0
+        for _ in range(20):
+            _, body = await asyncio.to_thread(session.get, "/api/dashboard")
+            snapshot = json.loads(body)
+            target = snapshot["seq"]
+            await read_until(ws, lambda f, t=target: (f["seq"] or 0) >= t, 5, seen)
+            event = next(f for f in seen if f["seq"] == target)
+            if event["type"] not in ("status", "price_update"):
+                continue  # a trade or an answer at that seq: its marks travel in the status after it
+            assert snapshot["data"]["marks"] == event["data"]["marks"], target
+            compared += 1
+            if compared == 3:
+                break
+    assert compared == 3, "three snapshots compared with the socket"

@@ -35,6 +35,7 @@ def test_launcher_runs_everything_with_embedded_redis_and_stops_cleanly(tmp_path
         "DATABASE_URL": "",
         "VAR_DIR": str(tmp_path / "var"),
         "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+        "STATIC_ROOT": str(tmp_path / "static"),  # the launcher collects them there; login then names them
         "SECRET_KEY": "launch-" + uuid.uuid4().hex,
         "WEB_PORT": str(port),
         "REDIS_PREFIX": f"test-{uuid.uuid4().hex[:8]}",

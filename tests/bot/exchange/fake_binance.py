@@ -33,6 +33,10 @@ FEE = Decimal("0.001")
 SIGNED = {"/api/v3/account", "/api/v3/order", "/api/v3/myTrades"}
 
 
+KLINE_MS = {"1m": 60_000, "1h": 3_600_000}
+"""Milliseconds per kline by the interval names the bot asks for."""
+
+
 def ms() -> int:
     return int(time.time() * 1000)
 
@@ -117,12 +121,14 @@ class FakeBinance:
                 return web.json_response({"symbol": params["symbol"], "price": f"{self.prices[params['symbol']]:f}"})
             return web.json_response([{"symbol": s, "price": f"{p:f}"} for s, p in self.prices.items()])
         if path == "/api/v3/klines":
+            # The last `limit` klines up to endTime (default now), the current open one included.
             price = f"{self.prices[params['symbol']]:f}"
-            now = ms() // 60_000 * 60_000
-            limit = int(params.get("limit", 5))
-            return web.json_response([[now - 60_000 * i, price, price, price, price, "1.0",
-                                       now - 60_000 * i + 59_999, price, 10, "0.5", price, "0"]
-                                      for i in range(limit, 0, -1)])
+            step = KLINE_MS[params.get("interval", "1m")]
+            last = min(ms(), int(params.get("endTime", ms()))) // step * step
+            limit = int(params.get("limit", 500))
+            return web.json_response([[last - step * i, price, price, price, price, "1.0",
+                                       last - step * i + step - 1, price, 10, "0.5", price, "0"]
+                                      for i in range(limit - 1, -1, -1)])
         if path == "/api/v3/account":
             return web.json_response({"makerCommission": 10, "takerCommission": 10, "canTrade": True,
                                       "accountType": "SPOT", "updateTime": ms(), "permissions": ["SPOT"],

@@ -46,9 +46,10 @@ async def a_snapshot() -> StatusEvent:
 
 def test_every_endpoint_but_health_needs_a_login(client: Client, keys: RedisKeys) -> None:
     for path in ("/api/dashboard", "/api/positions", "/api/candles?symbol=BTCUSDT", "/api/trades",
-                 "/api/trades.csv", "/api/equity", "/api/schema/"):
+                 "/api/trades.csv", "/api/equity", "/api/schema/", "/api/trades?symbl=X"):
         response = client.get(path)
-        assert response.status_code == 403, path
+        assert response.status_code == 401, path  # no session: a challenge, not a refusal
+        assert response["WWW-Authenticate"] == 'Session realm="api"', path
         assert b"not_authenticated" in response.content, path
     assert client.get("/api/health").status_code in (200, 503)
 
@@ -68,17 +69,50 @@ def test_dashboard_and_positions_serve_the_bot_snapshot(
     assert positions["positions"][0]["symbol"] == "BTCUSDT" and positions["positions"][0]["mark_price"] == "101"
 
 
-def test_candles_of_one_symbol(viewer: Client, keys: RedisKeys, raw_redis: redis.Redis) -> None:
-    assert viewer.get("/api/candles?symbol=BTCUSDT").json() == {"symbol": "BTCUSDT", "interval": None, "candles": []}
-    candle = Candle(time=1_700_000_000, open=Decimal("1.5"), high=Decimal(2), low=Decimal(1), close=Decimal("1.75"))
-    raw_redis.set(keys.candles_key, CandlesData(interval=60, symbols={"BTCUSDT": [candle]}).model_dump_json())
-    body = viewer.get("/api/candles?symbol=BTCUSDT").json()
-    assert body == {"symbol": "BTCUSDT", "interval": 60, "candles": [
-        {"time": 1_700_000_000, "open": "1.5", "high": "2", "low": "1", "close": "1.75"}]}
-    assert viewer.get("/api/candles?symbol=ETHUSDT").json()["candles"] == []
-    bad = viewer.get("/api/candles?symbol=btc;drop")
-    assert bad.status_code == 400 and bad.json()["code"] == "invalid" and bad.json()["message"].startswith("symbol")
-    assert viewer.get("/api/candles").status_code == 400
+def candle_json(time: int) -> dict[str, Any]:
+    return {"time": time, "open": "1.5", "high": "2", "low": "1", "close": "1.75"}
+
+
+def test_candles_to_draw_each_timeframe_from(viewer: Client, keys: RedisKeys, raw_redis: redis.Redis) -> None:
+    assert viewer.get("/api/candles?symbol=BTCUSDT").status_code == 503  # no bot yet: its symbols are unknown
+    raw_redis.set(keys.status_key, asyncio.run(a_snapshot()).model_dump_json())
+    assert viewer.get("/api/candles?symbol=BTCUSDT").json() == {
+        "symbol": "BTCUSDT", "timeframe": 60, "interval": None, "candles": []}
+
+    def stored(time: int) -> Candle:
+        return Candle(time=time, open=Decimal("1.5"), high=Decimal(2), low=Decimal(1), close=Decimal("1.75"))
+
+    raw_redis.set(keys.candles_key, CandlesData(interval=60, symbols={"BTCUSDT": [stored(1_700_000_040)]})
+                  .model_dump_json())
+    # No hour book (a CANDLE_INTERVAL that does not divide an hour): every timeframe gets the base candles.
+    assert viewer.get("/api/candles?symbol=BTCUSDT&timeframe=86400").json()["interval"] == 60
+    raw_redis.set(keys.hour_candles_key, CandlesData(interval=3600, symbols={"BTCUSDT": [stored(1_699_999_200)]})
+                  .model_dump_json())
+    for timeframe, interval, time in ((60, 60, 1_700_000_040), (300, 60, 1_700_000_040), (900, 60, 1_700_000_040),
+                                      (3600, 3600, 1_699_999_200), (14400, 3600, 1_699_999_200),
+                                      (86400, 3600, 1_699_999_200)):
+        body = viewer.get(f"/api/candles?symbol=BTCUSDT&timeframe={timeframe}").json()
+        assert body == {"symbol": "BTCUSDT", "timeframe": timeframe, "interval": interval,
+                        "candles": [candle_json(time)]}, timeframe
+    assert viewer.get("/api/candles?symbol=ETHUSDT&timeframe=3600").json()["candles"] == []  # traded, no candle yet
+
+
+@pytest.mark.parametrize(("query", "code", "message"), [
+    ("symbol=SOLUSDT", "unknown_symbol", "symbol: SOLUSDT is not a symbol of this bot; it has: BTCUSDT, ETHUSDT"),
+    ("symbol=BTCUSDT&timeframe=120", "invalid_choice", 'timeframe: "120" is not a valid choice.'),
+    ("symbol=BTCUSDT&timeframe=1h", "invalid_choice", 'timeframe: "1h" is not a valid choice.'),
+    ("symbol=btc;drop", "invalid", "symbol: "),
+    ("timeframe=60", "required", "symbol: "),
+    ("symbol=BTCUSDT&interval=60", "unknown_parameter", "unknown query parameter interval"),
+])
+def test_candles_of_an_unknown_symbol_or_timeframe_are_refused(
+    viewer: Client, keys: RedisKeys, raw_redis: redis.Redis, query: str, code: str, message: str
+) -> None:
+    raw_redis.set(keys.status_key, asyncio.run(a_snapshot()).model_dump_json())
+    response = viewer.get("/api/candles?" + query)
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert response.json()["message"].startswith(message)
 
 
 def test_trades_are_paginated_newest_first(viewer: Client, keys: RedisKeys) -> None:
@@ -88,11 +122,15 @@ def test_trades_are_paginated_newest_first(viewer: Client, keys: RedisKeys) -> N
     first = viewer.get("/api/trades").json()
     assert first["count"] == 120 and first["previous"] is None and "page=2" in first["next"]
     assert [t["trade_id"] for t in first["results"][:3]] == ["t120", "t119", "t118"] and len(first["results"]) == 50
-    assert first["results"][0]["price"] == "100.250000000000"  # money as an exact decimal string
+    assert first["results"][0]["price"] == "100.25"  # money as an exact decimal string, no trailing zeros
+    assert (first["results"][0]["qty"], first["results"][0]["fee"], first["results"][0]["realized_pnl"]) == (
+        "0.5", "0.050125", "0")
     last = viewer.get("/api/trades?page=3").json()
     assert len(last["results"]) == 20 and last["next"] is None and last["results"][-1]["trade_id"] == "t1"
     big = viewer.get("/api/trades?page_size=1000").json()
     assert len(big["results"]) == 120  # capped at 500 per page, and there are 120
+    one = viewer.get("/api/trades?limit=1").json()  # `limit`: the page size's other name
+    assert len(one["results"]) == 1 and one["count"] == 120
     assert viewer.get("/api/trades?page=9").status_code == 404
 
 
@@ -112,7 +150,58 @@ def test_trade_filters(viewer: Client, keys: RedisKeys) -> None:
         assert viewer.get(f"/api/equity?since={edge}").status_code == 400
     bad = viewer.get("/api/trades?side=short")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_choice"
+    assert bad.json()["message"].startswith("side: ")
     assert viewer.get("/api/trades?since=yesterday").status_code == 400
+
+
+def test_a_symbol_must_be_traded_now_or_in_the_stored_trades(
+    viewer: Client, keys: RedisKeys, raw_redis: redis.Redis
+) -> None:
+    make_trade(1, symbol="SOLUSDT")  # traded before a restart with other SYMBOLS
+    make_trade(2, symbol="DOGEUSDT", bot="other")  # another bot's symbol is not this one's
+    assert viewer.get("/api/trades?symbol=NOPE").status_code == 200  # no snapshot yet: nothing to judge by
+    raw_redis.set(keys.status_key, asyncio.run(a_snapshot()).model_dump_json())
+    for path in ("/api/trades?symbol=NOPE", "/api/trades.csv?symbol=NOPE", "/api/trades?symbol=DOGEUSDT"):
+        bad = viewer.get(path)
+        assert bad.status_code == 400, path
+        assert bad.json()["code"] == "unknown_symbol", path
+        assert "is not a symbol of this bot; it has: BTCUSDT, ETHUSDT, SOLUSDT" in bad.json()["message"], path
+    assert viewer.get("/api/trades?symbol=NOPE").json()["message"].startswith("symbol: NOPE is not")
+    assert [t["trade_id"] for t in viewer.get("/api/trades?symbol=SOLUSDT").json()["results"]] == ["t1"]
+    assert viewer.get("/api/trades?symbol=ETHUSDT").json()["count"] == 0  # traded now, nothing stored yet
+    odd = viewer.get("/api/trades?symbol=%25s%25%28x%29d")  # printf-like input is only echoed
+    assert odd.status_code == 400 and "%s%(x)d is not" in odd.json()["message"]
+
+
+@pytest.mark.parametrize(("path", "reads"), [
+    ("/api/trades?symbl=BTCUSDT", "limit, page, page_size, side, since, symbol, until"),
+    ("/api/trades.csv?page=2", "side, since, symbol, until"),
+    ("/api/equity?limit=5&from=2026-01-01", "limit, since"),
+    ("/api/dashboard?x=1", "none"),
+    ("/api/positions?x=1&y=2", "none"),
+])
+def test_unknown_query_parameters_are_refused(viewer: Client, keys: RedisKeys, path: str, reads: str) -> None:
+    response = viewer.get(path)
+    assert response.status_code == 400
+    assert response.json()["code"] == "unknown_parameter"
+    assert response.json()["message"].endswith(f"(this endpoint reads: {reads})")
+    assert response.json()["message"].startswith("unknown query parameter")
+
+
+@pytest.mark.parametrize("query", ["page=abc", "page=0", "page=-1", "page=1.5", "page_size=abc", "page_size=0",
+                                   "page_size=%EF%BC%95", "page_size=" + "9" * 5000])
+def test_malformed_page_numbers_are_refused(viewer: Client, keys: RedisKeys, query: str) -> None:
+    response = viewer.get("/api/trades?" + query)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert response.json()["message"] == f"{query.split('=')[0]}: must be a whole number from 1 to 999999999"
+
+
+def test_the_last_page_and_a_page_past_the_end(viewer: Client, keys: RedisKeys) -> None:
+    for n in range(1, 4):
+        make_trade(n)
+    assert [t["trade_id"] for t in viewer.get("/api/trades?page_size=2&page=last").json()["results"]] == ["t1"]
+    assert viewer.get("/api/trades?page=2").status_code == 404  # well formed, but there is no such page
 
 
 async def collect(response: Any) -> bytes:
@@ -145,7 +234,8 @@ def test_equity_curve_oldest_first_with_since_and_limit(viewer: Client, keys: Re
             bot_id="main", seq=n, taken_at=T0 + timedelta(seconds=10 * n), equity=Decimal(10000 + n),
             cash=Decimal(9000), realized_pnl=Decimal(0), unrealized_pnl=Decimal(n), total_pnl=Decimal(n))
     body = viewer.get("/api/equity").json()
-    assert [p["seq"] for p in body] == [1, 2, 3, 4, 5] and body[0]["equity"] == "10001.000000000000"
+    assert [p["seq"] for p in body] == [1, 2, 3, 4, 5] and body[0]["equity"] == "10001"
+    assert (body[0]["cash"], body[0]["realized_pnl"], body[0]["unrealized_pnl"]) == ("9000", "0", "1")
     assert [p["seq"] for p in viewer.get("/api/equity?limit=2").json()] == [4, 5]
     since = (T0 + timedelta(seconds=30)).isoformat().replace("+", "%2B")
     assert [p["seq"] for p in viewer.get(f"/api/equity?since={since}").json()] == [3, 4, 5]
@@ -167,4 +257,15 @@ def test_the_openapi_schema_lists_every_endpoint(viewer: Client, keys: RedisKeys
                                     "/api/trades", "/api/trades.csv", "/api/equity"}
     trades = schema["paths"]["/api/trades"]["get"]
     assert {p["name"] for p in trades["parameters"]} >= {"symbol", "side", "since", "until", "page", "page_size"}
+    ok = trades["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/PaginatedTradeList"}  # still the paginated shape
     assert "StatusEvent" in schema["components"]["schemas"]
+    for path, operations in schema["paths"].items():
+        responses = operations["get"]["responses"]
+        if path == "/api/health":
+            assert "401" not in responses  # open to all
+            continue
+        assert responses["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        assert "WWW-Authenticate" in responses["401"]["headers"], path
+        assert "400" in responses, path
+    assert "Error" in schema["components"]["schemas"]

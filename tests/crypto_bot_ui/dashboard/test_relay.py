@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -239,3 +240,28 @@ def test_the_relay_knows_the_run_of_the_last_status_it_forwarded() -> None:
     relay._forward(Frame(raw="s", seq=7, is_status=True, started_at=run), event=False)  # a snapshot counts
     relay._forward(event_frame(8))
     assert relay.run == run
+
+
+async def test_an_idle_relay_sends_heartbeats_with_the_last_seq_and_events_postpone_them(settings: Any) -> None:
+    relay = Relay(keys=RedisKeys(prefix="hb-test"), redis_url="redis://unused")
+    sub = Subscription(queue=asyncio.Queue(maxsize=10))
+    relay.subscribers.add(sub)
+    relay.last_seq = 41
+    task = asyncio.create_task(relay._heartbeat())
+    try:
+        first = await asyncio.wait_for(sub.queue.get(), 5)
+        assert isinstance(first, Frame) and first.seq is None
+        assert '"type":"heartbeat"' in first.raw and '"last_seq":41' in first.raw
+        relay._fan_out(Frame(raw="event", seq=42))  # an event: the silence starts again
+        sent_at = time.monotonic()
+        assert (await asyncio.wait_for(sub.queue.get(), 5)).raw == "event"  # type: ignore[union-attr]
+        second = await asyncio.wait_for(sub.queue.get(), 5)
+        assert isinstance(second, Frame) and '"type":"heartbeat"' in second.raw
+        assert time.monotonic() - sent_at >= 0.9  # not before a second of silence after the event
+    finally:
+        await cancel_task(task)
+
+
+async def cancel_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -90,3 +90,22 @@ def test_equity_points_and_the_command_log_are_read_only(admin_client: Client) -
         assert admin_client.get(f"/admin/trades/{model}/add/").status_code == 403
     log = admin_client.get("/admin/trades/botcommand/?q=olga").content.decode()
     assert "stop_bot" in log and "10.0.0.7" in log
+
+
+def test_decimals_show_without_their_trailing_zeros(admin_client: Client, trades: list[Trade]) -> None:
+    Trade.objects.filter(pk=trades[1].pk).update(price=Decimal("3500.93"), qty=Decimal("0.001"))
+    EquitySnapshot.objects.create(seq=1, taken_at=T0, equity=Decimal("10000.5"), cash=Decimal(10),
+                                  realized_pnl=Decimal(0), unrealized_pnl=Decimal("-0.25"), total_pnl=Decimal("1E+1"))
+    listing = admin_client.get("/admin/trades/trade/")
+    cells = [[str(c) for c in row] for row in listing.context["results"]]
+    assert any('class="field-price">3500.93<' in c for c in cells[1]), cells[1]
+    assert any('class="field-qty">0.001<' in c for c in cells[1]), cells[1]
+    assert any('class="field-realized_pnl">-2<' in c for c in cells[2]), cells[2]
+    detail = admin_client.get(f"/admin/trades/trade/{trades[1].pk}/change/").content.decode()
+    assert "3500.93" in detail and "0.001" in detail and "buy 0.001 BTCUSDT" not in detail
+    assert "sell 0.001 BTCUSDT @ 3500.93 (trade-1)" in detail  # the record's name, in the title
+    equity = admin_client.get("/admin/trades/equitysnapshot/").content.decode()
+    assert ">10000.5<" in equity and ">-0.25<" in equity and ">10<" in equity
+    for page in (listing.content.decode(), detail, equity):
+        assert "000000000" not in page  # no column's 12 places anywhere
+    assert listed(admin_client, "?o=5") == ["trade-0", "trade-2", "trade-1"]  # still sortable, by price

@@ -1,302 +1,312 @@
-/* Dashboard connection: one WebSocket, reconnect with full-jitter backoff, session check, commands. */
-(function () {
-  "use strict";
+// The dashboard's WebSocket: connect, resume after the last seq, reconnect with jittered backoff,
+// acknowledge what was applied, and notice a link that went quiet (stale) or died half-open.
+import {
+  DEAD_AFTER_MS, OPEN_TIMEOUT_MS, STALE_AFTER_MS, backoffDelay, commandId, resumeAnswer, shownState,
+} from "./link.js";
+import { commandText } from "./texts.js";
 
-  // ---- pure helpers (no DOM; exported for tests) ----
-  // Full jitter: uniform in [0, min(cap, base * 2^attempt)], floored at 250 ms.
-  const backoffDelay = (attempt, rand = Math.random, base = 1000, cap = 30000) =>
-    Math.max(250, Math.floor(rand() * Math.min(cap, base * 2 ** Math.min(attempt, 16))));
-  let idCounter = 0;
-  const commandId = (now = Date.now()) => "c-" + now + "-" + ++idCounter;
+/** S: the shared state; view: render.js's API; onFrame(raw): applies a frame, returns how many
+ *  events it carried. */
+export function createSocket({ S, view, wsPath, onFrame }) {
+  const { dirty, schedule, log, notice } = view;
+  let ws = null;
+  let gotStatus = false; // a status arrived on the current socket
+  let attempt = 0;
+  let retryTimer = 0;
+  let openTimer = 0;
+  let leaving = false;
+  let shown = null;
+  let everLive = false; // a socket of this page delivered before: the next one is a reconnection
+  let wsOpened = false; // the current socket completed its handshake
 
-  // The data of the bot_control answering resume `id`, {refused: true} for an error frame,
-  // or null for any other frame (dropped while resuming).
-  const resumeAnswer = (raw, id) => {
-    try {
-      const env = JSON.parse(raw);
-      if (env && env.type === "error") return { refused: true };
-      const d = env && env.type === "bot_control" ? env.data : null;
-      return d && d.id === id && d.command === "resume" ? d : null;
-    } catch (e) {
-      return null;
-    }
-  };
-
-  const helpers = { backoffDelay, commandId, resumeAnswer };
-
-  if (typeof document === "undefined" || typeof window === "undefined") {
-    if (typeof module !== "undefined" && module.exports) module.exports = helpers;
-    return;
+  function setConn(state) {
+    S.conn = state;
+    dirty.header = true;
+    schedule();
   }
 
-  // S: the shared state (dashboard.js); view: the render API (render.js); onFrame: called with each raw
-  // frame, returns how many events it applied.
-  function create({ S, view, wsPath, onFrame }) {
-    const { dirty, schedule, log, notice } = view;
-    let ws = null;
-    let gotStatus = false; // a status arrived on the current socket
-    let attempt = 0;
-    let retryTimer = 0;
-    let tickTimer = 0;
-    let leaving = false;
-
-    function setConn(state) {
-      S.conn = state;
+  // Twice a second: is the live link still talking? (Heartbeats come every second when idle.)
+  setInterval(() => {
+    const now = Date.now();
+    const state = shownState(S.conn, S.lastFrameAt, now);
+    if (state !== shown || state !== "live") {
+      shown = state;
       dirty.header = true;
       schedule();
     }
-
-    // Called for every status frame: a snapshot resets the backoff. True for the first one on this socket.
-    function statusArrived() {
-      attempt = 0;
-      const first = !gotStatus;
-      gotStatus = true;
-      return first;
-    }
-
-    // ---- commands ----
-    let pendingTimer = 0;
-    function clearPending() {
-      S.pending = null;
-      clearTimeout(pendingTimer);
-      dirty.header = true;
-      schedule();
-    }
-
-    // extra: the command's own fields (e.g. symbol); label: which button shows it pending.
-    function send(command, extra, label) {
-      if (!ws || ws.readyState !== WebSocket.OPEN || S.conn !== "live" || S.pending) return false;
-      const id = commandId();
-      try {
-        ws.send(JSON.stringify(Object.assign({}, extra || {}, { command, id })));
-      } catch (e) {
-        notice(command + " failed: not sent", "error");
-        return false;
-      }
-      if (command !== "request_status") {
-        S.pending = { id, command, label: label || command };
-        pendingTimer = setTimeout(() => {
-          if (S.pending && S.pending.id === id) {
-            notice(command + " failed: no answer", "error");
-            clearPending();
-          }
-        }, 15000);
-        dirty.header = true;
-        schedule();
-      }
-      return true;
-    }
-
-    // ---- flow control ----
-    // The server cannot see whether we read (its buffers take everything), so we tell it:
-    // the last applied seq, after 200 events or 1 s after the first unacknowledged one.
-    // No timer runs while nothing arrives.
-    let ackTimer = 0;
-    let unacked = 0;
-    let ackedSeq = null;
-    function sendAck() {
-      clearTimeout(ackTimer);
-      ackTimer = 0;
-      unacked = 0;
-      if (!ws || ws.readyState !== WebSocket.OPEN || S.lastSeq === null || S.lastSeq === ackedSeq) return;
-      ackedSeq = S.lastSeq;
-      try {
-        ws.send(JSON.stringify({ command: "ack", seq: S.lastSeq }));
-      } catch (e) {
-        /* the socket is closing; the next one resumes from lastSeq anyway */
-      }
-    }
-    // count: the events a frame carried (an array frame carries several).
-    function frameApplied(count) {
-      if (!count) return;
-      unacked += count;
-      if (unacked >= 200) sendAck();
-      else if (!ackTimer) ackTimer = setTimeout(sendAck, 1000);
-    }
-
-    // ---- connection ----
-    function wsUrl() {
-      if (/^wss?:\/\//.test(wsPath)) return wsPath;
-      return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + wsPath;
-    }
-
-    function clearRetry() {
-      clearTimeout(retryTimer);
-      clearInterval(tickTimer);
-      retryTimer = 0;
-      tickTimer = 0;
-    }
-
-    function connect() {
-      clearRetry();
-      if (leaving || ws) return;
-      if (navigator.onLine === false) {
-        setConn("offline");
-        return;
-      }
-      setConn("connecting");
-      gotStatus = false;
-      ackedSeq = null;
-      S.botOnline = null; // the server re-sends bot_presence after the snapshot
-      let sock;
-      try {
-        sock = new WebSocket(wsUrl());
-      } catch (e) {
-        console.error("dashboard: cannot open socket", e);
-        scheduleReconnect();
-        return;
-      }
-      ws = sock;
-      let opened = false;
-      // Resuming: everything before the server's answer is dropped (it would be a snapshot
-      // newer than our state, followed by events older than it); after it comes one ordered
-      // stream: the missed events, or a fresh status marked recovered: false.
-      let resumeId = null;
-      sock.onopen = () => {
-        opened = true;
-        if (S.lastSeq !== null) {
-          resumeId = commandId();
-          sock.send(JSON.stringify({ command: "resume", last_seq: S.lastSeq, id: resumeId }));
-        }
-      };
-      sock.onmessage = (ev) => {
-        if (ws !== sock) return;
-        if (resumeId !== null) {
-          const answer = resumeAnswer(ev.data, resumeId);
-          if (answer === null) return;
-          resumeId = null;
-          if (answer.refused) {
-            // A server that does not know resume: start over with a plain snapshot.
-            S.lastSeq = null;
-            sock.close(4000);
-            return;
-          }
-          onResumed(answer);
-          return;
-        }
-        frameApplied(onFrame(ev.data));
-      };
-      sock.onclose = (ev) => {
-        if (ws === sock) {
-          ws = null;
-          onClosed(ev.code, opened);
-        }
-      };
-    }
-
-    function onResumed(d) {
-      if (d.ok && d.recovered) {
-        log("connection", "resumed after seq " + S.lastSeq + ": missed events follow");
-        statusArrived(); // our state plus the replay is the bot's state: live now
-        setConn("live");
-      } else if (d.ok) {
-        log("connection", "resume window passed: a fresh snapshot follows");
-      } else {
-        log("connection", "resume failed (" + (d.error || "error") + "): a fresh snapshot follows");
-      }
-    }
-
-    function toLogin() {
-      log("connection", "not authenticated");
-      setConn("offline");
-      const next = encodeURIComponent(location.pathname || "/").replace(/%2F/gi, "/");
-      location.assign("/accounts/login/?next=" + next);
-    }
-
-    // A refused handshake reaches the page as a bare 1006, indistinguishable from a network
-    // failure; ask the server whether the session is still valid before retrying.
-    function checkSession() {
-      return fetch(location.pathname || "/", { redirect: "manual", cache: "no-store", credentials: "same-origin" })
-        .then((resp) => resp.type !== "opaqueredirect")
-        .catch(() => true); // unreachable: keep retrying, the session may be fine
-    }
-
-    function onClosed(code, opened) {
-      if (S.pending) {
-        notice(S.pending.command + ": connection lost, result unknown", "error");
-        clearPending();
-      }
-      if (leaving) return;
-      if (code === 4001 || code === 4003) {
-        toLogin(); // not logged in, session ended, or account deactivated
-        return;
-      }
-      if (!opened) {
-        checkSession().then((valid) => {
-          if (leaving) return;
-          if (valid) scheduleReconnect();
-          else toLogin();
-        });
-        return;
-      }
-      if (code === 4008 && attempt === 0) {
-        attempt = 1;
-        log("connection", "server dropped this client (too slow); reconnecting now");
-        connect();
-        return;
-      }
-      log("connection", "socket closed (" + code + ")");
+    // Any open socket, live or still waiting for its snapshot or resume answer, that heard
+    // nothing for this long is given up: a frozen server never closes it.
+    if (ws && wsOpened && now - S.lastFrameAt >= DEAD_AFTER_MS) {
+      log("connection", "no data for " + Math.round((now - S.lastFrameAt) / 1000) + " s: opening a new connection");
+      drop(ws);
+      lostPending();
       scheduleReconnect();
     }
+  }, 500);
 
-    function scheduleReconnect() {
-      clearRetry();
-      if (navigator.onLine === false) {
-        setConn("offline");
-        return;
-      }
-      const delay = backoffDelay(attempt);
-      attempt += 1;
-      S.retryAt = Date.now() + delay;
-      setConn("reconnecting");
-      retryTimer = setTimeout(connect, delay);
-      tickTimer = setInterval(() => {
-        dirty.header = true;
-        schedule();
-      }, 1000);
-    }
-
-    window.addEventListener("offline", () => {
-      clearRetry();
-      setConn("offline");
-      log("connection", "browser offline");
-    });
-    window.addEventListener("online", () => {
-      log("connection", "browser online");
-      if (ws && ws.readyState === WebSocket.OPEN) {
-        // the socket survived; live again only if it already delivered a status
-        setConn(gotStatus ? "live" : "connecting");
-      } else if (!ws) {
-        attempt = 0;
-        connect();
-      } else {
-        setConn("connecting");
-      }
-    });
-    window.addEventListener("pagehide", () => {
-      leaving = true;
-      clearRetry();
-      if (ws) {
-        const sock = ws;
-        ws = null;
-        sock.onclose = null;
-        sock.onmessage = null;
-        sock.close(1000);
-      }
-    });
-    window.addEventListener("pageshow", (ev) => {
-      if (ev.persisted) {
-        leaving = false;
-        attempt = 0;
-        connect();
-      }
-    });
-
-    return { connect, send, setConn, clearPending, statusArrived };
+  /** Called for every status frame: a snapshot resets the backoff; true for the first on this socket. */
+  function statusArrived() {
+    attempt = 0;
+    const first = !gotStatus;
+    gotStatus = true;
+    everLive = true;
+    return first;
   }
 
-  const NS = (window.CryptoDashboard = window.CryptoDashboard || {});
-  NS.socket = Object.assign({ create }, helpers);
-  // Public debug hook: the helpers sit directly on window.CryptoDashboard as well.
-  Object.assign(NS, helpers);
-})();
+  // ---- commands ----
+  let pendingTimer = 0;
+  function clearPending() {
+    S.pending = null;
+    clearTimeout(pendingTimer);
+    dirty.header = true;
+    schedule();
+  }
+
+  /** Send a command; extra: its own fields (e.g. symbol); label: which button shows it pending. */
+  function send(command, extra, label) {
+    if (!ws || ws.readyState !== WebSocket.OPEN || S.conn !== "live" || S.pending) return false;
+    const id = commandId();
+    try {
+      ws.send(JSON.stringify(Object.assign({}, extra || {}, { command, id })));
+    } catch (e) {
+      notice(commandText({ command, ok: false, error: "unavailable" }), "error");
+      return false;
+    }
+    S.pending = { id, command, label: label || command };
+    pendingTimer = setTimeout(() => {
+      if (S.pending && S.pending.id === id) {
+        notice(commandText({ command, ok: false, error: "unavailable" }) + " No answer within 15 s.", "error");
+        clearPending();
+      }
+    }, 15000);
+    dirty.header = true;
+    schedule();
+    return true;
+  }
+
+  // ---- flow control ----
+  // The server cannot see whether we read (its buffers take everything), so we tell it: the last
+  // applied seq, after 200 events or 1 s after the first unacknowledged one.
+  let ackTimer = 0;
+  let unacked = 0;
+  let ackedSeq = null;
+  function sendAck() {
+    clearTimeout(ackTimer);
+    ackTimer = 0;
+    unacked = 0;
+    if (!ws || ws.readyState !== WebSocket.OPEN || S.lastSeq === null || S.lastSeq === ackedSeq) return;
+    ackedSeq = S.lastSeq;
+    try {
+      ws.send(JSON.stringify({ command: "ack", seq: S.lastSeq }));
+    } catch (e) {
+      /* the socket is closing; the next one resumes from lastSeq anyway */
+    }
+  }
+  function frameApplied(count) {
+    if (!count) return;
+    unacked += count;
+    if (unacked >= 200) sendAck();
+    else if (!ackTimer) ackTimer = setTimeout(sendAck, 1000);
+  }
+
+  // ---- connection ----
+  function wsUrl() {
+    if (/^wss?:\/\//.test(wsPath)) return wsPath;
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + wsPath;
+  }
+
+  function clearRetry() {
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+  }
+
+  // Forget a socket without waiting for its closing handshake (a frozen server never answers it).
+  function drop(sock) {
+    clearTimeout(openTimer);
+    wsOpened = false;
+    sock.onopen = sock.onmessage = sock.onclose = null;
+    try {
+      sock.close(4000);
+    } catch (e) {
+      /* already closed */
+    }
+    if (ws === sock) ws = null;
+  }
+
+  function connect() {
+    clearRetry();
+    if (leaving || ws) return;
+    if (navigator.onLine === false) {
+      setConn("offline");
+      return;
+    }
+    setConn("connecting");
+    gotStatus = false;
+    ackedSeq = null;
+    S.botOnline = null; // the server re-sends bot_presence after the snapshot
+    let sock;
+    try {
+      sock = new WebSocket(wsUrl());
+    } catch (e) {
+      console.error("dashboard: cannot open socket", e);
+      scheduleReconnect();
+      return;
+    }
+    ws = sock;
+    wsOpened = false;
+    let opened = false;
+    openTimer = setTimeout(() => {
+      if (ws === sock && !opened) {
+        log("connection", "the server did not answer within " + OPEN_TIMEOUT_MS / 1000 + " s");
+        drop(sock);
+        scheduleReconnect();
+      }
+    }, OPEN_TIMEOUT_MS);
+    // Resuming: everything before the server's answer is dropped (a snapshot newer than our state,
+    // then events older than it); after it comes one ordered stream: the missed events, or a fresh
+    // status marked recovered: false.
+    let resumeId = null;
+    sock.onopen = () => {
+      opened = true;
+      wsOpened = true;
+      clearTimeout(openTimer);
+      S.lastFrameAt = Date.now();
+      if (S.lastSeq !== null) {
+        resumeId = commandId();
+        sock.send(JSON.stringify({ command: "resume", last_seq: S.lastSeq, id: resumeId }));
+      }
+    };
+    sock.onmessage = (ev) => {
+      if (ws !== sock) return;
+      S.lastFrameAt = Date.now();
+      if (resumeId !== null) {
+        const answer = resumeAnswer(ev.data, resumeId);
+        if (answer === null) return;
+        resumeId = null;
+        if (answer.refused) {
+          S.lastSeq = null; // a server that does not know resume: start over with a snapshot
+          sock.close(4000);
+          return;
+        }
+        onResumed(answer);
+        return;
+      }
+      frameApplied(onFrame(ev.data));
+    };
+    sock.onclose = (ev) => {
+      if (ws === sock) {
+        ws = null;
+        clearTimeout(openTimer);
+        onClosed(ev.code, opened);
+      }
+    };
+  }
+
+  function onResumed(d) {
+    const again = everLive;
+    everLive = true;
+    if (d.ok && d.recovered) {
+      log("connection", again ? "reconnected: the events missed since #" + S.lastSeq + " follow"
+        : "connected: the events since the page loaded follow");
+      statusArrived(); // our state plus the replay is the bot's state: live now
+      setConn("live");
+    } else if (d.ok) {
+      log("connection", "reconnected after too long to replay: a fresh snapshot follows");
+    } else {
+      log("connection", "could not resume (" + (d.error || "error") + "): a fresh snapshot follows");
+    }
+  }
+
+  function toLogin() {
+    log("connection", "signed out");
+    setConn("offline");
+    const next = encodeURIComponent(location.pathname || "/").replace(/%2F/gi, "/");
+    location.assign("/accounts/login/?next=" + next);
+  }
+
+  // A refused handshake reaches the page as a bare 1006, like a network failure: ask the server
+  // whether the session is still valid before retrying.
+  function checkSession() {
+    return fetch(location.pathname || "/", { redirect: "manual", cache: "no-store", credentials: "same-origin" })
+      .then((resp) => resp.type !== "opaqueredirect")
+      .catch(() => true); // unreachable: keep retrying, the session may be fine
+  }
+
+  // A command in flight when its socket went: its answer, if any, went with it.
+  function lostPending() {
+    if (S.pending) {
+      notice("Connection lost: the outcome of " + S.pending.command.replace(/_/g, " ") + " is not known yet.", "error");
+      clearPending();
+    }
+  }
+
+  function onClosed(code, opened) {
+    wsOpened = false;
+    lostPending();
+    if (leaving) return;
+    if (code === 4001 || code === 4003) {
+      toLogin(); // not logged in, session ended, or account deactivated
+      return;
+    }
+    if (!opened) {
+      checkSession().then((valid) => {
+        if (leaving) return;
+        if (valid) scheduleReconnect();
+        else toLogin();
+      });
+      return;
+    }
+    if (code === 4008 && attempt === 0) {
+      attempt = 1;
+      log("connection", "the server dropped this page for falling behind; reconnecting now");
+      connect();
+      return;
+    }
+    log("connection", "connection closed (code " + code + ")");
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect() {
+    clearRetry();
+    if (navigator.onLine === false) {
+      setConn("offline");
+      return;
+    }
+    const delay = backoffDelay(attempt);
+    attempt += 1;
+    S.retryAt = Date.now() + delay;
+    setConn("reconnecting");
+    retryTimer = setTimeout(connect, delay);
+  }
+
+  window.addEventListener("offline", () => {
+    clearRetry();
+    setConn("offline");
+    log("connection", "this device is offline");
+  });
+  window.addEventListener("online", () => {
+    log("connection", "this device is online again");
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      setConn(gotStatus ? "live" : "connecting");
+    } else if (!ws) {
+      attempt = 0;
+      connect();
+    } else {
+      setConn("connecting");
+    }
+  });
+  window.addEventListener("pagehide", () => {
+    leaving = true;
+    clearRetry();
+    if (ws) drop(ws);
+  });
+  window.addEventListener("pageshow", (ev) => {
+    if (ev.persisted) {
+      leaving = false;
+      attempt = 0;
+      connect();
+    }
+  });
+
+  return { connect, send, setConn, clearPending, statusArrived, STALE_AFTER_MS };
+}

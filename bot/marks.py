@@ -1,0 +1,58 @@
+"""The account as a page shows it: marked to the latest prices, rounded once, adding up exactly.
+
+Rounding each figure on its own would let the shown parts disagree with the shown whole by a cent
+(0.004 + 0.004 shows as 0.00 + 0.00 = 0.01). So every position is rounded first and the headline
+figures are sums of the rounded parts: the page can format them and never has to recompute money.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+
+from bot.portfolio import Portfolio
+from bot_api.events import MarksData, PositionMarkData
+
+logger = logging.getLogger(__name__)
+
+CENT_ASSETS = frozenset({"USDT", "USDC", "FDUSD", "TUSD", "BUSD", "DAI", "USD", "EUR", "GBP", "TRY", "BRL"})
+"""Quote assets shown in cents; any other (BTC, ETH, BNB...) is shown to 8 decimals."""
+
+
+def display_decimals(quote_asset: str) -> int:
+    """Decimals the page shows money in: 2 for fiat and stablecoins, 8 for a crypto quote asset."""
+    return 2 if quote_asset in CENT_ASSETS else 8
+
+
+def marks(
+    portfolio: Portfolio, prices: Mapping[str, Decimal], decimals: int, *, today: Decimal | None = None
+) -> MarksData:
+    """The portfolio marked to `prices`, rounded to `decimals`, parts summing to the wholes;
+    `today`: the day's P&L, rounded alike."""
+    step = Decimal(1).scaleb(-decimals)
+
+    def rounded(value: Decimal) -> Decimal:
+        return value.quantize(step, rounding=ROUND_HALF_UP)
+
+    positions = {
+        symbol: PositionMarkData(
+            value=rounded(position.value(prices.get(symbol))),
+            unrealized=rounded(position.unrealized(prices.get(symbol))),
+        )
+        for symbol, position in sorted(portfolio.positions.items())
+    }
+    zero = rounded(Decimal(0))
+    realized = rounded(portfolio.realized)
+    unrealized = sum((p.unrealized for p in positions.values()), zero)
+    cash = rounded(portfolio.cash)
+    return MarksData(
+        decimals=decimals,
+        realized=realized,
+        unrealized=unrealized,
+        total=realized + unrealized,
+        cash=cash,
+        equity=cash + sum((p.value for p in positions.values()), zero),
+        positions=positions,
+        today=None if today is None else rounded(today),
+    )
