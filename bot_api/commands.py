@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from bot_api.errors import ContractError
-from bot_api.models import ContractModel, Symbol, UtcDatetime, utcnow
+from bot_api.models import ContractModel, Symbol, UtcDatetime, over_bytes, utcnow
 
 MAX_FRAME_BYTES = 4096
 """Browser frames are tiny; anything larger is refused before parsing."""
@@ -111,7 +111,7 @@ def parse_browser_frame(text: str | bytes) -> BrowserFrame:
 
     Codes: `frame_too_large`, `invalid_json`, `unknown_command`, `invalid_frame`.
     """
-    if len(text) > MAX_FRAME_BYTES:
+    if over_bytes(text, MAX_FRAME_BYTES):
         raise ContractError("frame_too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")
     try:
         obj = json.loads(text)
@@ -179,7 +179,7 @@ class BotCommand(ContractModel):
 
 def parse_bot_command(raw: str | bytes) -> BotCommand:
     """Validate a command read from Redis; raise ContractError `invalid_command`."""
-    if len(raw) > MAX_FRAME_BYTES:
+    if over_bytes(raw, MAX_FRAME_BYTES):
         raise ContractError("invalid_command", "command message too large")
     try:
         return BotCommand.model_validate_json(raw)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from bot_api.errors import ContractError
-from bot_api.models import ContractModel, Money, Symbol, UtcDatetime, utcnow
+from bot_api.models import ContractModel, Money, Symbol, UtcDatetime, over_bytes, utcnow
 
 PROTOCOL_VERSION = 1
 MAX_EVENT_BYTES = 1_048_576
@@ -372,8 +372,8 @@ _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 def parse_event(raw: str | bytes) -> Event:
     """Validate one JSON envelope; raise ContractError (code `too_large` or `invalid_event`)."""
-    if len(raw) > MAX_EVENT_BYTES:
-        raise ContractError("too_large", f"event of {len(raw)} bytes exceeds {MAX_EVENT_BYTES}")
+    if over_bytes(raw, MAX_EVENT_BYTES):
+        raise ContractError("too_large", f"an event over {MAX_EVENT_BYTES} bytes")
     try:
         return _EVENT_ADAPTER.validate_json(raw)
     except ValidationError as exc:

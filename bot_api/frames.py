@@ -11,6 +11,8 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from bot_api.models import over_bytes
+
 BATCH_MAX = 200
 """Most envelopes in one array frame."""
 BATCH_MAX_CHARS = 256 * 1024
@@ -22,8 +24,8 @@ Procfile, the Dockerfile and docker-compose.yml)."""
 
 
 def too_big(raw: str) -> bool:
-    """Whether one encoded envelope is over MAX_SEND_BYTES (encoded only when it might be)."""
-    return len(raw) * 4 > MAX_SEND_BYTES and len(raw.encode()) > MAX_SEND_BYTES
+    """Whether one encoded envelope is over MAX_SEND_BYTES."""
+    return over_bytes(raw, MAX_SEND_BYTES)
 
 
 def join_frames(raws: Sequence[str]) -> Iterator[str]:

@@ -48,6 +48,14 @@ Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,20}$")]
 """An exchange symbol such as BTCUSDT."""
 
 
+def over_bytes(raw: str | bytes, limit: int) -> bool:
+    """Whether `raw` takes more than `limit` bytes in UTF-8: a limit on characters would let 4-byte
+    characters through at four times the size. Encoded only when it might be over."""
+    if isinstance(raw, bytes):
+        return len(raw) > limit
+    return len(raw) > limit or (len(raw) * 4 > limit and len(raw.encode("utf-8", "surrogatepass")) > limit)
+
+
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)

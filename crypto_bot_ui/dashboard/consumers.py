@@ -121,6 +121,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     pump: asyncio.Task[None] | None = None
     acked: int = 0
     """The last seq the client acknowledged (flow control)."""
+    sent: int = 0
+    """The last bot seq sent on this socket: an ack can only be for what was sent."""
     last_resume: float = -RESUME_INTERVAL
     """When this socket last resumed (monotonic): a replay reads up to thousands of entries."""
     send_failed: bool = False
@@ -212,6 +214,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             if frame is not None and cursor.admits(frame):
                 first = cursor.seq is None
                 cursor.advance(frame)
+                self.sent = cursor.seq or 0
                 if first and cursor.seq is not None:
                     # The first bot frame a socket gets is its baseline, not a backlog to ack:
                     # a bot that restarted keeps its numbering, far above 0.
@@ -292,6 +295,12 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self._send_event(error_event("invalid_frame", "frame could not be parsed"))
             return
         if isinstance(frame, AckFrame):
+            if frame.seq > self.sent:
+                # An ack for events never sent would lift the cap on what a socket that stopped
+                # reading may be owed (WS_MAX_UNACKED): refused, and the old ack stands.
+                await self._send_event(error_event(
+                    "invalid_ack", f"ack of seq {frame.seq}, but the last event sent was {self.sent}"))
+                return
             self.acked = max(self.acked, frame.seq)
             return
         if isinstance(frame, ResumeFrame):

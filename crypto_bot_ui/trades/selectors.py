@@ -51,14 +51,27 @@ def csv_rows(trades: Iterable[Trade]) -> Iterator[list[str]]:
 
 
 def csv_row(trade: Trade) -> list[str]:
-    """One trade: money as exact decimal strings, times in ISO-8601 UTC, free text made inert."""
+    """One trade: money as exact decimal strings, times in ISO-8601 UTC, every text made inert."""
     return [
-        trade.executed_at.isoformat(), trade.trade_id, trade.order_id, trade.symbol, trade.side,
+        trade.executed_at.isoformat(), *(_inert(t) for t in (trade.trade_id, trade.order_id, trade.symbol, trade.side)),
         *(plain(getattr(trade, f)) for f in ("qty", "price", "quote_qty", "fee")),
-        trade.fee_asset, plain(trade.realized_pnl), _inert(trade.reason), _inert(trade.note),
+        _inert(trade.fee_asset), plain(trade.realized_pnl), _inert(trade.reason), _inert(trade.note),
     ]
 
 
+FORMULA_START = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+"""What makes a spreadsheet cell a formula: = + - @ and their full-width forms (some spreadsheets
+fold those)."""
+IGNORED_LEAD = frozenset(" \t\r\n\u00a0\u200b\u200c\u200d\u2060\ufeff")
+"""Characters a spreadsheet skips before looking for a formula: blanks, tabs, line breaks and the
+zero-width ones."""
+
+
 def _inert(text: str) -> str:
-    """Text a spreadsheet will not run as a formula (a leading =, +, -, @ gets a quote)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Text a spreadsheet will not run as a formula: one whose first visible character would start
+    one (after any blanks or zero-width characters) gets a leading quote, which spreadsheets show
+    as text. Money columns are numbers and are never touched."""
+    visible = text.lstrip("".join(IGNORED_LEAD))
+    if visible[:1] in FORMULA_START or text[:1] in ("\t", "\r"):
+        return "'" + text
+    return text

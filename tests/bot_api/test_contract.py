@@ -21,6 +21,7 @@ from bot_api.events import (
     parse_event,
 )
 from bot_api.keys import RedisKeys
+from bot_api.models import over_bytes
 
 
 def test_every_event_type_has_exactly_one_model() -> None:
@@ -78,6 +79,8 @@ def test_error_frames_have_code_and_message() -> None:
         ('{"command":"start_bot","id":""}', "invalid_frame"),
         ('{"command":"start_bot","id":"1","x":1}', "invalid_frame"),
         ('{"command":"start_bot","id":"' + "a" * 5000 + '"}', "frame_too_large"),
+        # 1,100 characters but 4,400 bytes: the limit is in bytes, as the wire counts it.
+        ('{"command":"start_bot","id":"1","x":"' + "\U0001f600" * 1100 + '"}', "frame_too_large"),
     ],
 )
 def test_browser_frame_defects(text: str, code: str) -> None:
@@ -161,3 +164,9 @@ def test_trades_the_database_would_refuse_are_refused_by_the_contract(field: str
     data[field] = value
     with pytest.raises(ContractError):
         parse_event(json.dumps(frame))
+
+
+def test_limits_count_utf8_bytes_not_characters() -> None:
+    assert not over_bytes("a" * 4096, 4096) and over_bytes("a" * 4097, 4096)
+    assert over_bytes("\u00e9" * 2049, 4096) and not over_bytes("\u00e9" * 2048, 4096)  # two bytes each
+    assert over_bytes(b"x" * 4097, 4096)

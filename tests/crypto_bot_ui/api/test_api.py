@@ -269,3 +269,32 @@ def test_the_openapi_schema_lists_every_endpoint(viewer: Client, keys: RedisKeys
         assert "WWW-Authenticate" in responses["401"]["headers"], path
         assert "400" in responses, path
     assert "Error" in schema["components"]["schemas"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_csv_cell_reads_as_a_formula(viewer: Client, keys: RedisKeys) -> None:
+    # Every text column, with the tricks that get past a check of the first character only.
+    Trade.objects.create(
+        bot_id="main", trade_id="=HYPERLINK(1)", order_id="@SUM(1)", seq=1, symbol="BTCUSDT", side="buy",
+        qty=Decimal("0.5"), price=Decimal("100"), quote_qty=Decimal("50"), fee=Decimal("0.05"), fee_asset="USDT",
+        realized_pnl=Decimal(0), reason=" \u200b+cmd|' /C calc'!A0", note="\uff1d1+1", executed_at=T0,
+    )
+    Trade.objects.create(
+        bot_id="main", trade_id="t2", order_id="", seq=2, symbol="BTCUSDT", side="sell", qty=Decimal("0.5"),
+        price=Decimal("101"), quote_qty=Decimal("50.5"), fee=Decimal("0.05"), fee_asset="USDT",
+        realized_pnl=Decimal("-1.5"), reason="\t-2+3", note="plain, harmless", executed_at=T0 + timedelta(minutes=1),
+    )
+    response = viewer.get("/api/trades.csv")
+    rows = list(csv.reader(io.StringIO(asyncio.run(collect(response)).decode())))
+    ignored = " \t\r\n\u00a0\u200b\u200c\u200d\u2060\ufeff"
+    text_columns = {"trade_id", "order_id", "symbol", "side", "fee_asset", "reason", "note"}
+    for row in rows[1:]:
+        for column, cell in zip(rows[0], row, strict=True):
+            # What a spreadsheet does: skip blanks, look at the first character.
+            first = cell.lstrip(ignored)[:1]
+            if column in text_columns and first:
+                assert first not in "=+-@\uff1d\uff0b\uff0d\uff20" or cell.startswith("'"), (column, cell)
+    by_id = {r[1]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    assert by_id["'=HYPERLINK(1)"]["order_id"] == "'@SUM(1)"
+    assert by_id["t2"]["realized_pnl"] == "-1.5"  # numbers stay numbers
+    assert by_id["t2"]["note"] == "plain, harmless"

@@ -79,6 +79,25 @@ async def test_the_first_frame_is_the_ack_baseline_not_a_backlog() -> None:
     assert sent == ["", "[p,p]"]  # two at once: one array frame
 
 
+async def test_an_ack_beyond_what_was_sent_is_refused_and_the_cap_stands() -> None:
+    """A client cannot ack events it was never sent: that would lift WS_MAX_UNACKED for a socket
+    that stopped reading (found by an attack run: `ack` of 2**53, then never read)."""
+    consumer = DashboardConsumer()
+    sent: list[str] = []
+
+    async def fake_send(text_data: str | None = None, **_: object) -> None:
+        sent.append(text_data or "")
+
+    consumer.send = fake_send  # type: ignore[method-assign]
+    cursor = Cursor()
+    await consumer._send_new(cursor, status(100), Frame(raw="p", seq=101), Frame(raw="p", seq=102))
+    await consumer.receive(text_data='{"command": "ack", "seq": 9007199254740992}')
+    assert consumer.acked == 100 and consumer._unacked(cursor) == 2
+    assert '"code":"invalid_ack"' in sent[-1] and "the last event sent was 102" in sent[-1]
+    await consumer.receive(text_data='{"command": "ack", "seq": 102}')
+    assert consumer.acked == 102 and consumer._unacked(cursor) == 0
+
+
 async def test_a_frame_the_server_refuses_closes_the_socket_for_a_resume() -> None:
     """Daphne refuses a message over its size limit (a RuntimeError): the client must not be left
     with a silent hole in its stream, so the socket closes with 4008 and the client resumes."""
