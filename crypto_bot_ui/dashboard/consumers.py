@@ -49,7 +49,8 @@ from crypto_bot_ui.core.bot_link import bot_keys, redis_client
 from crypto_bot_ui.core.rate_limit import allow_command
 from crypto_bot_ui.core.roles import can_control
 from crypto_bot_ui.dashboard.guard import Watched, get_guard
-from crypto_bot_ui.dashboard.relay import LAGGED, Frame, Relay, Subscription, conflate, get_relay
+from crypto_bot_ui.dashboard.queues import LAGGED, Frame, Subscription, conflate
+from crypto_bot_ui.dashboard.relay import Relay, get_relay
 from crypto_bot_ui.trades.services import record_command, record_command_result
 
 logger = logging.getLogger(__name__)

@@ -8,10 +8,8 @@ subscription and hands each event's JSON text, unchanged, to each consumer's que
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,10 +24,8 @@ from bot_api.errors import ContractError
 from bot_api.events import (
     BotPresenceData,
     BotPresenceEvent,
-    Event,
     HeartbeatData,
     HeartbeatEvent,
-    PriceUpdateEvent,
     StatusEvent,
     encode_event,
     parse_event,
@@ -40,117 +36,13 @@ from bot_api.redis_conn import connect
 from bot_api.subscriber import Disconnected, EventSubscriber, Received, Subscribed
 from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
+from crypto_bot_ui.dashboard.queues import REPLAY_LIMIT, Frame, Recent, Subscription
 
 logger = logging.getLogger(__name__)
-
-REPLAY_LIMIT = 5_000
-"""Most events replayed after a reconnect (from memory or the stream); beyond that a snapshot is sent."""
-
-RECENT_CHARS = 8 * 2**20
-"""Most characters of recent events a relay keeps for replays (statuses are ~15 KB each)."""
 
 IDLE_HEARTBEAT = 1.0
 """Seconds without any frame after which every socket gets a heartbeat: a page that hears nothing
 for a few seconds can then say the link is stale instead of showing frozen prices as live."""
-
-LAGGED = object()
-"""Put in a queue (after clearing it) when its consumer fell too far behind."""
-
-
-@dataclass(eq=False)
-class Frame:
-    """An outgoing frame: the JSON text and the bot seq it carries (None for server frames)."""
-
-    raw: str
-    seq: int | None
-    is_status: bool = False
-    started_at: datetime | None = None
-    """For a status: when that bot run started (tells a restarted bot from a stale snapshot)."""
-    price_of: str | None = None
-    """For a price_update: its symbol; a later price of the same symbol supersedes it."""
-
-    @classmethod
-    def of(cls, event: Event, raw: str) -> Frame:
-        """The frame for a validated event and its exact JSON text."""
-        if isinstance(event, StatusEvent):
-            return cls(raw=raw, seq=event.seq, is_status=True, started_at=event.data.started_at)
-        if isinstance(event, PriceUpdateEvent):
-            return cls(raw=raw, seq=event.seq, price_of=event.data.symbol)
-        return cls(raw=raw, seq=event.seq)
-
-
-def conflate(frames: list[Frame]) -> list[Frame]:
-    """Keep only the newest price_update per symbol, each at its own place (seq order kept).
-
-    Everything else (trades, state changes, answers) is never dropped.
-    """
-    newest: dict[str, int] = {}
-    for index, frame in enumerate(frames):
-        if frame.price_of is not None:
-            newest[frame.price_of] = index
-    return [f for i, f in enumerate(frames) if f.price_of is None or newest[f.price_of] == i]
-
-
-@dataclass(eq=False)
-class Subscription:
-    """One socket's bounded queue of frames."""
-
-    queue: asyncio.Queue[Frame | object]
-    dropped: bool = False
-
-    def offer(self, frame: Frame) -> None:
-        """Queue a frame; on overflow empty the queue and leave only the LAGGED marker."""
-        if self.dropped:
-            return
-        try:
-            self.queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.dropped = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(LAGGED)
-
-
-@dataclass(eq=False)
-class Recent:
-    """The last bot events this relay forwarded, consecutive by seq, bounded by count and size.
-
-    New sockets and resumes replay from here instead of each reading and parsing the Redis stream:
-    a thousand pages reconnecting to a running process cost no stream read at all.
-    """
-
-    frames: deque[Frame] = field(default_factory=deque)
-    chars: int = 0
-
-    def add(self, frame: Frame) -> None:
-        """Remember a stream event; one that does not follow the last starts the window afresh."""
-        if frame.seq is None:
-            return
-        if self.frames:
-            last = self.frames[-1].seq or 0
-            if frame.seq <= last:
-                return  # a live event a catch-up already brought
-            if frame.seq != last + 1:
-                self.clear()
-        self.frames.append(frame)
-        self.chars += len(frame.raw)
-        while len(self.frames) > REPLAY_LIMIT or self.chars > RECENT_CHARS:
-            self.chars -= len(self.frames.popleft().raw)
-
-    def clear(self) -> None:
-        """Forget everything (after a resync: what Redis holds may differ from what was seen)."""
-        self.frames.clear()
-        self.chars = 0
-
-    def since(self, seq: int) -> list[Frame] | None:
-        """Every remembered event after `seq`, or None unless the window covers seq + 1 onwards."""
-        if not self.frames:
-            return None
-        first, last = self.frames[0].seq or 0, self.frames[-1].seq or 0
-        if not first - 1 <= seq <= last:
-            return None
-        return list(itertools.islice(self.frames, seq - first + 1, None))
-
 
 @dataclass(eq=False)
 class Relay:
@@ -166,6 +58,8 @@ class Relay:
     recent: Recent = field(default_factory=Recent)
     run: datetime | None = None
     """`started_at` of the last status handed to the sockets (snapshots included): the bot run."""
+    refused: int = 0
+    """Live events dropped because they were ahead of the bot's stored seq (forged or foreign)."""
     last_fan_out: float = float("-inf")
     """When (time.monotonic()) a frame last went to every socket: heartbeats fill the silences."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -288,13 +182,30 @@ class Relay:
                 self.ready.clear()
 
     async def _on_live(self, frame: Frame) -> None:
-        """Forward a frame from pub/sub; a hole in the seqs before it is filled first."""
+        """Forward a frame from pub/sub; a hole in the seqs before it is filled first, and a frame
+        ahead of the seq the bot stored is dropped."""
         if self.last_seq is not None and frame.seq is not None and frame.seq > self.last_seq + 1:
+            if not await self._stored_at_least(frame.seq):
+                # The bot's publish script stores the seq before it publishes: an event ahead of
+                # it was not published by the bot. Forwarded, its seq would make every socket
+                # drop the real events below it (a page frozen until reloaded).
+                self.refused += 1
+                if self.refused in (1, 10, 100) or self.refused % 1000 == 0:
+                    logger.warning("dropped %d event(s) ahead of the bot's stored seq (latest: %s after %s)",
+                                   self.refused, frame.seq, self.last_seq)
+                return
             # Bot seqs are consecutive on the channel: a hole means events were lost (e.g. in
             # flight when Redis died). Replay them from the stream, or resync with the snapshot.
             logger.warning("relay saw seq %s after %s; catching up", frame.seq, self.last_seq)
             await self._catch_up()
         self._forward(frame)
+
+    async def _stored_at_least(self, seq: int) -> bool:
+        """Whether the bot's stored seq has reached `seq` (True when Redis cannot say: a catch-up follows)."""
+        try:
+            return int(await redis_client().get(self.keys.seq_key) or 0) >= seq
+        except (RedisError, OSError, ValueError):
+            return True
 
     def _forward(self, frame: Frame, *, event: bool = True) -> None:
         """Hand a frame to every socket; `event`: it is a stream event (a snapshot is not)."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
+import redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from bot_api.events import parse_event
+from bot_api.events import PriceData, PriceUpdateEvent, encode_event, parse_event
+from bot_api.keys import RedisKeys
 from tests.e2e.wsclient import Frame, collect_for, of_type, read_until
 from tests.stack import Browserless, Stack, wait_for
 
@@ -176,3 +179,23 @@ async def test_the_rest_snapshot_carries_the_marks_the_socket_had_at_its_seq(
             if compared == 3:
                 break
     assert compared == 3, "three snapshots compared with the socket"
+
+
+async def test_a_forged_high_seq_event_does_not_freeze_the_sockets(stack: Stack, session: Browserless) -> None:
+    """Found by an attack run: one envelope with a huge seq PUBLISHed to the events channel made
+    every socket drop the real events below it. The relay drops what the bot never stored."""
+    forged = PriceUpdateEvent(seq=10**12, bot="main", data=PriceData(symbol="BTCUSDT", price=Decimal("1")))
+    keys = RedisKeys(prefix=stack.env["REDIS_PREFIX"])
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    seen: list[Frame] = []
+    try:
+        async with connect(stack.ws_url, additional_headers=session.ws_headers(), open_timeout=10) as ws:
+            await read_until(ws, of_type("price_update"), 5, seen)
+            before = max(f["seq"] or 0 for f in seen)
+            await asyncio.to_thread(client.publish, keys.events_channel, encode_event(forged))
+            later = await read_until(ws, lambda f: f["type"] == "price_update" and (f["seq"] or 0) > before, 5, seen)
+            await read_until(ws, lambda f: (f["seq"] or 0) > later["seq"], 5, seen)  # and it goes on
+    finally:
+        client.close()
+    assert not [f for f in seen if f["seq"] == 10**12], "the forged event reached a socket"
+    assert not [f for f in seen if f["type"] == "price_update" and f["data"]["price"] == "1"]

@@ -20,7 +20,8 @@ from bot_api.frames import BATCH_MAX, MAX_SEND_BYTES, split_frame
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import CLOSE_LAGGED, Cursor, DashboardConsumer
-from crypto_bot_ui.dashboard.relay import Frame, Subscription, get_relay
+from crypto_bot_ui.dashboard.queues import Frame, Subscription
+from crypto_bot_ui.dashboard.relay import get_relay
 from crypto_bot_ui.trades.models import BotCommand
 from tests.conftest import make_operator
 from tests.crypto_bot_ui.dashboard.test_relay import price, status_at
@@ -62,7 +63,9 @@ def test_cursor_follows_a_restarted_bot() -> None:
     assert (cursor.seq, cursor.started_at) == (3, RUN_2)
 
 
-async def test_the_first_frame_is_the_ack_baseline_not_a_backlog() -> None:
+@pytest.fixture
+def recording() -> tuple[DashboardConsumer, list[str]]:
+    """A consumer whose sends are recorded instead of going to a socket."""
     consumer = DashboardConsumer()
     sent: list[str] = []
 
@@ -70,6 +73,13 @@ async def test_the_first_frame_is_the_ack_baseline_not_a_backlog() -> None:
         sent.append(text_data or "")
 
     consumer.send = fake_send  # type: ignore[method-assign]
+    return consumer, sent
+
+
+async def test_the_first_frame_is_the_ack_baseline_not_a_backlog(
+    recording: tuple[DashboardConsumer, list[str]],
+) -> None:
+    consumer, sent = recording
     cursor = Cursor()
     # A restarted bot keeps its numbering: the first snapshot a socket sees may be seq 10,000.
     await consumer._send_new(cursor, status(10_000))
@@ -79,16 +89,12 @@ async def test_the_first_frame_is_the_ack_baseline_not_a_backlog() -> None:
     assert sent == ["", "[p,p]"]  # two at once: one array frame
 
 
-async def test_an_ack_beyond_what_was_sent_is_refused_and_the_cap_stands() -> None:
+async def test_an_ack_beyond_what_was_sent_is_refused_and_the_cap_stands(
+    recording: tuple[DashboardConsumer, list[str]],
+) -> None:
     """A client cannot ack events it was never sent: that would lift WS_MAX_UNACKED for a socket
     that stopped reading (found by an attack run: `ack` of 2**53, then never read)."""
-    consumer = DashboardConsumer()
-    sent: list[str] = []
-
-    async def fake_send(text_data: str | None = None, **_: object) -> None:
-        sent.append(text_data or "")
-
-    consumer.send = fake_send  # type: ignore[method-assign]
+    consumer, sent = recording
     cursor = Cursor()
     await consumer._send_new(cursor, status(100), Frame(raw="p", seq=101), Frame(raw="p", seq=102))
     await consumer.receive(text_data='{"command": "ack", "seq": 9007199254740992}')

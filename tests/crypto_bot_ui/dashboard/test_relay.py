@@ -12,16 +12,8 @@ from bot_api.events import BotState, PnlData, PriceData, PriceUpdateEvent, Statu
 from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
-from crypto_bot_ui.dashboard.relay import (
-    LAGGED,
-    RECENT_CHARS,
-    REPLAY_LIMIT,
-    Frame,
-    Recent,
-    Relay,
-    Subscription,
-    conflate,
-)
+from crypto_bot_ui.dashboard.queues import LAGGED, RECENT_CHARS, REPLAY_LIMIT, Frame, Recent, Subscription, conflate
+from crypto_bot_ui.dashboard.relay import Relay
 
 STARTED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -172,6 +164,21 @@ async def test_a_hole_in_live_seqs_is_filled_from_the_stream(
     await relay._on_live(Frame.of(price(4), "p4"))  # 2 and 3 never arrived over pub/sub
     assert [f.seq for f in drain(sub)] == [2, 3, 4, 4]  # filled in order; sockets drop the repeat
     assert relay.last_seq == 4
+
+
+async def test_a_live_event_ahead_of_the_bots_stored_seq_is_dropped_not_forwarded(
+    redis_url: str, redis_prefix: str, settings: Any
+) -> None:
+    """A forged event with a huge seq on the channel (an attack run froze every page this way):
+    the relay drops it, and the real events after it still reach the sockets."""
+    settings.REDIS_URL = redis_url
+    relay, sub, publisher = await published_relay(redis_url, redis_prefix, 4)
+    relay.last_seq = 4
+    await relay._on_live(Frame.of(price(2**53), "forged"))
+    assert drain(sub) == [] and relay.last_seq == 4 and relay.refused == 1
+    await publisher.publish(price(5), snapshot=status_at(5))
+    await relay._on_live(Frame.of(price(5), "p5"))
+    assert [f.seq for f in drain(sub)] == [5]
 
 
 def event_frame(seq: int, size: int = 10) -> Frame:

@@ -1,0 +1,119 @@
+"""What the relay hands to sockets: frames, each socket's bounded queue, and the memory of recent
+events that reconnecting sockets are replayed from."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot_api.events import Event, PriceUpdateEvent, StatusEvent
+
+logger = logging.getLogger(__name__)
+
+REPLAY_LIMIT = 5_000
+"""Most events replayed after a reconnect (from memory or the stream); beyond that a snapshot is sent."""
+
+RECENT_CHARS = 8 * 2**20
+"""Most characters of recent events a relay keeps for replays (statuses are ~15 KB each)."""
+
+LAGGED = object()
+"""Put in a queue (after clearing it) when its consumer fell too far behind."""
+
+
+@dataclass(eq=False)
+class Frame:
+    """An outgoing frame: the JSON text and the bot seq it carries (None for server frames)."""
+
+    raw: str
+    seq: int | None
+    is_status: bool = False
+    started_at: datetime | None = None
+    """For a status: when that bot run started (tells a restarted bot from a stale snapshot)."""
+    price_of: str | None = None
+    """For a price_update: its symbol; a later price of the same symbol supersedes it."""
+
+    @classmethod
+    def of(cls, event: Event, raw: str) -> Frame:
+        """The frame for a validated event and its exact JSON text."""
+        if isinstance(event, StatusEvent):
+            return cls(raw=raw, seq=event.seq, is_status=True, started_at=event.data.started_at)
+        if isinstance(event, PriceUpdateEvent):
+            return cls(raw=raw, seq=event.seq, price_of=event.data.symbol)
+        return cls(raw=raw, seq=event.seq)
+
+
+def conflate(frames: list[Frame]) -> list[Frame]:
+    """Keep only the newest price_update per symbol, each at its own place (seq order kept).
+
+    Everything else (trades, state changes, answers) is never dropped.
+    """
+    newest: dict[str, int] = {}
+    for index, frame in enumerate(frames):
+        if frame.price_of is not None:
+            newest[frame.price_of] = index
+    return [f for i, f in enumerate(frames) if f.price_of is None or newest[f.price_of] == i]
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One socket's bounded queue of frames."""
+
+    queue: asyncio.Queue[Frame | object]
+    dropped: bool = False
+
+    def offer(self, frame: Frame) -> None:
+        """Queue a frame; on overflow empty the queue and leave only the LAGGED marker."""
+        if self.dropped:
+            return
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.dropped = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(LAGGED)
+
+
+@dataclass(eq=False)
+class Recent:
+    """The last bot events this relay forwarded, consecutive by seq, bounded by count and size.
+
+    New sockets and resumes replay from here instead of each reading and parsing the Redis stream:
+    a thousand pages reconnecting to a running process cost no stream read at all.
+    """
+
+    frames: deque[Frame] = field(default_factory=deque)
+    chars: int = 0
+
+    def add(self, frame: Frame) -> None:
+        """Remember a stream event; one that does not follow the last starts the window afresh."""
+        if frame.seq is None:
+            return
+        if self.frames:
+            last = self.frames[-1].seq or 0
+            if frame.seq <= last:
+                return  # a live event a catch-up already brought
+            if frame.seq != last + 1:
+                self.clear()
+        self.frames.append(frame)
+        self.chars += len(frame.raw)
+        while len(self.frames) > REPLAY_LIMIT or self.chars > RECENT_CHARS:
+            self.chars -= len(self.frames.popleft().raw)
+
+    def clear(self) -> None:
+        """Forget everything (after a resync: what Redis holds may differ from what was seen)."""
+        self.frames.clear()
+        self.chars = 0
+
+    def since(self, seq: int) -> list[Frame] | None:
+        """Every remembered event after `seq`, or None unless the window covers seq + 1 onwards."""
+        if not self.frames:
+            return None
+        first, last = self.frames[0].seq or 0, self.frames[-1].seq or 0
+        if not first - 1 <= seq <= last:
+            return None
+        return list(itertools.islice(self.frames, seq - first + 1, None))
