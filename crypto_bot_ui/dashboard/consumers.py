@@ -51,7 +51,7 @@ from crypto_bot_ui.core.roles import can_control
 from crypto_bot_ui.dashboard.guard import Watched, get_guard
 from crypto_bot_ui.dashboard.queues import LAGGED, Frame, Subscription, conflate
 from crypto_bot_ui.dashboard.relay import Relay, get_relay
-from crypto_bot_ui.trades.services import record_command, record_command_result
+from crypto_bot_ui.trades.services import record_command, record_command_result, record_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -332,19 +332,21 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 logger.info("%s is over the command rate limit", user.get_username())
                 await self._answer(frame.id, command, CommandError.RATE_LIMITED, audit=False)
                 return
+            # Checked here, per command, on the server: the page's disabled buttons are a courtesy.
+            # Refusals come before the id is taken: a refused command never uses up the id of one
+            # that may follow (a viewer replaying an operator's id first cannot block it).
+            if command in CONTROL and not await database_sync_to_async(can_control)(user.pk):
+                logger.warning("%s (a viewer) tried %s; refused", user.get_username(), command.value)
+                await self._refuse(cmd, CommandError.FORBIDDEN)
+                return
+            if not await is_alive(redis, keys.heartbeat_key):
+                await self._refuse(cmd, CommandError.BOT_OFFLINE)
+                return
             if not await self._audit(cmd):
                 # An id already in the log (someone else's, seen in a broadcast answer): never
                 # re-run it, never touch that row.
                 await self._answer(frame.id, command, CommandError.INVALID, audit=False,
                                    detail="this command id was already used")
-                return
-            # Checked here, per command, on the server: the page's disabled buttons are a courtesy.
-            if command in CONTROL and not await database_sync_to_async(can_control)(user.pk):
-                logger.warning("%s (a viewer) tried %s; refused", user.get_username(), command.value)
-                await self._answer(frame.id, command, CommandError.FORBIDDEN)
-                return
-            if not await is_alive(redis, keys.heartbeat_key):
-                await self._answer(frame.id, command, CommandError.BOT_OFFLINE)
                 return
             await CommandBus(redis, keys).send(cmd)
             logger.info("%s sent %s (%s)", user.get_username(), command.value, frame.id)
@@ -371,6 +373,22 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             # The command still goes out: a database outage must not keep an operator from stopping.
             logger.error("command %s not written to the audit log: %s", cmd.id, exc)
             return True
+
+    async def _refuse(self, cmd: BotCommand, error: CommandError) -> None:
+        """Answer a command the web process will not send; log the refusal, leaving its id free."""
+        await self._answer(cmd.id, cmd.command, error, audit=False)
+        if cmd.command not in CONTROL:
+            return
+        user = self.scope["user"]
+        client = self.scope.get("client") or (None, None)
+        try:
+            await database_sync_to_async(record_refusal)(
+                bot_id=cmd.bot, command_id=cmd.id, command=cmd.command.value, user_id=user.pk,
+                username=user.get_username(), address=client[0], issued_at=cmd.issued_at, error=error.value,
+                symbol=cmd.symbol or "", close_positions=cmd.close_positions,
+            )
+        except (DatabaseError, ValueError) as exc:
+            logger.error("refusal of command %s not written to the audit log: %s", cmd.id, exc)
 
     async def _answer(
         self, command_id: str, command: CommandName, error: CommandError, *, audit: bool = True,

@@ -102,9 +102,9 @@ class EquitySnapshotAdmin(_RecordAdmin):
 class BotCommandAdmin(_RecordAdmin):
     """Who sent which command, when, from where, and the outcome: read-only."""
 
-    list_display = ("issued_at", "username", "command", "symbol", "close_positions", "status", "error", "address",
-                    "bot_id")
-    list_filter = ("command", "status", "bot_id", ("issued_at", admin.DateFieldListFilter))
+    list_display = ("issued_at", "username", "command", "symbol", "close_positions", "status", "error", "refused",
+                    "address", "bot_id")
+    list_filter = ("command", "status", "refused", "bot_id", ("issued_at", admin.DateFieldListFilter))
     search_fields = ("username", "command_id", "symbol")
     date_hierarchy = "issued_at"
     ordering = ("-issued_at", "-id")

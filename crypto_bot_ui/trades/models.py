@@ -103,6 +103,9 @@ class BotCommand(models.Model):
     error = models.CharField(max_length=32, blank=True, default="")
     detail = models.CharField(max_length=300, blank=True, default="")
     answered_at = models.DateTimeField(null=True, blank=True)
+    refused = models.BooleanField(
+        default=False, help_text="Refused by the web process before it reached the bot; its id stays free"
+    )
 
     class Meta:
         ordering = ["-issued_at", "-id"]
@@ -110,7 +113,9 @@ class BotCommand(models.Model):
         permissions = [("control_bot", "Can start and stop the bot and close positions")]
         indexes = [models.Index(fields=["bot_id", "-issued_at"], name="command_bot_time")]
         constraints = [
-            models.UniqueConstraint(fields=["bot_id", "command_id"], name="command_unique_per_bot"),
+            # A refusal does not take the id: only commands that went to the bot are unique by it.
+            models.UniqueConstraint(fields=["bot_id", "command_id"], condition=Q(refused=False),
+                                    name="command_unique_per_bot"),
             models.CheckConstraint(condition=Q(status__in=["pending", "ok", "error"]), name="command_status_valid"),
         ]
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import transaction
 
 from bot_api.events import BotControlEvent, EquitySnapshotEvent, TradeExecutedEvent
+from bot_api.models import utcnow
 from crypto_bot_ui.trades.models import BotCommand, CommandStatus, EquitySnapshot, Trade
 
 
@@ -81,11 +82,24 @@ def record_command(
 ) -> bool:
     """Log a command as sent (pending); False (nothing written) if its id is already in the log."""
     _, created = BotCommand.objects.get_or_create(
-        bot_id=bot_id, command_id=command_id,
+        bot_id=bot_id, command_id=command_id, refused=False,
         defaults={"command": command, "user_id": user_id, "username": username, "address": address,
                   "issued_at": issued_at, "symbol": symbol, "close_positions": close_positions},
     )
     return created
+
+
+def record_refusal(
+    *, bot_id: str, command_id: str, command: str, user_id: int | None, username: str, address: str | None,
+    issued_at: datetime, error: str, symbol: str = "", close_positions: bool = False,
+) -> None:
+    """Log a command the web process refused before it reached the bot (a viewer's, or with the
+    bot offline): audited like any other, but its id stays free for a command that may follow."""
+    BotCommand.objects.create(
+        bot_id=bot_id, command_id=command_id, command=command, user_id=user_id, username=username,
+        address=address, issued_at=issued_at, symbol=symbol, close_positions=close_positions, refused=True,
+        status=CommandStatus.ERROR, error=error[:32], detail="refused by the web process", answered_at=utcnow(),
+    )
 
 
 def record_command_result(
@@ -96,10 +110,10 @@ def record_command_result(
     outcome = {"status": CommandStatus.OK if ok else CommandStatus.ERROR, "error": (error or "")[:32],
                "detail": (detail or "")[:300], "answered_at": answered_at}
     with transaction.atomic():
-        updated = BotCommand.objects.filter(bot_id=bot_id, command_id=command_id).update(**outcome)
+        updated = BotCommand.objects.filter(bot_id=bot_id, command_id=command_id, refused=False).update(**outcome)
         if not updated:
             BotCommand.objects.get_or_create(
-                bot_id=bot_id, command_id=command_id,
+                bot_id=bot_id, command_id=command_id, refused=False,
                 defaults={"command": command[:32], "issued_at": answered_at, **outcome},
             )
 

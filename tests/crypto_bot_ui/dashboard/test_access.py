@@ -158,25 +158,53 @@ async def test_an_oversize_frame_is_refused_and_the_socket_stays(bot: CommandBus
 
 
 
-async def test_a_used_command_id_is_refused_and_the_log_keeps_its_owner(bot: CommandBus) -> None:
+@pytest.fixture
+async def operator_and_viewer(
+    bot: CommandBus,
+) -> AsyncIterator[tuple[WebsocketCommunicator, WebsocketCommunicator]]:
+    """Sockets of olga (an operator) and vera (a viewer), closed after the test."""
     olga = await sync_to_async(User.objects.create_user)("olga", password="pw-olga-12345")
     await sync_to_async(make_operator)(olga)
     vera = await sync_to_async(User.objects.create_user)("vera", password="pw-vera-12345")
     olga_socket, _ = await socket_of(olga)
     vera_socket, _ = await socket_of(vera)
     try:
-        await olga_socket.send_json_to({"command": "stop_bot", "id": "seen-1"})
-        assert await commands_sent(bot, count=1) == ["seen-1"]
-        for socket in (vera_socket, olga_socket):  # replayed by someone else, or resent: never re-run
-            await socket.send_json_to({"command": "stop_bot", "id": "seen-1"})
-            answer = await answer_to(socket, "seen-1")  # no bot runs here: the only answer is the refusal
-            assert (answer["error"], answer["detail"]) == ("invalid", "this command id was already used")
-        assert await commands_sent(bot) == ["seen-1"]
-        row = await sync_to_async(BotCommand.objects.get)(command_id="seen-1")
-        assert (row.username, row.status) == ("olga", "pending")  # untouched by the refusals
+        yield olga_socket, vera_socket
     finally:
         await olga_socket.disconnect()
         await vera_socket.disconnect()
+
+
+async def test_a_used_command_id_is_refused_and_the_log_keeps_its_owner(
+    bot: CommandBus, operator_and_viewer: tuple[WebsocketCommunicator, WebsocketCommunicator]
+) -> None:
+    olga_socket, vera_socket = operator_and_viewer
+    await olga_socket.send_json_to({"command": "stop_bot", "id": "seen-1"})
+    assert await commands_sent(bot, count=1) == ["seen-1"]
+    # Replayed by a viewer: refused for what it is; resent by its owner: never re-run.
+    for socket, refusal in ((vera_socket, ("forbidden", None)),
+                            (olga_socket, ("invalid", "this command id was already used"))):
+        await socket.send_json_to({"command": "stop_bot", "id": "seen-1"})
+        answer = await answer_to(socket, "seen-1")  # no bot runs here: the only answer is the refusal
+        assert (answer["error"], answer["detail"]) == refusal
+    assert await commands_sent(bot) == ["seen-1"]
+    row = await sync_to_async(BotCommand.objects.get)(command_id="seen-1", refused=False)
+    assert (row.username, row.status) == ("olga", "pending")  # untouched by the refusals
+
+
+async def test_a_refused_command_does_not_take_its_id_from_an_operator(
+    bot: CommandBus, operator_and_viewer: tuple[WebsocketCommunicator, WebsocketCommunicator]
+) -> None:
+    """Found by an attack run: a viewer's refused command with id X was audited, and an operator's
+    later command with id X was then refused as already used. A refusal leaves the id free."""
+    olga_socket, vera_socket = operator_and_viewer
+    await vera_socket.send_json_to({"command": "stop_bot", "id": "squat-1"})
+    assert (await answer_to(vera_socket, "squat-1"))["error"] == "forbidden"
+    await olga_socket.send_json_to({"command": "stop_bot", "id": "squat-1"})
+    assert await commands_sent(bot, count=1) == ["squat-1"]  # it went to the bot
+    rows = await sync_to_async(lambda: list(BotCommand.objects.order_by("id").values_list(
+        "username", "status", "error", "refused")))()
+    assert rows == [("vera", "error", "forbidden", True), ("olga", "pending", "", False)]
 
 
 async def test_a_password_change_ends_the_open_socket(bot: CommandBus) -> None:
