@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -14,10 +15,12 @@ from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, current_s
 
 logger = logging.getLogger(__name__)
 
-MODULES = tuple(f"dashboard/{name}.js" for name in (
-    "candles", "charts", "format", "link", "notify", "panels", "render", "socket", "texts", "toasts",
+MODULES = tuple(sorted(
+    f"dashboard/{path.name}" for path in (Path(__file__).parent / "static" / "dashboard").glob("*.js")
+    if path.name != "dashboard.js"
 ))
-"""The page's ES modules besides dashboard.js, preloaded so they do not load one import at a time."""
+"""The page's ES modules besides dashboard.js (every one in its folder), preloaded so they do not
+load one import at a time."""
 
 
 @never_cache

@@ -33,13 +33,14 @@ test("a burst keeps counts, not every trade; replayed trades are not news", () =
 
 test("never more than three; dismiss and expiry remove them", () => {
   const q = new ToastQueue();
-  for (let i = 0; i < 5; i++) q.message("m" + i, "ok", i);
+  // Trades far enough apart to each get their own toast.
+  for (let i = 0; i < 5; i++) q.trade({ side: "buy", symbol: "S" + i }, i * GROUP_MS);
   assert.equal(q.items.length, MAX_TOASTS);
-  assert.deepEqual(q.items.map((x) => x.text), ["m2", "m3", "m4"]);
+  assert.deepEqual(q.items.map((x) => toastText(x, line)), ["buy S2", "buy S3", "buy S4"]);
   assert.ok(q.dismiss(q.items[0].id));
   assert.equal(q.items.length, 2);
-  assert.ok(!q.expire(3));
-  assert.ok(q.expire(4 + TOAST_MS));
+  assert.ok(!q.expire(3 * GROUP_MS + TOAST_MS - 1));
+  assert.ok(q.expire(4 * GROUP_MS + TOAST_MS));
   assert.equal(q.items.length, 0);
 });
 

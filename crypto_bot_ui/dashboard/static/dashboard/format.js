@@ -24,7 +24,7 @@ export function fmtDec(v, min = 2, max = 2) {
 }
 
 /** Decimals a price shows by its size: 65,012.35 · 3.4567 · 0.012345. */
-export const priceDigits = (a) => (a >= 1000 ? 2 : a >= 1 ? 4 : a >= 0.01 ? 6 : 8);
+const priceDigits = (a) => (a >= 1000 ? 2 : a >= 1 ? 4 : a >= 0.01 ? 6 : 8);
 export const fmtPrice = (v) => fmtDec(v, 2, priceDigits(Math.abs(toNum(v))));
 
 /** A base-asset quantity: up to 8 decimals, no trailing zeros. */

@@ -24,7 +24,7 @@ function remember(key, on) {
   }
 }
 
-/** Wire the pop-up and sound switches; returns trade(t) and message(text, tone). */
+/** Wire the pop-up and sound switches; returns trade(t). */
 export function createNotifier() {
   const box = document.getElementById("toasts");
   const toastsToggle = document.getElementById("toasts-toggle");
@@ -55,7 +55,7 @@ export function createNotifier() {
     frame = 0;
     box.textContent = "";
     for (const item of queue.items) {
-      const tone = item.kind === "trades" ? (item.sells === item.count ? "sell" : "buy") : item.tone;
+      const tone = item.sells === item.count ? "sell" : "buy";
       const div = mk("div", "toast toast-" + (tone || "info"));
       div.dataset.toastId = String(item.id);
       const close = mk("button", "toast-close", "×");
@@ -106,12 +106,6 @@ export function createNotifier() {
     schedule();
   }
 
-  function message(text, tone) {
-    if (!toastsToggle.checked) return;
-    queue.message(text, tone, Date.now());
-    schedule();
-  }
-
   schedule();
-  return { trade, message };
+  return { trade };
 }

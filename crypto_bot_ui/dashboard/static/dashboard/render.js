@@ -1,14 +1,14 @@
 // Drawing the dashboard from the shared state, at most once per animation frame: the header, the
 // headline figures, the statistics, the trades and the activity log.
 import {
-  DASH, fmtDateTime, fmtDec, fmtDuration, fmtFee, fmtMoney, fmtPct, fmtPrice, fmtQty, fmtSigned, fmtTime, sign, toNum,
+  DASH, fmtDateTime, fmtDec, fmtFee, fmtMoney, fmtPct, fmtPrice, fmtQty, fmtSigned, fmtTime, sign, toNum,
   tzName,
 } from "./format.js";
 import { shownState } from "./link.js";
 import { botStateText, connText } from "./texts.js";
 
 export const MAX_TRADES = 50;
-export const MAX_LOG = 50;
+const MAX_LOG = 50;
 
 const LOG_CLASS = {
   status: "log-status", status_change: "log-status", trade_executed: "log-trade",
@@ -35,7 +35,7 @@ export function setSigned(node, v, decimals = 2) {
 }
 
 /** The money figures to show: the bot's rounded marks, or the exact snapshot from an older bot. */
-export function shownMoney(S) {
+function shownMoney(S) {
   const d = S.snap;
   if (S.marks) return S.marks;
   if (!d) return null;
@@ -289,5 +289,5 @@ export function createView(root, S, panels) {
     noticeTimer = setTimeout(() => el.notice.classList.add("faded"), 8000);
   }
 
-  return { el, dirty, schedule, log, notice, hooks, fmtDuration };
+  return { el, dirty, schedule, log, notice, hooks };
 }

@@ -1,7 +1,7 @@
 // The dashboard's WebSocket: connect, resume after the last seq, reconnect with jittered backoff,
 // acknowledge what was applied, and notice a link that went quiet (stale) or died half-open.
 import {
-  DEAD_AFTER_MS, OPEN_TIMEOUT_MS, STALE_AFTER_MS, backoffDelay, commandId, resumeAnswer, shownState,
+  DEAD_AFTER_MS, OPEN_TIMEOUT_MS, backoffDelay, commandId, resumeAnswer, shownState,
 } from "./link.js";
 import { commandText } from "./texts.js";
 
@@ -308,5 +308,5 @@ export function createSocket({ S, view, wsPath, onFrame }) {
     }
   });
 
-  return { connect, send, setConn, clearPending, statusArrived, STALE_AFTER_MS };
+  return { connect, send, setConn, clearPending, statusArrived };
 }

@@ -23,7 +23,7 @@ export class ToastQueue {
   trade(t, now) {
     const last = this.items[this.items.length - 1];
     const sell = t.side === "sell";
-    if (last && last.kind === "trades" && now - last.at < GROUP_MS) {
+    if (last && now - last.at < GROUP_MS) {
       last.count += 1;
       last.sells += sell ? 1 : 0;
       last.latest = t;
@@ -31,12 +31,7 @@ export class ToastQueue {
       last.until = now + TOAST_MS;
       return last;
     }
-    return this.add({ kind: "trades", count: 1, sells: sell ? 1 : 0, latest: t }, now);
-  }
-
-  /** A message (a command's answer, a connection notice). */
-  message(text, tone, now) {
-    return this.add({ kind: "message", text, tone }, now);
+    return this.add({ count: 1, sells: sell ? 1 : 0, latest: t }, now);
   }
 
   add(item, now) {
@@ -61,7 +56,6 @@ export class ToastQueue {
 
 /** A trade toast's text: one trade in full, several as counts ("5 trades: 3 buys, 2 sells"). */
 export function toastText(item, line) {
-  if (item.kind !== "trades") return item.text;
   if (item.count === 1) return line(item.latest);
   const buys = item.count - item.sells;
   const parts = [];
