@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot_api.events import BotState, TradeData
+from bot_api.errors import TransportError
+from bot_api.events import BotState, TradeData, encode_event, parse_event
+from bot_api.models import MAX_SEQ
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +135,30 @@ class Journal:
         with self._tx() as db:
             if seq > self.last_seq():
                 db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seq', ?)", (str(seq),))
+
+    def renumber_pending(self, *, above: int) -> int:
+        """Give every unpublished event a new seq above `above`, in order; return the new last seq.
+
+        Redis holds a higher seq than this journal ever wrote (another writer with this bot id,
+        or Redis from elsewhere): the pending events move above it instead of being refused as
+        stale, so no trade waiting here is lost. Their ledger rows move with them.
+        """
+        with self._tx() as db:
+            rows = db.execute("SELECT seq, payload FROM outbox ORDER BY seq").fetchall()
+            last = max(above, self.last_seq())
+            if last + len(rows) > MAX_SEQ:
+                # Only a forged seq key gets here: numbering above it would leave the contract.
+                raise TransportError(f"Redis holds seq {above}: no room above it for {len(rows)} events")
+            # Every new seq lies above every old one: none collides with a row not yet moved.
+            for old, payload in rows:
+                last += 1
+                event = parse_event(payload).model_copy(update={"seq": last})
+                db.execute("UPDATE outbox SET seq = ?, payload = ? WHERE seq = ?", (last, encode_event(event), old))
+                db.execute("UPDATE ledger SET seq = ? WHERE seq = ?", (last, old))
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('seq', ?)", (str(last),))
+        if rows:
+            logger.warning("renumbered %d unpublished event(s) to continue above seq %d", len(rows), above)
+        return last
 
     def pending(self, limit: int = 500) -> list[OutboxRow]:
         """The oldest unpublished events, in seq order."""

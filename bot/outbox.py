@@ -146,14 +146,22 @@ class Outbox:
         done: int | None = None
         try:
             for row in rows:
-                await self._publish(row)
+                ahead = await self._publish(row)
+                if ahead is not None:
+                    # Forget what went out first: only the rows still pending may move.
+                    if done is not None:
+                        self._journal.published(done)
+                        done = None
+                    self._continue_above(self._journal.renumber_pending(above=ahead))
+                    return  # the rest were renumbered: the next round reads them afresh
                 done = row.seq
         finally:
             # A crash before this write only means re-sending rows Redis refuses as stale.
             if done is not None:
                 self._journal.published(done)
 
-    async def _publish(self, row: OutboxRow) -> None:
+    async def _publish(self, row: OutboxRow) -> int | None:
+        """Publish one row; the seq Redis holds when it is ahead of this bot's journal, else None."""
         snapshot = self._snapshot_for(row)
         durable = row.type in DURABLE_TYPES
         try:
@@ -173,13 +181,14 @@ class Outbox:
         except StaleSeqError as exc:
             if exc.stored > self._journal.last_seq():
                 # Redis is ahead of this bot's own journal: another process writes as this bot id
-                # (or Redis came from elsewhere). Continue above it and say so loudly.
+                # (or Redis came from elsewhere). The pending events, this one included, move above
+                # it (never dropped: a trade among them must reach the recorder); said loudly.
                 logger.error("Redis holds seq %d, ahead of this bot's %d: is another bot running "
                              "with the same BOT_ID? Continuing above it.", exc.stored, row.seq)
-                self._continue_above(exc.stored)
-            else:
-                # Normally an event published just before a crash; after a conflict, the writer's.
-                logger.info("Redis already holds seq %d; event skipped", row.seq)
+                return exc.stored
+            # Normally an event published just before a crash; after a conflict, the writer's.
+            logger.info("Redis already holds seq %d; event skipped", row.seq)
+        return None
 
     def pending(self) -> int:
         """Events not yet published."""

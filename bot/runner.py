@@ -123,7 +123,7 @@ async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Start
     if stored is not None and stored > journal.last_seq():
         logger.warning("Redis holds seq %d, ahead of the journal's %d; continuing above it",
                        stored, journal.last_seq())
-        journal.advance_seq(stored)
+        journal.renumber_pending(above=stored)  # the unpublished events too: none may be skipped
     engine = TradingEngine(
         settings,
         build_strategy(settings),

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from bot_api.errors import ContractError
-from bot_api.models import ContractModel, Symbol, UtcDatetime, over_bytes, utcnow
+from bot_api.models import MAX_SEQ, ContractModel, Symbol, UtcDatetime, over_bytes, utcnow
 
 MAX_FRAME_BYTES = 4096
 """Browser frames are tiny; anything larger is refused before parsing."""
@@ -87,14 +87,14 @@ class ResumeFrame(_Frame):
     """After a reconnect: send what came after `last_seq` (or a fresh status if that is gone)."""
 
     command: Literal["resume"]
-    last_seq: Annotated[int, Field(ge=0, strict=True)]
+    last_seq: Annotated[int, Field(ge=0, le=MAX_SEQ, strict=True)]
 
 
 class AckFrame(ContractModel):
     """The client has applied every event up to `seq` (sent every few hundred frames or ~1 s)."""
 
     command: Literal["ack"]
-    seq: Annotated[int, Field(ge=0, strict=True)]
+    seq: Annotated[int, Field(ge=0, le=MAX_SEQ, strict=True)]
 
 
 BrowserFrame = Annotated[

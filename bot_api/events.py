@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, TypeAdapter, ValidationError
 
 from bot_api.errors import ContractError
-from bot_api.models import ContractModel, Money, Symbol, UtcDatetime, over_bytes, utcnow
+from bot_api.models import MAX_SEQ, ContractModel, Money, Symbol, UtcDatetime, over_bytes, utcnow
 
 PROTOCOL_VERSION = 1
 MAX_EVENT_BYTES = 1_048_576
@@ -272,7 +272,7 @@ class Envelope(ContractModel):
     """Fields every event carries: version, seq, timestamp and bot id."""
 
     v: Literal[1] = 1
-    seq: Annotated[int, Field(ge=1)] | None = None
+    seq: Annotated[int, Field(ge=1, le=MAX_SEQ)] | None = None
     ts: UtcDatetime = Field(default_factory=utcnow)
     bot: str = "main"
 

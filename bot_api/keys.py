@@ -49,6 +49,11 @@ class RedisKeys:
         return f"{self._base}:trades"
 
     @property
+    def dead_letter_stream(self) -> str:
+        """Entries of the trades stream the recorder could not store, each with the reason (capped)."""
+        return f"{self._base}:trades:dead"
+
+    @property
     def commands_stream(self) -> str:
         """Stream of commands for the bot; a stream so none is lost while the bot restarts."""
         return f"{self._base}:commands"

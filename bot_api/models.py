@@ -36,13 +36,36 @@ def _no_float(value: object) -> object:
     return value
 
 
+MONEY_DIGITS = 32
+MONEY_PLACES = 12
+"""Money as the database keeps it (`DecimalField(max_digits=32, decimal_places=12)`): the column
+holds amounts below 1E+20; places beyond 12 are rounded by it, as with any stored decimal."""
+MONEY_LIMIT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES - 2)
+"""Every amount in the contract is below this (1E+18) in magnitude, so the recorder can store
+whatever it is given and read it back. Two digits below the column's limit: SQLite keeps a decimal
+as a float, rounded past 15-17 digits, and a value just under 1E+20 would come back as 1E+20."""
+
+
+def _storable(value: Decimal) -> Decimal:
+    # Beyond this nothing is a real amount; PostgreSQL would refuse the row and SQLite keep a
+    # float that no longer reads back as a decimal.
+    if value.copy_abs() >= MONEY_LIMIT:  # copy_abs: abs() would round to 28 digits first
+        raise ValueError("money must be below 1E+18 in magnitude")
+    return value
+
+
 Money = Annotated[
     Decimal,
     BeforeValidator(_no_float),
     Field(allow_inf_nan=False),
+    AfterValidator(_storable),
     PlainSerializer(_plain_decimal, return_type=str, when_used="json"),
 ]
-"""A finite Decimal; travels as a plain decimal string ("0.00000001") so no precision is lost."""
+"""A finite Decimal below 1E+18 in magnitude; travels as a plain decimal string ("0.00000001") so
+no precision is lost."""
+
+MAX_SEQ = 2**53 - 1
+"""The highest seq any message may carry: exact in a browser's numbers (and in a BIGINT column)."""
 
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,20}$")]
 """An exchange symbol such as BTCUSDT."""

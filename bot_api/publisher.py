@@ -31,40 +31,55 @@ also go to the trades stream, read by its consumer group."""
 # One script, so the event is all-or-nothing: Redis does not roll back a MULTI whose command
 # fails, and a seq that is not above what Redis holds (a second bot with the same BOT_ID, a
 # restored backup) must change nothing at all. The checks come before the first write.
+# The seq floor is the bot's own seq key, never the stream's ids: anyone who can XADD could
+# otherwise push the seq anywhere (and make the outbox skip pending events). This script sets the
+# key with every entry it adds, so whatever lies after the bot's last entry is foreign: it is
+# removed (readers skip such entries anyway) and the number removed returned for the log. A stream
+# never hands out an id below the highest it ever took, even one since deleted: if the XADD is
+# refused for that, the stream's mark is set back to its top entry and the XADD repeated.
 # The snapshot is not sent with every event (it is large). A publisher that relies on Redis
 # already holding a usable one asks for NOSNAPSHOT when it does not: no snapshot at all, or a
 # hole before this seq (Redis lost events: a restart without, or with lossy, persistence).
+# Numbers go back to Python as the key's own text: Lua would print a seq of 1e14 or more as
+# "1e+14".
 _PUBLISH_LUA = """
 local payload, seq, snapshot, durable = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local last = 0
+local removed = 0
 if seq ~= '' then
-  last = tonumber(redis.call('GET', KEYS[2]) or '0')
-  local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-  if top[1] then
-    local top_seq = tonumber(string.match(top[1][1], '^(%d+)-'))
-    if top_seq > last then last = top_seq end
-  end
+  local stored = redis.call('GET', KEYS[2]) or '0'
+  local last = tonumber(stored)
   if tonumber(seq) <= last then
-    return redis.error_reply('STALESEQ ' .. last)
+    return redis.error_reply('STALESEQ ' .. stored)
+  end
+  for _ = 1, 50 do
+    local foreign = redis.call('XRANGE', KEYS[1], '(' .. stored .. '-0', '+', 'COUNT', 200)
+    if #foreign == 0 then break end
+    local ids = {}
+    for _, entry in ipairs(foreign) do ids[#ids + 1] = entry[1] end
+    redis.call('XDEL', KEYS[1], unpack(ids))
+    removed = removed + #ids
   end
   if snapshot == '' and ARGV[8] == '1' then
     if tonumber(seq) > last + 1 or redis.call('EXISTS', KEYS[3]) == 0 then
       return redis.error_reply('NOSNAPSHOT')
     end
   end
-end
-redis.call('PUBLISH', ARGV[5], payload)
-if seq ~= '' then
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], seq .. '-0', 'e', payload)
+  local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], seq .. '-0', 'e', payload)
+  if type(added) == 'table' and added.err then
+    local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+    redis.call('XSETID', KEYS[1], top[1] and top[1][1] or '0-0')
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], seq .. '-0', 'e', payload)
+  end
   redis.call('SET', KEYS[2], seq)
 end
+redis.call('PUBLISH', ARGV[5], payload)
 if durable == '1' then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'e', payload)
 end
 if snapshot ~= '' then
   redis.call('SET', KEYS[3], snapshot)
 end
-return 1
+return removed
 """
 
 
@@ -111,17 +126,24 @@ class EventPublisher:
             "1" if ensure_snapshot else "0",
         ]
         try:
-            await self._script(
+            removed = await self._script(
                 keys=[keys.events_stream, keys.seq_key, keys.status_key, keys.trades_stream], args=args
             )
         except ResponseError as exc:
             if str(exc).startswith("STALESEQ"):
-                raise StaleSeqError(int(str(exc).split()[1]), seq or 0) from None
+                try:
+                    stored = int(str(exc).split()[1])
+                except (IndexError, ValueError):  # a seq key someone set to junk
+                    raise TransportError(f"publish of {seq}: unreadable seq in Redis: {exc}") from None
+                raise StaleSeqError(stored, seq or 0) from None
             if str(exc).startswith("NOSNAPSHOT"):
                 raise SnapshotRequiredError(f"no snapshot in Redis for event {seq}") from None
             raise TransportError(f"publish of {seq} failed: {exc}") from exc
         except RedisError as exc:
             raise TransportError(f"publish of {seq} failed: {exc}") from exc
+        if removed:
+            logger.warning("removed %d foreign entries lying in the way of event %s in %s",
+                           removed, seq, keys.events_stream)
 
     async def store_snapshot(self, snapshot: str) -> None:
         """Replace the status snapshot alone (the bot's latest state once events pause).

@@ -1,4 +1,5 @@
-"""The ASGI stack, assembled once: HTTP → Django; WebSocket → origin checks → auth → routes."""
+"""The ASGI stack, assembled once: the client address (trusted proxies), then HTTP → Django;
+WebSocket → origin checks → auth → routes."""
 
 import gc
 import os
@@ -14,16 +15,21 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from crypto_bot_ui.core.origin import SameOriginValidator  # noqa: E402
+from crypto_bot_ui.core.proxy import TrustedProxyMiddleware  # noqa: E402
 from crypto_bot_ui.dashboard.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        # Host in ALLOWED_HOSTS, then Origin == Host (port included), then the session user.
-        "websocket": AllowedHostsOriginValidator(
-            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-        ),
-    }
+# Outermost: scope["client"] is the peer, or X-Forwarded-For's client when the peer is in
+# TRUSTED_PROXIES; Django's REMOTE_ADDR (the login lockout) and the socket's audit log read it.
+application = TrustedProxyMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            # Host in ALLOWED_HOSTS, then Origin == Host (port included), then the session user.
+            "websocket": AllowedHostsOriginValidator(
+                SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            ),
+        }
+    )
 )
 
 # Full garbage collections walked every object of the process (Django, Twisted, a thousand

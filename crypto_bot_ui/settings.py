@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from crypto_bot_ui.env import env_bool, env_int, env_list, env_str
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "csp",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -70,6 +73,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every response of Django (not on static files, which WhiteNoise serves above).
+    "crypto_bot_ui.core.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -81,12 +86,22 @@ MIDDLEWARE = [
 ]
 
 # Login brute-force protection (django-axes): after LOGIN_FAILURE_LIMIT failures for one user name
-# from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES, correct password or not.
+# from one address, that pair is locked out; after LOGIN_USER_FAILURE_LIMIT failures for the name
+# from any addresses, the name is (crypto_bot_ui/core/lockout.py). Either lasts LOGIN_LOCKOUT_MINUTES
+# from the failure that set it, correct password or not; a success forgets its address's failures.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "crypto_bot_ui.core.lockout.TwoLimitHandler"
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_USER_FAILURE_LIMIT = env_int("LOGIN_USER_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
+# Tries while locked are refused and not counted: a lockout ends on time, and one address (stopped
+# at LOGIN_FAILURE_LIMIT) cannot push a name over the higher LOGIN_USER_FAILURE_LIMIT alone.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The address is REMOTE_ADDR, as crypto_bot_ui/core/proxy.py set it (X-Forwarded-For only from
+# TRUSTED_PROXIES); never a header read here, whether django-ipware is installed or not.
+AXES_CLIENT_IP_CALLABLE = "crypto_bot_ui.core.proxy.remote_addr"
 AXES_VERBOSE = False
 
 ROOT_URLCONF = "crypto_bot_ui.urls"
@@ -179,8 +194,16 @@ if TLS:
     SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+"""Reverse proxies (addresses or networks) whose X-Forwarded-For/-Proto are believed; empty: none."""
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
 if env_bool("BEHIND_TLS_PROXY", TLS):
-    # The proxy terminates TLS and says so; it must overwrite this header from clients.
+    # The proxy terminates TLS and says so; it must overwrite this header from clients. From a peer
+    # not in TRUSTED_PROXIES the header never reaches Django (crypto_bot_ui/core/proxy.py).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
@@ -188,6 +211,25 @@ SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# --- content security policy ---------------------------------------------------------------
+# On every page and API answer (django-csp; docs/security.md says why each directive): scripts and
+# styles only from files of this site, nothing inline, no eval; this host's WebSocket origin is
+# added to connect-src per request (crypto_bot_ui.core.csp). With DJANGO_DEBUG, 404/500 (Django's
+# debug pages, which are inline) get no header.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Swagger UI's stylesheet draws its icons as data: SVGs
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -216,7 +258,12 @@ COMMAND_RATE_LIMIT = env_int("COMMAND_RATE_LIMIT", 5)
 COMMAND_RATE_WINDOW = env_int("COMMAND_RATE_WINDOW", 10)
 """At most COMMAND_RATE_LIMIT commands per user in COMMAND_RATE_WINDOW seconds (then `rate_limited`)."""
 WS_MAX_UNACKED = env_int("WS_MAX_UNACKED", 2000)
-"""Events a client may be behind its acks before its socket is closed (4008) to resume later."""
+WS_MAX_UNACKED_BYTES = env_int("WS_MAX_UNACKED_BYTES", 2 * 2**20)
+"""A socket's window: events (and bytes of them) sent beyond its last ack. When it is full the
+socket waits for an ack; WS_ACK_WAIT seconds without one and it is closed (4008) to resume later."""
+WS_ACK_WAIT = env_int("WS_ACK_WAIT", 10)
+WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", 20)
+"""Dashboards (sockets) one account may have open per web process; more are closed with 4029."""
 
 CHANNEL_LAYERS = {
     "default": {

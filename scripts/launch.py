@@ -1,7 +1,9 @@
-"""`make run`: find or start Redis, migrate, ensure an admin, run every service under honcho.
+"""`make run`: find or start Redis, migrate, ensure an admin, run and supervise every service.
 
-Every process in the Procfile runs under one honcho Manager: Ctrl-C or SIGTERM stops them all
-(SIGTERM to each process group, SIGKILL after 5 s), so no orphan survives the launcher.
+Every process in the Procfile (and the embedded Redis) runs under one `Supervisor`
+(scripts/supervise.py, built on honcho's pieces): one that exits is restarted with back-off, a
+crash loop stops everything with a message naming the process, and Ctrl-C or SIGTERM stops them
+all (SIGTERM to each process group, SIGKILL after 5 s), so no orphan survives the launcher.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import urllib.request
 from pathlib import Path
 
 from honcho.environ import parse_procfile
-from honcho.manager import Manager
 
 from bot_api.redis_conn import mask_url
 from scripts import embedded_redis
+from scripts.supervise import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -36,8 +38,8 @@ def build_env() -> dict[str, str]:
     return env
 
 
-def choose_redis(env: dict[str, str], manager: Manager) -> None:
-    """Use REDIS_URL if it answers; otherwise add an embedded redis-server to the manager."""
+def choose_redis(env: dict[str, str], supervisor: Supervisor) -> None:
+    """Use REDIS_URL if it answers; otherwise add an embedded redis-server to the supervisor."""
     url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
     if embedded_redis.redis_answers(url):
         print(f"launch: using Redis at {mask_url(url)}", flush=True)
@@ -46,8 +48,8 @@ def choose_redis(env: dict[str, str], manager: Manager) -> None:
     port = int(env.get("EMBEDDED_REDIS_PORT", "0")) or embedded_redis.free_port()
     data_dir = Path(env["VAR_DIR"]) / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
-    cmd = " ".join(f"'{part}'" for part in embedded_redis.server_command(data_dir, port))
-    manager.add_process("redis", cmd, env=env, cwd=str(ROOT))
+    cmd = "exec " + " ".join(f"'{part}'" for part in embedded_redis.server_command(data_dir, port))
+    supervisor.add_process("redis", cmd, env=env, cwd=str(ROOT))
     env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
     print(f"launch: no Redis at {mask_url(url)}; starting an embedded one on port {port}", flush=True)
 
@@ -77,24 +79,23 @@ def announce_when_ready(url: str, stop: threading.Event) -> None:
 
 
 def main() -> int:
-    """Run every service until Ctrl-C or SIGTERM; return honcho's exit code."""
+    """Run every service until Ctrl-C or SIGTERM (exit code 130/143) or a crash loop (1)."""
     os.chdir(ROOT)
     env = build_env()
-    manager = Manager()
-    choose_redis(env, manager)
+    supervisor = Supervisor()
+    choose_redis(env, supervisor)
     prepare_database(env)
     procfile = parse_procfile((ROOT / "Procfile").read_text())
     for name, cmd in procfile.processes.items():
-        manager.add_process(name, cmd, env=env, cwd=str(ROOT))
+        supervisor.add_process(name, cmd, env=env, cwd=str(ROOT))
     url = f"http://{env['WEB_HOST']}:{env['WEB_PORT']}/"
     print(f"launch: starting {', '.join(procfile.processes)}; dashboard at {url}", flush=True)
     stop = threading.Event()
     threading.Thread(target=announce_when_ready, args=(url, stop), daemon=True).start()
     try:
-        manager.loop()
+        return supervisor.run()
     finally:
         stop.set()
-    return int(manager.returncode or 0)
 
 
 if __name__ == "__main__":

@@ -276,3 +276,24 @@ def descendants(pid: int) -> set[int]:
                     found.add(child)
                     stack.append(child)
     return found
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children (the shell runs Daphne)."""
+    total = 0
+    for proc in [pid, *descendants(pid)]:
+        try:
+            status = Path(f"/proc/{proc}/status").read_text()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+    return total
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie (killed, not yet reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.split(")")[-1].split()[0] != "Z"

@@ -55,6 +55,9 @@ class HealthSerializer(serializers.Serializer):  # type: ignore[type-arg]
     database = serializers.ChoiceField(choices=["ok", "down"])
     bot = serializers.CharField(help_text="running, stopped, online, offline or unknown")
     recorder = serializers.ChoiceField(choices=["ok", "down", "unknown"])
+    dead_letters = serializers.IntegerField(
+        allow_null=True, help_text="Records the recorder could not store (see the admin); null without Redis"
+    )
     bot_id = serializers.CharField()
 
 

@@ -161,8 +161,14 @@ class TradeCsvView(KnownQueryParamsMixin, generics.GenericAPIView):  # type: ign
         # Async: under Daphne (ASGI) Django would read a plain iterator whole into memory first.
         async def lines() -> AsyncIterator[str]:
             yield writer.writerow(CSV_COLUMNS)
-            async for trade in trades.aiterator(chunk_size=1000):
-                yield writer.writerow(csv_row(trade))
+            try:
+                async for trade in trades.aiterator(chunk_size=1000):
+                    yield writer.writerow(csv_row(trade))
+            except Exception:
+                # The header is gone already, so no error status can follow: end the file with a
+                # line that says it is incomplete (an exception here would leave the download hanging).
+                logger.exception("trade CSV export failed part-way")
+                yield writer.writerow(["# export incomplete: a stored trade could not be read; see the server log"])
 
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="trades.csv"'

@@ -28,13 +28,15 @@ def _database_ok() -> bool:
 def health_report() -> dict[str, Any]:
     """State of Redis, the database, the bot and the recorder; contains no secrets."""
     keys = bot_keys()
-    report: dict[str, Any] = {"redis": "down", "database": "down", "bot": "unknown", "recorder": "unknown"}
+    report: dict[str, Any] = {"redis": "down", "database": "down", "bot": "unknown", "recorder": "unknown",
+                              "dead_letters": None}
     report["database"] = "ok" if _database_ok() else "down"
     try:
         redis = sync_redis()
         redis.ping()
         report["redis"] = "ok"
         report["recorder"] = "ok" if redis.exists(keys.recorder_heartbeat_key) else "down"
+        report["dead_letters"] = int(redis.xlen(keys.dead_letter_stream))
         state = "offline"
         if redis.exists(keys.heartbeat_key):
             raw = redis.get(keys.status_key)

@@ -5,33 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY
-from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from bot_api.backoff import Backoff
-from bot_api.command_bus import CommandBus
 from bot_api.commands import (
     AckFrame,
-    BotCommand,
-    ClosePositionFrame,
     CommandError,
     CommandName,
-    RequestStatusFrame,
     ResumeFrame,
-    StartBotFrame,
-    StopBotFrame,
     parse_browser_frame,
 )
-from bot_api.errors import ContractError, TransportError
+from bot_api.errors import ContractError
 from bot_api.events import (
     BotControlEvent,
     CommandResultData,
@@ -42,34 +33,35 @@ from bot_api.events import (
     parse_event,
 )
 from bot_api.frames import MAX_SEND_BYTES, join_frames, too_big
-from bot_api.heartbeat import is_alive
-from bot_api.models import utcnow
 from bot_api.tasks import cancel_and_wait
-from crypto_bot_ui.core.bot_link import bot_keys, redis_client
-from crypto_bot_ui.core.rate_limit import allow_command
-from crypto_bot_ui.core.roles import can_control
+from crypto_bot_ui.core.bot_link import bot_keys
+from crypto_bot_ui.dashboard.commanding import CommandDesk
+from crypto_bot_ui.dashboard.flow import InboundLimit, SocketCounts, Window
 from crypto_bot_ui.dashboard.guard import Watched, get_guard
 from crypto_bot_ui.dashboard.queues import LAGGED, Frame, Subscription, conflate
 from crypto_bot_ui.dashboard.relay import Relay, get_relay
-from crypto_bot_ui.trades.services import record_command, record_command_result, record_refusal
 
 logger = logging.getLogger(__name__)
 
-CommandFrame = StartBotFrame | StopBotFrame | ClosePositionFrame | RequestStatusFrame
-CONTROL = frozenset({CommandName.START_BOT, CommandName.STOP_BOT, CommandName.CLOSE_POSITION})
-"""Commands that change something: operators only (`control_bot`), each one logged (who, when,
-from where, the outcome), refusals included."""
 
 CLOSE_UNAUTHENTICATED = 4001
 CLOSE_LAGGED = 4008
-"""The client fell behind (its queue was dropped, or a frame could not be sent): reconnect and
-resume at once."""
+"""The client fell behind (its queue was dropped, it acknowledged nothing while its window was
+full, or a frame could not be sent): reconnect and resume at once."""
+CLOSE_TOO_MANY = 4029
+"""This user has WS_MAX_SOCKETS_PER_USER dashboards open in this web process already."""
 CLOSE_INTERNAL_ERROR = 1011
+SOCKETS = SocketCounts()
+"""Open sockets per user in this process (consumers all run on its one event loop)."""
 READY_TIMEOUT = 5.0
 CONFLATE_ABOVE = 50
 """Frames queued for one socket beyond which its price updates are conflated (it is behind)."""
 RESUME_INTERVAL = 1.0
 """Seconds between two resumes on one socket (a client reconnects; it never loops on resume)."""
+INBOUND_RATE = 20.0
+INBOUND_BURST = 60
+"""Frames per second (and at once) one socket may send, whatever they are: a page sends an ack a
+second, a resume per connection and the commands a person clicks."""
 
 
 @dataclass
@@ -120,14 +112,22 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     sub: Subscription | None = None
     watched: Watched | None = None
     pump: asyncio.Task[None] | None = None
-    acked: int = 0
-    """The last seq the client acknowledged (flow control)."""
-    sent: int = 0
-    """The last bot seq sent on this socket: an ack can only be for what was sent."""
+    window: Window
+    """Bot events sent and not yet acknowledged (flow control, one per socket)."""
+    inbound: InboundLimit
+    resumed: bool = False
+    """A socket resumes once, right after it opens (a client that needs another reconnects)."""
     last_resume: float = -RESUME_INTERVAL
     """When this socket last resumed (monotonic): a replay reads up to thousands of entries."""
+    counted_user: int | None = None
+    """The user whose socket count this socket holds (given back on release)."""
     send_failed: bool = False
     """A send failed: the socket is being closed and sends no more."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.window = Window(max_events=settings.WS_MAX_UNACKED, max_bytes=settings.WS_MAX_UNACKED_BYTES)
+        self.inbound = InboundLimit(rate=INBOUND_RATE, burst=INBOUND_BURST)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; however it ends, stop the pump and leave the relay."""
@@ -142,6 +142,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        if not SOCKETS.take(user.pk, settings.WS_MAX_SOCKETS_PER_USER):
+            # Accepted, then closed with a reason the page can show (a refused handshake cannot say why).
+            logger.warning("%s has %d dashboards open; one more refused", user, settings.WS_MAX_SOCKETS_PER_USER)
+            await self.accept()
+            await self._send_event(error_event(
+                "too_many_sockets", f"at most {settings.WS_MAX_SOCKETS_PER_USER} dashboards per account at once"))
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.counted_user = user.pk
         self.relay = get_relay()
         self.sub = self.relay.subscribe(settings.WS_SEND_QUEUE)
         await self.accept()
@@ -160,6 +169,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def _release(self) -> None:
+        if self.counted_user is not None:
+            SOCKETS.give_back(self.counted_user)
+            self.counted_user = None
         if self.watched is not None:
             get_guard().forget(self.watched)
             self.watched = None
@@ -168,35 +180,37 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             self.relay.unsubscribe(self.sub)
             self.sub = None
 
-    def _start_pump(self, cursor: Cursor, *, snapshot_first: bool) -> None:
+    def _start_pump(self, cursor: Cursor, *, snapshot_first: bool, backlog: list[Frame] | None = None) -> None:
         if self.sub is not None:
-            self.pump = asyncio.create_task(self._pump(self.sub, cursor, snapshot_first=snapshot_first))
+            self.pump = asyncio.create_task(
+                self._pump(self.sub, cursor, snapshot_first=snapshot_first, backlog=backlog or []))
 
     async def _stop_pump(self) -> None:
         await cancel_and_wait(self.pump)
         self.pump = None
 
-    async def _pump(self, sub: Subscription, cursor: Cursor, *, snapshot_first: bool) -> None:
-        """Send the snapshot (on connect), then every queued frame newer than the cursor, in order."""
+    async def _pump(self, sub: Subscription, cursor: Cursor, *, snapshot_first: bool, backlog: list[Frame]) -> None:
+        """Send the snapshot (on connect) or the replay (on resume), then every queued frame newer
+        than the cursor, in order, all through the socket's window."""
         try:
             if snapshot_first:
                 await self._send_new(cursor, *conflate(await self._initial_state()), self.relay.presence_frame())
-            self.acked = cursor.seq or 0
+            if not await self._send_paced(cursor, backlog):
+                return
+            del backlog[:]  # sent: not kept for the socket's lifetime
             while True:
                 # Whatever queued up while we were busy goes out together.
                 batch = [await sub.queue.get()]
                 while not sub.queue.empty():
                     batch.append(sub.queue.get_nowait())
-                if LAGGED in batch or self._unacked(cursor) > settings.WS_MAX_UNACKED:
-                    # Daphne buffers without backpressure: a client that stopped reading is only
-                    # visible through its acks. It reconnects and resumes (or gets a snapshot).
-                    logger.info("closing a lagging socket of %s", self.scope["user"])
-                    await self.close(code=CLOSE_LAGGED)
+                if LAGGED in batch:
+                    await self._cut_off("its queue overflowed")
                     return
                 frames = [f for f in batch if isinstance(f, Frame)]
                 # A few queued frames go out as one array frame, all of them; only a socket this far
                 # behind loses intermediate prices (the newest per symbol stays, trades never go).
-                await self._send_new(cursor, *(conflate(frames) if len(frames) > CONFLATE_ABOVE else frames))
+                if not await self._send_paced(cursor, conflate(frames) if len(frames) > CONFLATE_ABOVE else frames):
+                    return
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -204,22 +218,44 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             logger.exception("socket pump failed; closing the socket")
             await self.close(code=CLOSE_INTERNAL_ERROR)
 
-    def _unacked(self, cursor: Cursor) -> int:
-        """How many events (by seq) were sent beyond what the client acknowledged."""
-        return 0 if cursor.seq is None else cursor.seq - self.acked
+    async def _send_paced(self, cursor: Cursor, frames: list[Frame]) -> bool:
+        """Send `frames` as the window allows, waiting for acks when it is full; False (and the
+        socket closing) when the client acknowledged nothing for WS_ACK_WAIT seconds."""
+        start = 0
+        while start < len(frames):
+            events, nbytes = self.window.room()
+            if not events:
+                if not await self.window.wait_for_ack(settings.WS_ACK_WAIT):
+                    await self._cut_off(f"no ack for {settings.WS_ACK_WAIT} s with its window full")
+                    return False
+                continue
+            end = start + 1  # at least one frame, then as many as fit
+            nbytes -= len(frames[start].raw)
+            while end < len(frames) and end - start < events and nbytes >= len(frames[end].raw):
+                nbytes -= len(frames[end].raw)
+                end += 1
+            await self._send_new(cursor, *frames[start:end])
+            start = end
+        return True
+
+    async def _cut_off(self, why: str) -> None:
+        # Daphne buffers without backpressure: a client that stopped reading is only visible
+        # through its acks. It reconnects and resumes (or gets a snapshot).
+        window = self.window
+        logger.info("closing a lagging socket of %s: %s (sent up to %d, acked %d; %d events, %d bytes unacked)",
+                    self.scope["user"], why, window.top, window.acked, window.unacked_events, window.unacked_bytes)
+        await self.close(code=CLOSE_LAGGED)
 
     async def _send_new(self, cursor: Cursor, *frames: Frame | None) -> None:
         """Send the frames the cursor admits, in order: several as array frames (protocol: batches)."""
         raws = []
+        events = nbytes = 0
         for frame in frames:
             if frame is not None and cursor.admits(frame):
-                first = cursor.seq is None
                 cursor.advance(frame)
-                self.sent = cursor.seq or 0
-                if first and cursor.seq is not None:
-                    # The first bot frame a socket gets is its baseline, not a backlog to ack:
-                    # a bot that restarted keeps its numbering, far above 0.
-                    self.acked = max(self.acked, cursor.seq)
+                if frame.seq is not None:
+                    events += 1
+                    nbytes += len(frame.raw)
                 if too_big(frame.raw):
                     # It would never pass the server's limit: closing for a resume would only meet
                     # it again. Skipped and said loudly (a status this big means a bug elsewhere).
@@ -227,6 +263,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                                  MAX_SEND_BYTES)
                     continue
                 raws.append(frame.raw)
+        self.window.sent(seq=cursor.seq or 0, events=events, nbytes=nbytes)
         for text in join_frames(raws):
             await self.send(text_data=text)
 
@@ -242,7 +279,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             resync = [] if replay is not None else await self.relay.resync()
         except (RedisError, OSError) as exc:
             logger.warning("resume from %d failed: %s", frame.last_seq, exc)
-            await self._answer(frame.id, CommandName.RESUME, CommandError.UNAVAILABLE)
+            await self._desk().answer(frame.id, CommandName.RESUME, CommandError.UNAVAILABLE)
             self._start_pump(Cursor(), snapshot_first=True)  # back to a fresh start
             return
         result = CommandResultData(id=frame.id, command="resume", ok=True, recovered=replay is not None)
@@ -251,12 +288,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             # The run of the events being resumed: without it, any later status would pass as
             # "another run", even an older snapshot of this one (after Redis lost data, say).
             cursor = Cursor(seq=frame.last_seq, started_at=self.relay.run)
-            await self._send_new(cursor, *replay)
         else:
-            cursor = Cursor()
-            await self._send_new(cursor, *_unrecovered(resync))
-        await self._send_new(cursor, self.relay.presence_frame())
-        self._start_pump(cursor, snapshot_first=False)
+            cursor, replay = Cursor(), _unrecovered(resync)
+        presence = self.relay.presence_frame()
+        backlog = [*replay, *([presence] if presence is not None else [])]
+        self.window.restart()
+        # The replay goes through the pump and the window like live frames: paced by the acks.
+        self._start_pump(cursor, snapshot_first=False, backlog=backlog)
 
     async def _initial_state(self) -> list[Frame]:
         """The bot's snapshot and the events after it (none if it never published), retried
@@ -282,6 +320,12 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Validate a browser frame and forward its command; answer every defect with `error`."""
+        now = asyncio.get_running_loop().time()
+        if not self.inbound.allow(now):
+            # Dropped unread: a flood costs neither parsing nor answers (one notice a second).
+            if self.inbound.should_tell(now):
+                await self._send_event(error_event("rate_limited", "too many frames: some were dropped"))
+            return
         if text_data is None:
             await self._send_event(error_event("invalid_frame", "binary frames are not accepted"))
             return
@@ -296,114 +340,31 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self._send_event(error_event("invalid_frame", "frame could not be parsed"))
             return
         if isinstance(frame, AckFrame):
-            if frame.seq > self.sent:
-                # An ack for events never sent would lift the cap on what a socket that stopped
-                # reading may be owed (WS_MAX_UNACKED): refused, and the old ack stands.
+            if not self.window.ack(frame.seq):
+                # An ack for events never sent would open the window of a socket that stopped
+                # reading: refused, and the old ack stands.
                 await self._send_event(error_event(
-                    "invalid_ack", f"ack of seq {frame.seq}, but the last event sent was {self.sent}"))
-                return
-            self.acked = max(self.acked, frame.seq)
+                    "invalid_ack", f"ack of seq {frame.seq}, but the last event sent was {self.window.top}"))
             return
         if isinstance(frame, ResumeFrame):
-            now = asyncio.get_running_loop().time()
             if now - self.last_resume < RESUME_INTERVAL:
                 await self._send_event(error_event("rate_limited", "resume at most once a second"))
                 return
+            if self.resumed:
+                # One replay per connection: a client acking events it never read could otherwise
+                # pull replay after replay into the server's buffers.
+                await self._send_event(error_event("rate_limited", "one resume per connection; reconnect to resume"))
+                return
+            self.resumed = True
             self.last_resume = now
             await self._resume(frame)
             return
-        await self._forward(frame)
+        await self._desk().forward(frame)
 
-    async def _forward(self, frame: CommandFrame) -> None:
-        keys = bot_keys()
-        redis = redis_client()
-        command = CommandName(frame.command)
-        user = self.scope["user"]
-        cmd = BotCommand.create(
-            command_id=frame.id, command=command, bot=keys.bot_id, issued_by=user.get_username(),
-            symbol=frame.symbol if isinstance(frame, ClosePositionFrame) else None,
-            close_positions=isinstance(frame, StopBotFrame) and frame.close_positions,
-        )
-        try:
-            # The rate first: a flood of frames must cost neither the bot nor the database. Each
-            # frame counts once, whatever id it reuses.
-            if not await allow_command(redis, keys.command_rate_key(str(user.pk)), token=uuid.uuid4().hex,
-                                       limit=settings.COMMAND_RATE_LIMIT, window=settings.COMMAND_RATE_WINDOW):
-                logger.info("%s is over the command rate limit", user.get_username())
-                await self._answer(frame.id, command, CommandError.RATE_LIMITED, audit=False)
-                return
-            # Checked here, per command, on the server: the page's disabled buttons are a courtesy.
-            # Refusals come before the id is taken: a refused command never uses up the id of one
-            # that may follow (a viewer replaying an operator's id first cannot block it).
-            if command in CONTROL and not await database_sync_to_async(can_control)(user.pk):
-                logger.warning("%s (a viewer) tried %s; refused", user.get_username(), command.value)
-                await self._refuse(cmd, CommandError.FORBIDDEN)
-                return
-            if not await is_alive(redis, keys.heartbeat_key):
-                await self._refuse(cmd, CommandError.BOT_OFFLINE)
-                return
-            if not await self._audit(cmd):
-                # An id already in the log (someone else's, seen in a broadcast answer): never
-                # re-run it, never touch that row.
-                await self._answer(frame.id, command, CommandError.INVALID, audit=False,
-                                   detail="this command id was already used")
-                return
-            await CommandBus(redis, keys).send(cmd)
-            logger.info("%s sent %s (%s)", user.get_username(), command.value, frame.id)
-        except (TransportError, RedisError, OSError) as exc:
-            logger.warning("command %s could not reach Redis: %s", frame.id, exc)
-            await self._answer(frame.id, command, CommandError.UNAVAILABLE)
-        except DatabaseError as exc:  # the permission could not be read: refuse, never guess
-            logger.warning("command %s: permissions unreadable: %s", frame.id, exc)
-            await self._answer(frame.id, command, CommandError.UNAVAILABLE)
-
-    async def _audit(self, cmd: BotCommand) -> bool:
-        """Log a command that changes something before it leaves; False if its id is already logged."""
-        if cmd.command not in CONTROL:
-            return True
-        user = self.scope["user"]
+    def _desk(self) -> CommandDesk:
+        """Where this socket's commands are decided (the user and address are the handshake's)."""
         client = self.scope.get("client") or (None, None)
-        try:
-            return bool(await database_sync_to_async(record_command)(
-                bot_id=cmd.bot, command_id=cmd.id, command=cmd.command.value, user_id=user.pk,
-                username=user.get_username(), address=client[0], issued_at=cmd.issued_at,
-                symbol=cmd.symbol or "", close_positions=cmd.close_positions,
-            ))
-        except (DatabaseError, ValueError) as exc:
-            # The command still goes out: a database outage must not keep an operator from stopping.
-            logger.error("command %s not written to the audit log: %s", cmd.id, exc)
-            return True
-
-    async def _refuse(self, cmd: BotCommand, error: CommandError) -> None:
-        """Answer a command the web process will not send; log the refusal, leaving its id free."""
-        await self._answer(cmd.id, cmd.command, error, audit=False)
-        if cmd.command not in CONTROL:
-            return
-        user = self.scope["user"]
-        client = self.scope.get("client") or (None, None)
-        try:
-            await database_sync_to_async(record_refusal)(
-                bot_id=cmd.bot, command_id=cmd.id, command=cmd.command.value, user_id=user.pk,
-                username=user.get_username(), address=client[0], issued_at=cmd.issued_at, error=error.value,
-                symbol=cmd.symbol or "", close_positions=cmd.close_positions,
-            )
-        except (DatabaseError, ValueError) as exc:
-            logger.error("refusal of command %s not written to the audit log: %s", cmd.id, exc)
-
-    async def _answer(
-        self, command_id: str, command: CommandName, error: CommandError, *, audit: bool = True,
-        detail: str | None = None,
-    ) -> None:
-        data = CommandResultData(id=command_id, command=command.value, ok=False, error=error.value, detail=detail)
-        await self._send_event(BotControlEvent(bot=bot_keys().bot_id, data=data))
-        if audit and command in CONTROL:
-            try:
-                await database_sync_to_async(record_command_result)(
-                    bot_id=bot_keys().bot_id, command_id=command_id, command=command.value, ok=False,
-                    error=error.value, detail="answered by the web process", answered_at=utcnow(),
-                )
-            except DatabaseError as exc:
-                logger.error("outcome of command %s not written to the audit log: %s", command_id, exc)
+        return CommandDesk(user=self.scope["user"], address=client[0], send_event=self._send_event)
 
     async def _send_event(self, event: Envelope) -> None:
         await self.send(text_data=encode_event(event))

@@ -20,6 +20,12 @@ REPLAY_LIMIT = 5_000
 RECENT_CHARS = 8 * 2**20
 """Most characters of recent events a relay keeps for replays (statuses are ~15 KB each)."""
 
+REPLAY_CHARS = 4 * 2**20
+"""Most characters one replay reads from the Redis stream; a larger one is answered with a snapshot
+(a resume from far back must not cost the web process tens of MiB: an attack run repeated them)."""
+REPLAY_PAGE = 500
+"""Stream entries read at a time during a replay."""
+
 LAGGED = object()
 """Put in a queue (after clearing it) when its consumer fell too far behind."""
 
@@ -116,4 +122,7 @@ class Recent:
         first, last = self.frames[0].seq or 0, self.frames[-1].seq or 0
         if not first - 1 <= seq <= last:
             return None
-        return list(itertools.islice(self.frames, seq - first + 1, None))
+        frames = list(itertools.islice(self.frames, seq - first + 1, None))
+        if sum(len(frame.raw) for frame in frames) > REPLAY_CHARS:
+            return None  # as from the stream: a snapshot answers a replay this large
+        return frames

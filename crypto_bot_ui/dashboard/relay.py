@@ -36,7 +36,7 @@ from bot_api.redis_conn import connect
 from bot_api.subscriber import Disconnected, EventSubscriber, Received, Subscribed
 from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
-from crypto_bot_ui.dashboard.queues import REPLAY_LIMIT, Frame, Recent, Subscription
+from crypto_bot_ui.dashboard.queues import REPLAY_CHARS, REPLAY_LIMIT, REPLAY_PAGE, Frame, Recent, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -263,31 +263,49 @@ class Relay:
     async def stream_since(self, seq: int) -> list[Frame] | None:
         """Every bot event after `seq`, in order, from the events stream (the replay window).
 
-        None when that is impossible: trimmed out of the window, a gap, more than REPLAY_LIMIT, or
-        `seq` ahead of what Redis holds (Redis lost its data). The snapshot is the answer then.
+        None when that is impossible: trimmed out of the window, a gap, more than REPLAY_LIMIT
+        events or REPLAY_CHARS of them, or `seq` ahead of what Redis holds (Redis lost its data).
+        The snapshot is the answer then (cheaper than reading and parsing it all).
         """
         redis = redis_client()
         stored = int(await redis.get(self.keys.seq_key) or 0)
         if seq > stored or stored - seq > REPLAY_LIMIT:
-            return None  # too far behind: the snapshot is cheaper than reading and parsing it all
-        if seq == stored:
-            return []
-        entries: Any = await redis.xrange(
-            self.keys.events_stream, min=f"{seq + 1}-0", max="+", count=REPLAY_LIMIT
-        )
-        frames = []
-        for _entry_id, fields in entries:
-            raw = fields.get(b"e", b"")
-            try:
-                event = parse_event(raw)
-            except ContractError as exc:
-                logger.warning("skipping an off-contract stream entry: %s", exc.message)
-                continue
-            frames.append(Frame.of(event, raw.decode()))
+            return None
+        frames: list[Frame] = []
+        chars = 0
+        start = seq + 1
+        while start <= stored:
+            # Up to the bot's own seq only (whatever else was added is not its event), in pages:
+            # a replay too large to be worth it is given up before it is all in memory.
+            entries: Any = await redis.xrange(
+                self.keys.events_stream, min=f"{start}-0", max=f"{stored}-0", count=REPLAY_PAGE)
+            if not entries:
+                break
+            for entry_id, fields in entries:
+                raw = fields.get(b"e", b"")
+                chars += len(raw)  # junk counts too: it was read all the same
+                if chars > REPLAY_CHARS:
+                    return None
+                frame = self._replayable(entry_id, raw)
+                if frame is not None:
+                    frames.append(frame)
+            start = int(entries[-1][0].split(b"-")[0]) + 1
         expected = list(range(seq + 1, seq + 1 + len(frames)))
-        if not frames or [f.seq for f in frames] != expected:
+        if (not frames and seq < stored) or [f.seq for f in frames] != expected:
             return None
         return frames
+
+    def _replayable(self, entry_id: bytes, raw: bytes) -> Frame | None:
+        """The frame of a stream entry, if it is an event of this bot stored under its own seq."""
+        try:
+            event = parse_event(raw)
+        except ContractError as exc:
+            logger.warning("skipping an off-contract stream entry: %s", exc.message)
+            return None
+        if event.bot != self.keys.bot_id or entry_id != f"{event.seq}-0".encode():
+            logger.warning("skipping stream entry %r: not event %s of bot %s", entry_id, event.seq, self.keys.bot_id)
+            return None
+        return Frame.of(event, raw.decode())
 
     async def _watch_presence(self) -> None:
         while True:

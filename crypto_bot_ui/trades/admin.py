@@ -1,5 +1,5 @@
 """Django admin for the records: trade facts read-only (a journal note editable), CSV export,
-equity points and the command audit log read-only."""
+equity points, the command audit log and the recorder's dead letters read-only."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.text import capfirst
 
 from crypto_bot_ui.core.decimals import plain
-from crypto_bot_ui.trades.models import BotCommand, EquitySnapshot, Trade
+from crypto_bot_ui.trades.models import BotCommand, DeadLetter, EquitySnapshot, Trade
 from crypto_bot_ui.trades.selectors import csv_rows
 from crypto_bot_ui.trades.services import set_trade_note
 
@@ -112,4 +112,19 @@ class BotCommandAdmin(_RecordAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         """An audit log is viewable, never editable."""
+        return False
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(_RecordAdmin):
+    """Entries the recorder could not store, with the reason: read-only (the bot's ledger has the trades)."""
+
+    list_display = ("dead_at", "entry_id", "reason", "bot_id")
+    list_filter = ("bot_id", ("dead_at", admin.DateFieldListFilter))
+    search_fields = ("entry_id", "reason")
+    ordering = ("-dead_at", "-id")
+    readonly_fields = tuple(f.name for f in DeadLetter._meta.fields)
+
+    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        """Viewable, never editable."""
         return False

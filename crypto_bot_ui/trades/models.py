@@ -1,11 +1,15 @@
-"""Stored records: trades (one row per fill), equity points and the audit log of bot commands."""
+"""Stored records: trades (one row per fill), equity points, the audit log of bot commands and the
+recorder's dead letters."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from bot_api.models import MONEY_DIGITS, MONEY_PLACES
 from crypto_bot_ui.core.decimals import plain
 
 
@@ -17,7 +21,25 @@ class Side(models.TextChoices):
 
 
 def _money() -> models.DecimalField:  # type: ignore[type-arg]
-    return models.DecimalField(max_digits=32, decimal_places=12)
+    # The contract's bounds (bot_api.models.Money): every amount an event carries fits.
+    return models.DecimalField(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES)
+
+
+COLUMN_LIMIT = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES)
+"""What a money column can hold (the contract admits less: bot_api.models.MONEY_LIMIT)."""
+
+
+def money_in_range(*names: str) -> Q:
+    """Each of the money fields `names` below COLUMN_LIMIT in magnitude: PostgreSQL checks that by
+    the column's type, SQLite would store anything (as a float that then fails every read)."""
+    q = Q()
+    for name in names:
+        q &= Q(**{f"{name}__lt": COLUMN_LIMIT, f"{name}__gt": -COLUMN_LIMIT})
+    return q
+
+
+TRADE_MONEY = ("qty", "price", "quote_qty", "fee", "realized_pnl")
+EQUITY_MONEY = ("equity", "cash", "realized_pnl", "unrealized_pnl", "total_pnl")
 
 
 class Trade(models.Model):
@@ -52,6 +74,7 @@ class Trade(models.Model):
             models.CheckConstraint(condition=Q(qty__gt=0), name="trade_qty_positive"),
             models.CheckConstraint(condition=Q(price__gt=0), name="trade_price_positive"),
             models.CheckConstraint(condition=Q(fee__gte=0), name="trade_fee_not_negative"),
+            models.CheckConstraint(condition=money_in_range(*TRADE_MONEY), name="trade_money_in_range"),
         ]
 
     def __str__(self) -> str:
@@ -73,7 +96,10 @@ class EquitySnapshot(models.Model):
     class Meta:
         ordering = ["-taken_at", "-seq"]
         indexes = [models.Index(fields=["bot_id", "-taken_at"], name="equity_bot_time")]
-        constraints = [models.UniqueConstraint(fields=["bot_id", "seq"], name="equity_unique_per_bot_seq")]
+        constraints = [
+            models.UniqueConstraint(fields=["bot_id", "seq"], name="equity_unique_per_bot_seq"),
+            models.CheckConstraint(condition=money_in_range(*EQUITY_MONEY), name="equity_money_in_range"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.bot_id} equity {plain(self.equity)} at {self.taken_at:%Y-%m-%d %H:%M:%S}"
@@ -121,3 +147,21 @@ class BotCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.command} by {self.username or '?'} at {self.issued_at:%Y-%m-%d %H:%M:%S} ({self.status})"
+
+
+class DeadLetter(models.Model):
+    """A stream entry the recorder could not store (off-contract, another bot's, refused by the
+    database): kept with the reason, for a person to look at; the entry itself was acknowledged."""
+
+    bot_id = models.CharField(max_length=32, default="main")
+    entry_id = models.CharField(max_length=48, help_text="Its id in the trades stream")
+    reason = models.CharField(max_length=300)
+    payload = models.TextField(help_text="The entry as it was (cut at 64 KiB)")
+    dead_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-dead_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["bot_id", "entry_id"], name="dead_letter_unique_per_entry")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}: {self.reason}"

@@ -3,6 +3,12 @@
 Entries are acknowledged only after the database transaction commits, so a recorder killed at
 any point re-reads what it had not stored; storing is idempotent, so re-reading is harmless.
 Entries a crashed recorder left pending are claimed by the next one after `claim_idle_ms`.
+
+An entry that can never be stored (off-contract, another bot's, refused by the database for what
+it is) is a poison message: it goes to the dead-letter stream with the reason, is kept for the
+admin and acknowledged, so it neither blocks later trades nor stops the recorder on every start.
+Only what is about the database rather than the entry (a lost connection, a read-only database)
+is retried, with backoff.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from django.db import DatabaseError, DataError, IntegrityError, close_old_connections, connections
+from django.db import DataError, IntegrityError, close_old_connections, connections
 
 from bot_api.backoff import Backoff
 from bot_api.errors import ContractError
@@ -26,6 +32,7 @@ from bot_api.watermark import RAISE_IF_GREATER_LUA
 from crypto_bot_ui.trades.services import (
     RecordResult,
     record_command_results,
+    record_dead_letter,
     record_equity_snapshots,
     record_trades,
 )
@@ -34,6 +41,13 @@ logger = logging.getLogger(__name__)
 
 Durable = TradeExecutedEvent | EquitySnapshotEvent | BotControlEvent
 """What the trades stream carries."""
+POISON: tuple[type[Exception], ...] = (IntegrityError, DataError, ValueError, ArithmeticError, TypeError)
+"""What storing a row raises when the row itself can never be stored: a constraint, a value out of
+range, a conversion the driver refuses (SQLite: OverflowError; PostgreSQL: a NUL character...).
+Anything else (a lost connection, a read-only database during a failover, a table not yet
+migrated) is about the database, not the row: the entries stay pending and are retried."""
+DEAD_LETTER_MAXLEN = 10_000
+"""Dead letters kept in Redis (the database keeps every one)."""
 
 
 @dataclass
@@ -44,7 +58,7 @@ class RecorderStats:
     equity: int = 0
     commands: int = 0
     duplicates: int = 0
-    skipped: int = 0
+    dead: int = 0
     batches: int = 0
 
 
@@ -85,9 +99,9 @@ class Recorder:
                 logger.warning("recorder lost Redis: %s", exc)
                 client = self._discard(client)
                 stop.wait(backoff.next_delay())
-            except DatabaseError as exc:
+            except Exception as exc:  # noqa: BLE001 - not a poison row: the database is the problem
                 # Nothing was acknowledged: the entries stay pending and are retried.
-                logger.warning("recorder could not write to the database: %s", exc)
+                logger.warning("recorder could not write to the database: %s: %s", type(exc).__name__, exc)
                 close_old_connections()
                 client = self._discard(client)
                 stop.wait(backoff.next_delay())
@@ -156,66 +170,90 @@ class Recorder:
                 return
 
     def _handle(self, client: redis.Redis, entries: list[Any]) -> None:
-        events: list[TradeExecutedEvent] = []
-        equity: list[EquitySnapshotEvent] = []
-        answers: list[BotControlEvent] = []
-        ids: list[Any] = []
+        """Store a batch of entries; bury what can never be stored; acknowledge them all."""
+        parsed: dict[int, tuple[Any, Any]] = {}  # id(event) -> its entry, to bury a refused event
+        by_kind: dict[type, list[Any]] = {TradeExecutedEvent: [], EquitySnapshotEvent: [], BotControlEvent: []}
+        dead: list[tuple[Any, Any, str]] = []
         for entry_id, fields in entries:
-            ids.append(entry_id)
-            event = self._parse(entry_id, fields)
-            if isinstance(event, TradeExecutedEvent):
-                events.append(event)
-            elif isinstance(event, EquitySnapshotEvent):
-                equity.append(event)
-            elif event is not None:
-                answers.append(event)
-        result = self._store(events)
-        self.stats.equity += record_equity_snapshots(events=equity)
-        self.stats.commands += record_command_results(events=answers)
-        if events:
-            # The bot learns what is safely stored (and re-sends the rest if Redis loses data).
-            top = max(event.seq or 0 for event in events)
+            event, reason = self._parse(fields)
+            if event is None:
+                dead.append((entry_id, fields, reason))
+                continue
+            parsed[id(event)] = (entry_id, fields)
+            by_kind[type(event)].append(event)
+        refused = [
+            *self._store_each(by_kind[TradeExecutedEvent], self._store_trades),
+            *self._store_each(by_kind[EquitySnapshotEvent], self._store_equity),
+            *self._store_each(by_kind[BotControlEvent], self._store_commands),
+        ]
+        dead.extend((*parsed[id(event)], reason) for event, reason in refused)
+        if by_kind[TradeExecutedEvent]:
+            # The bot learns what is safely stored (and re-sends the rest if Redis loses data);
+            # a buried trade is not waited for: sending it again would not make it storable.
+            top = max(event.seq or 0 for event in by_kind[TradeExecutedEvent])
             client.eval(RAISE_IF_GREATER_LUA, 1, self.keys.recorded_seq_key, top)
+        for entry_id, fields, reason in dead:
+            self._bury(client, entry_id, fields, reason)
         # Acknowledge only after the commit above: a crash before this line re-delivers.
-        client.xack(self.keys.trades_stream, self.keys.recorder_group, *ids)
+        client.xack(self.keys.trades_stream, self.keys.recorder_group, *[entry_id for entry_id, _ in entries])
         self.stats.batches += 1
+
+    def _store_trades(self, events: list[Any]) -> None:
+        result = self.store(events=events)
         self.stats.stored += result.created
         self.stats.duplicates += result.received - result.created
         if result.created:
-            duplicates = result.received - result.created
-            logger.info("recorded %d trade(s) (%d already stored)", result.created, duplicates)
+            logger.info("recorded %d trade(s) (%d already stored)", result.created, result.received - result.created)
 
-    def _store(self, events: list[TradeExecutedEvent]) -> RecordResult:
-        """Store a batch; if the database refuses it, store row by row and skip the refused rows.
+    def _store_equity(self, events: list[Any]) -> None:
+        self.stats.equity += record_equity_snapshots(events=events)
 
-        A row the database will never take (a constraint the contract did not catch) must not
-        block every later trade; a connection problem (OperationalError) is retried instead.
+    def _store_commands(self, events: list[Any]) -> None:
+        self.stats.commands += record_command_results(events=events)
+
+    def _store_each(self, events: list[Any], store: Callable[[list[Any]], None]) -> list[tuple[Any, str]]:
+        """Store a batch; if the database refuses it, row by row; return the rows refused, with why.
+
+        A row the database will never take (POISON) must not block every later record; any other
+        failure is the database's and propagates, to be retried.
         """
+        if not events:
+            return []
         try:
-            return self.store(events=events)
-        except (IntegrityError, DataError):
-            logger.warning("batch of %d refused by the database; storing row by row", len(events))
-        received = created = 0
+            store(events)
+            return []
+        except POISON as exc:
+            logger.warning("batch of %d refused by the database (%s); storing row by row", len(events), exc)
+        refused: list[tuple[Any, str]] = []
         for event in events:
             try:
-                one = self.store(events=[event])
-            except (IntegrityError, DataError) as exc:
-                self.stats.skipped += 1
-                logger.error("skipped trade %s: the database refused it: %s", event.data.trade_id, exc)
-                continue
-            received += one.received
-            created += one.created
-        return RecordResult(received=received, created=created)
+                store([event])
+            except POISON as exc:
+                refused.append((event, f"refused by the database: {type(exc).__name__}: {exc}"))
+        return refused
 
-    def _parse(self, entry_id: Any, fields: dict[bytes, bytes]) -> Durable | None:
+    def _bury(self, client: redis.Redis, entry_id: Any, fields: dict[bytes, bytes], reason: str) -> None:
+        """Move an entry to the dead-letter stream with the reason, keep it for the admin, log it once."""
+        eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        payload = fields.get(b"e", b"") or repr(fields).encode()
+        client.xadd(self.keys.dead_letter_stream, {"id": eid, "reason": reason, "e": payload},
+                    maxlen=DEAD_LETTER_MAXLEN, approximate=True)
+        try:
+            record_dead_letter(bot_id=self.keys.bot_id, entry_id=eid, reason=reason,
+                               payload=payload.decode("utf-8", "replace").replace("\x00", "\\x00"))
+        except POISON:  # the Redis copy above is the one that counts
+            logger.exception("could not keep dead letter %s in the database", eid)
+        self.stats.dead += 1
+        logger.error("trade stream entry %s moved to %s: %s", eid, self.keys.dead_letter_stream, reason)
+
+    def _parse(self, fields: dict[bytes, bytes]) -> tuple[Durable | None, str]:
+        """The entry's record, or None and the reason it is not one of this bot's."""
         try:
             event = parse_event(fields.get(b"e", b""))
         except ContractError as exc:
-            self.stats.skipped += 1
-            logger.warning("skipped trade stream entry %r: %s", entry_id, exc.message)
-            return None
-        if not isinstance(event, Durable) or event.bot != self.keys.bot_id:
-            self.stats.skipped += 1
-            logger.warning("skipped trade stream entry %r: not a record of bot %s", entry_id, self.keys.bot_id)
-            return None
-        return event
+            return None, f"off-contract: {exc.message}"
+        if not isinstance(event, Durable):
+            return None, f"not a record: a {event.type} event"
+        if event.bot != self.keys.bot_id:
+            return None, f"a record of bot {event.bot!r}, not {self.keys.bot_id!r}"
+        return event, ""

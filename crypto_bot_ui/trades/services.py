@@ -10,7 +10,7 @@ from django.db import transaction
 
 from bot_api.events import BotControlEvent, EquitySnapshotEvent, TradeExecutedEvent
 from bot_api.models import utcnow
-from crypto_bot_ui.trades.models import BotCommand, CommandStatus, EquitySnapshot, Trade
+from crypto_bot_ui.trades.models import BotCommand, CommandStatus, DeadLetter, EquitySnapshot, Trade
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,18 @@ def record_command_results(*, events: Sequence[BotControlEvent]) -> int:
             error=event.data.error, detail=event.data.detail, answered_at=event.ts,
         )
     return len(events)
+
+
+DEAD_PAYLOAD_CHARS = 65_536
+"""The most of a dead entry kept in the database (the dead-letter stream holds it whole)."""
+
+
+def record_dead_letter(*, bot_id: str, entry_id: str, reason: str, payload: str) -> None:
+    """Keep an entry the recorder gave up on, once per entry, for the admin."""
+    DeadLetter.objects.get_or_create(
+        bot_id=bot_id, entry_id=entry_id[:48],
+        defaults={"reason": reason[:300], "payload": payload[:DEAD_PAYLOAD_CHARS]},
+    )
 
 
 def set_trade_note(*, trade: Trade, note: str) -> Trade:

@@ -102,7 +102,7 @@ async def test_an_event_published_before_a_crash_is_not_published_again(
     assert await redis.xlen(keys.trades_stream) == 1
 
 
-async def test_redis_ahead_of_the_journal_moves_the_engine_above_it(
+async def test_redis_ahead_of_the_journal_moves_pending_events_above_it(
     redis: Redis, redis_prefix: str, tmp_path: Path
 ) -> None:
     keys = RedisKeys(prefix=redis_prefix)
@@ -118,11 +118,16 @@ async def test_redis_ahead_of_the_journal_moves_the_engine_above_it(
     eng.sink = outbox
     async with flushing(outbox):
         await eng.on_tick(tick("BTCUSDT", "100"))
+        first = eng.seq
         await until(lambda: outbox.pending() == 0)
-        assert eng.seq == 100 and journal.last_seq() == 100
+        assert eng.seq == journal.last_seq() == 100 + first  # renumbered above 100, none dropped
         await eng.on_tick(tick("BTCUSDT", "101"))
         await until(lambda: outbox.pending() == 0)
-    assert await stream_seqs(redis, keys) == [101, 102, 103]  # price, trade, status above it
+    seqs = await stream_seqs(redis, keys)
+    assert seqs == list(range(101, eng.seq + 1))
+    trades = [parse_event(fields[b"e"]) for _id, fields in await redis.xrange(keys.trades_stream)]
+    assert [t.seq for t in trades if t.type == "trade_executed"] == [seq for seq, _t in journal.unrecorded_trades()]
+    assert len(journal.ledger()) == 2  # both ticks' trades, the first one renumbered
 
 
 class CountingPublisher(EventPublisher):

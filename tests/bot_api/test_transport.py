@@ -112,12 +112,34 @@ async def test_a_stale_seq_writes_nothing(redis: Redis, redis_prefix: str) -> No
     assert {k: await redis.get(k) for k in before} == before
     assert await redis.xlen(keys.events_stream) == 1
     assert await redis.xlen(keys.trades_stream) == 0
-    # A stream that is ahead of the seq key (the key was lost) also counts as stored.
+    # Only the seq key counts: what the stream holds beyond it was not written by this script.
     await redis.delete(keys.seq_key)
-    with pytest.raises(StaleSeqError):
-        await publisher.publish(price(5))
-    await publisher.publish(price(6))
-    assert await publisher.last_seq() == 6
+    await publisher.publish(price(5))
+    assert await publisher.last_seq() == 5 and await redis.xlen(keys.events_stream) == 1
+    await redis.set(keys.seq_key, 10**15)  # a seq Lua would print as 1e+15
+    with pytest.raises(StaleSeqError) as big:
+        await publisher.publish(price(6))
+    assert big.value.stored == 10**15
+
+
+async def test_junk_in_the_events_stream_never_moves_the_seq(redis: Redis, redis_prefix: str) -> None:
+    keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(redis, keys)
+    await publisher.publish(price(1), snapshot=status_event(1))
+    other_bot = price(2).model_copy(update={"bot": "other"})
+    await redis.xadd(keys.events_stream, {"e": "after the bot's last"}, id="1-1")
+    await redis.xadd(keys.events_stream, {"e": "in the way"}, id="2-0")  # exactly the next id
+    junk = [{"e": "garbage"}, {"e": encode_event(other_bot)}, {"x": "1"},
+            {"e": encode_event(price(10**14))}]  # even an envelope of this bot: not written by the bot
+    for fields in junk:  # auto ids (the time in ms): far above every seq
+        await redis.xadd(keys.events_stream, fields)  # type: ignore[arg-type]
+    await publisher.publish(price(2))
+    # Junk added and deleted again leaves the stream's highest id behind: the next XADD copes.
+    await redis.xdel(keys.events_stream, await redis.xadd(keys.events_stream, {"e": "gone"}))
+    await publisher.publish(price(3))
+    assert await publisher.last_seq() == 3
+    assert [e[0] for e in await redis.xrange(keys.events_stream)] == [b"1-0", b"2-0", b"3-0"]
+    assert [parse_event(e[1][b"e"]).seq for e in await redis.xrange(keys.events_stream)] == [1, 2, 3]
 
 
 async def test_an_event_redis_cannot_put_in_context_asks_for_a_snapshot(redis: Redis, redis_prefix: str) -> None:

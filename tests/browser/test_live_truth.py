@@ -103,6 +103,8 @@ def test_phone_layout_fits_390_px_with_positions_open_and_close_works(
         widths = page.evaluate("() => [document.documentElement.scrollWidth, document.body.scrollWidth]")
         assert max(widths) <= PHONE["width"], widths
         close = page.locator("#positions tr .btn-close").first
+        # The busy bot opens and closes positions all the time: wait for a row that is there now.
+        expect(close).to_be_visible(timeout=30_000)
         box = close.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
         page.screenshot(path=str(artifacts_dir / f"phone-{role}.png"), full_page=True)

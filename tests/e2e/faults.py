@@ -23,7 +23,8 @@ from bot_api.commands import BotCommand, CommandName
 from bot_api.frames import split_frame
 from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect as redis_connect
-from tests.stack import Browserless, Stack
+from scripts import embedded_redis
+from tests.stack import Browserless, Stack, wait_for
 
 # Fast trading: 50 ticks/s per symbol and short SMA windows trade several times a second.
 FAST = {"TICK_INTERVAL": "0.02", "SMA_FAST": "2", "SMA_SLOW": "4", "STRATEGY_TIMEFRAME": "0"}
@@ -97,6 +98,7 @@ class LongClient:
     resumes: list[bool] = field(default_factory=list)
     ws: ClientConnection | None = None
     frames: int = 0
+    acked: int | None = None
     progress: asyncio.Condition = field(default_factory=asyncio.Condition)
     """Notified after every frame applied."""
 
@@ -126,7 +128,9 @@ class LongClient:
                 await self.open()
             assert self.ws is not None
             try:
-                batch = split_frame(await self.ws.recv())
+                batch = split_frame(await asyncio.wait_for(self.ws.recv(), 1))
+            except TimeoutError:
+                batch = []
             except ConnectionClosed:
                 self.ws = None
                 continue
@@ -135,9 +139,12 @@ class LongClient:
             self.frames += len(batch)
             async with self.progress:
                 self.progress.notify_all()
-            if self.frames // 100 > (self.frames - len(batch)) // 100 and self.model.last_seq is not None:
+            # Acks as the page sends them: after 100 frames, or when a second passed with some unacked.
+            due = self.frames // 100 > (self.frames - len(batch)) // 100 or not batch
+            if due and self.model.last_seq is not None and self.model.last_seq != self.acked:
+                self.acked = self.model.last_seq
                 with contextlib.suppress(ConnectionClosed):
-                    await self.ws.send(json.dumps({"command": "ack", "seq": self.model.last_seq}))
+                    await self.ws.send(json.dumps({"command": "ack", "seq": self.acked}))
 
     async def reached(self, seq: int, timeout: float = 15) -> None:
         """Wait until the client has applied the bot's event `seq` (or a later one)."""
@@ -198,3 +205,50 @@ async def assert_same_as_fresh_page(client: LongClient, session: Browserless, to
     view, fresh_view = client.model.view(), fresh.view()
     diff = {k: (view[k], fresh_view[k]) for k in fresh_view if view[k] != fresh_view[k]}
     assert not diff, f"client != fresh page at seq {top}: {diff}"
+
+
+class Scenario:
+    """A running stack on its own Redis, a logged-in session and a long-lived client."""
+
+    def __init__(self, stack: Stack, redis: embedded_redis.EmbeddedRedis, tmp: Path, aof: bool) -> None:
+        self.stack, self.redis, self.tmp, self.aof = stack, redis, tmp, aof
+        self.session = Browserless(stack.base_url)
+        self.client: LongClient
+        self.task: asyncio.Task[None]
+
+    async def start_client(self) -> None:
+        await asyncio.to_thread(self.session.login)
+        self.client = LongClient(self.stack, self.session)
+        self.task = asyncio.create_task(self.client.run())
+        await self.trades(3)
+
+    async def trades(self, count: int) -> None:
+        """Wait until the bot's ledger has grown by `count` trades."""
+        def ledger_size() -> int:
+            journal = journal_of(self.stack)
+            try:
+                return len(journal.trade_ids())
+            finally:
+                journal.close()
+        target = await asyncio.to_thread(ledger_size) + count
+        await asyncio.to_thread(wait_for, lambda: ledger_size() >= target, 30, f"{count} more trades")
+
+    async def restart_redis(self) -> None:
+        self.redis.process.kill()  # kill -9
+        self.redis.process.wait()
+        self.redis = embedded_redis.start(self.tmp / "redis", port=self.redis.port, persist=False, aof=self.aof)
+
+    async def finish(self) -> list[str]:
+        """Stop the bot, check DB == ledger and client == fresh page; return the ledger."""
+        await stop_bot(self.stack)
+        ledger = await settle(self.stack)
+        assert len(ledger) == len(set(ledger)), "a trade id twice in the ledger"
+        # Then end the process (prices flow while stopped): nothing moves, so the client and a
+        # fresh page can be compared at the very same, final seq.
+        assert await asyncio.to_thread(self.stack.stop, "bot") == 0, "the bot did not stop cleanly"
+        await assert_same_as_fresh_page(self.client, self.session, await published_seq(self.stack))
+        self.task.cancel()
+        await self.client.close()
+        print(f"\n  ledger {len(ledger)} trades == database; client applied {self.client.frames} frames, "
+              f"resumes {self.client.resumes}")
+        return ledger

@@ -14,40 +14,33 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.e2e.wsclient import envelopes, of_type, read_until
-from tests.stack import Browserless, Stack, delete_prefix, descendants, running_stack
+from tests.stack import Browserless, Stack, delete_prefix, rss_kib, running_stack
 
 pytestmark = pytest.mark.e2e
 
 STALL_SECONDS = 30
 
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process and its children (the shell runs Daphne)."""
-    total = 0
-    for proc in [pid, *descendants(pid)]:
-        try:
-            status = Path(f"/proc/{proc}/status").read_text()
-        except OSError:
-            continue
-        total += sum(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-    return total
-
-
 async def read_latencies(ws: ClientConnection, seconds: float, out: list[float]) -> None:
-    """Read (and ack) like the page does, recording publish→receive latency of prices in ms."""
+    """Read (and ack) like the page does, recording publish→receive latency of prices in ms: an
+    ack after 100 events, or a second after the first unacknowledged one."""
     reader = envelopes(ws)
     deadline = time.monotonic() + seconds
-    count = 0
+    count, last, acked, since = 0, 0, 0, 0.0
     while (left := deadline - time.monotonic()) > 0:
         try:
-            frame = await asyncio.wait_for(reader.next(), left)
+            frame = await asyncio.wait_for(reader.next(), min(left, 0.25))
         except TimeoutError:
-            break
-        if frame["type"] == "price_update":
-            out.append((time.time() - datetime.fromisoformat(frame["ts"]).timestamp()) * 1000)
-        count += 1
-        if count % 100 == 0 and frame["seq"] is not None:
-            await ws.send(json.dumps({"command": "ack", "seq": frame["seq"]}))
+            frame = None
+        if frame is not None:
+            if frame["type"] == "price_update":
+                out.append((time.time() - datetime.fromisoformat(frame["ts"]).timestamp()) * 1000)
+            count += 1
+            if frame["seq"] is not None:
+                last, since = frame["seq"], since or time.monotonic()
+        if last > acked and (count % 100 == 0 or time.monotonic() - since >= 1):
+            await ws.send(json.dumps({"command": "ack", "seq": last}))
+            acked, since = last, 0.0
 
 
 async def test_a_stalled_client_is_cut_off_and_costs_the_others_nothing(redis_url: str, tmp_path: Path) -> None:

@@ -246,6 +246,9 @@ def test_health_is_open_and_names_no_secret(client: Client, keys: RedisKeys, raw
     body = client.get("/api/health").json()
     assert body["redis"] == "ok" and body["database"] == "ok" and body["bot"] == "offline"
     assert "password" not in str(body).lower() and "redis://" not in str(body)
+    assert body["dead_letters"] == 0
+    raw_redis.xadd(keys.dead_letter_stream, {"id": "1-0", "reason": "off-contract", "e": "x"})
+    assert client.get("/api/health").json()["dead_letters"] == 1
 
 
 def test_the_openapi_schema_lists_every_endpoint(viewer: Client, keys: RedisKeys) -> None:

@@ -5,6 +5,7 @@ are rate limited and oversize frames refused. A real consumer, Redis and databas
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -225,4 +226,21 @@ async def test_a_password_change_ends_the_open_socket(bot: CommandBus) -> None:
                 pass
         assert message["code"] == CLOSE_SESSION_ENDED
     finally:
+        await communicator.disconnect()
+
+
+async def test_one_account_cannot_open_sockets_without_end(bot: CommandBus, settings: Any) -> None:
+    """Each socket is bounded; so is how many one account holds (per web process)."""
+    settings.WS_MAX_SOCKETS_PER_USER = 2
+    user = await sync_to_async(User.objects.create_user)("vic", password="pw-vic-12345")
+    first, _ = await socket_of(user)
+    second, _ = await socket_of(user)
+    third, _ = await socket_of(user)  # accepted, told why, then closed
+    refused = json.loads(await third.receive_from(5))
+    assert refused["data"]["code"] == "too_many_sockets"
+    assert (await third.receive_output(5))["code"] == 4029
+    await first.disconnect()
+    fourth, _ = await socket_of(user)  # one was given back
+    assert json.loads(await fourth.receive_from(5))["type"] in ("status", "bot_presence")  # served
+    for communicator in (second, fourth):
         await communicator.disconnect()

@@ -76,32 +76,36 @@ def recording() -> tuple[DashboardConsumer, list[str]]:
     return consumer, sent
 
 
-async def test_the_first_frame_is_the_ack_baseline_not_a_backlog(
+async def test_every_bot_frame_sent_counts_until_acknowledged(
     recording: tuple[DashboardConsumer, list[str]],
 ) -> None:
     consumer, sent = recording
     cursor = Cursor()
     # A restarted bot keeps its numbering: the first snapshot a socket sees may be seq 10,000.
     await consumer._send_new(cursor, status(10_000))
-    assert consumer._unacked(cursor) == 0
     await consumer._send_new(cursor, Frame(raw="p", seq=10_001), Frame(raw="p", seq=10_002))
-    assert consumer._unacked(cursor) == 2
+    assert (consumer.window.unacked_events, consumer.window.unacked_bytes) == (3, 2)
     assert sent == ["", "[p,p]"]  # two at once: one array frame
+    # An ack inside a batch frees only what went before it (never more than it covers).
+    assert consumer.window.ack(10_001) and consumer.window.unacked_events == 2
+    assert consumer.window.ack(10_002) and consumer.window.unacked_events == 0
 
 
 async def test_an_ack_beyond_what_was_sent_is_refused_and_the_cap_stands(
     recording: tuple[DashboardConsumer, list[str]],
 ) -> None:
-    """A client cannot ack events it was never sent: that would lift WS_MAX_UNACKED for a socket
+    """A client cannot ack events it was never sent: that would open the window of a socket
     that stopped reading (found by an attack run: `ack` of 2**53, then never read)."""
     consumer, sent = recording
     cursor = Cursor()
     await consumer._send_new(cursor, status(100), Frame(raw="p", seq=101), Frame(raw="p", seq=102))
     await consumer.receive(text_data='{"command": "ack", "seq": 9007199254740992}')
-    assert consumer.acked == 100 and consumer._unacked(cursor) == 2
+    assert '"code":"invalid_frame"' in sent[-1]  # above any seq the contract admits (2**53 - 1)
+    await consumer.receive(text_data='{"command": "ack", "seq": 9007199254740991}')
+    assert consumer.window.acked == 0 and consumer.window.unacked_events == 3
     assert '"code":"invalid_ack"' in sent[-1] and "the last event sent was 102" in sent[-1]
     await consumer.receive(text_data='{"command": "ack", "seq": 102}')
-    assert consumer.acked == 102 and consumer._unacked(cursor) == 0
+    assert consumer.window.acked == 102 and consumer.window.unacked_events == 0
 
 
 async def test_a_frame_the_server_refuses_closes_the_socket_for_a_resume() -> None:
@@ -172,7 +176,7 @@ async def test_queued_frames_go_out_batched(queued: list[Frame], expected: list[
     sub = Subscription(queue=asyncio.Queue())
     for frame in queued:  # all queued before the pump runs: it finds them together
         sub.offer(frame)
-    pump = asyncio.create_task(consumer._pump(sub, Cursor(seq=0, started_at=RUN_1), snapshot_first=False))
+    pump = asyncio.create_task(consumer._pump(sub, Cursor(seq=0, started_at=RUN_1), snapshot_first=False, backlog=[]))
     try:
         async with asyncio.timeout(5):
             await done.wait()

@@ -174,7 +174,7 @@ async def test_a_live_event_ahead_of_the_bots_stored_seq_is_dropped_not_forwarde
     settings.REDIS_URL = redis_url
     relay, sub, publisher = await published_relay(redis_url, redis_prefix, 4)
     relay.last_seq = 4
-    await relay._on_live(Frame.of(price(2**53), "forged"))
+    await relay._on_live(Frame.of(price(2**53 - 1), "forged"))
     assert drain(sub) == [] and relay.last_seq == 4 and relay.refused == 1
     await publisher.publish(price(5), snapshot=status_at(5))
     await relay._on_live(Frame.of(price(5), "p5"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,9 @@ from typing import Any
 
 import pytest
 import redis
-from django.db import DatabaseError, IntegrityError
+from django.db import IntegrityError, OperationalError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot_api.events import (
     BotControlEvent,
@@ -24,7 +27,7 @@ from bot_api.events import (
     TradeExecutedEvent,
 )
 from bot_api.keys import RedisKeys
-from crypto_bot_ui.trades.models import BotCommand, EquitySnapshot, Trade
+from crypto_bot_ui.trades.models import BotCommand, DeadLetter, EquitySnapshot, Trade
 from crypto_bot_ui.trades.recorder import Recorder
 from crypto_bot_ui.trades.services import record_command, record_trades
 from tests.stack import wait_for
@@ -87,10 +90,10 @@ def test_stores_each_trade_once_and_acks_after_commit(client: redis.Redis, keys:
     for event in events:
         add(client, keys, event)
     add(client, keys, events[0])  # a duplicate delivery
-    add(client, keys, "not json")  # poison entry: skipped, acknowledged, never blocks the stream
+    add(client, keys, "not json")  # poison entry: buried, acknowledged, never blocks the stream
     recorder = Recorder(redis_url=redis_url, keys=keys, consumer="r1", block_ms=100)
     with Running(recorder):
-        wait_for(lambda: recorder.stats.stored == 3 and recorder.stats.skipped == 1, 10, "three trades stored")
+        wait_for(lambda: recorder.stats.stored == 3 and recorder.stats.dead == 1, 10, "three trades stored")
         wait_for(lambda: pending(client, keys) == 0, 5, "all entries acknowledged")
     stored = Trade.objects.filter(bot_id="main")
     assert sorted(stored.values_list("trade_id", flat=True)) == sorted(e.data.trade_id for e in events)
@@ -118,7 +121,7 @@ def test_database_failure_leaves_entries_pending_until_stored(
     def flaky_store(**kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
-            raise DatabaseError("disk on fire")
+            raise OperationalError("disk I/O error")  # the database, not the row: retried
         return record_trades(**kwargs)
 
     event = trade_event(1)
@@ -152,14 +155,18 @@ def test_record_trades_is_idempotent() -> None:
     assert Trade.objects.count() == 1
 
 
-def test_a_row_the_database_refuses_is_skipped_without_blocking_the_rest(
-    client: redis.Redis, keys: RedisKeys, redis_url: str
+@pytest.mark.parametrize("refusal", [IntegrityError("CHECK constraint failed"), OverflowError("int too big"),
+                                     ValueError("A string literal cannot contain NUL (0x00) characters.")])
+def test_a_row_the_database_refuses_is_buried_without_blocking_the_rest(
+    client: redis.Redis, keys: RedisKeys, redis_url: str, refusal: Exception
 ) -> None:
+    """Whatever the driver raises about a row (not only Django's errors: an OverflowError stopped
+    the whole stack on every start in an attack run), the row goes to the dead letters."""
     good, bad, later = trade_event(1), trade_event(2, trade_id="refused"), trade_event(3)
 
     def picky_store(**kwargs: Any) -> Any:
         if any(e.data.trade_id == "refused" for e in kwargs["events"]):
-            raise IntegrityError("CHECK constraint failed")
+            raise refusal
         return record_trades(**kwargs)
 
     for event in (good, bad, later):
@@ -168,8 +175,31 @@ def test_a_row_the_database_refuses_is_skipped_without_blocking_the_rest(
     with Running(recorder):
         wait_for(lambda: recorder.stats.stored == 2, 10, "the two storable trades")
         wait_for(lambda: pending(client, keys) == 0, 5, "every entry acknowledged")
-    assert recorder.stats.skipped == 1
+    assert recorder.stats.dead == 1
     assert set(Trade.objects.values_list("trade_id", flat=True)) == {good.data.trade_id, later.data.trade_id}
+    [(_id, fields)] = client.xrange(keys.dead_letter_stream)
+    assert type(refusal).__name__ in fields[b"reason"].decode() and b'"refused"' in fields[b"e"]
+    letter = DeadLetter.objects.get()
+    assert letter.entry_id == fields[b"id"].decode() and letter.reason == fields[b"reason"].decode()
+
+
+def test_a_poison_entry_is_buried_once_and_later_trades_flow(
+    client: redis.Redis, keys: RedisKeys, redis_url: str
+) -> None:
+    """A valid-looking trade with seq 2**63 (beyond any BIGINT) is off-contract: dead letter."""
+    poison = trade_event(1).model_dump_json().replace('"seq":1,', f'"seq":{2**63},')
+    later = trade_event(2)
+    add(client, keys, poison)
+    add(client, keys, later)
+    recorder = Recorder(redis_url=redis_url, keys=keys, consumer="r-poison", block_ms=100)
+    with Running(recorder):
+        wait_for(lambda: recorder.stats.stored == 1 and pending(client, keys) == 0, 10, "the later trade")
+    with Running(Recorder(redis_url=redis_url, keys=keys, consumer="r-poison", block_ms=100)) as again:
+        wait_for(lambda: again.stats.batches == 0 or pending(client, keys) == 0, 5, "a clean restart")
+    assert again.stats.dead == 0  # acknowledged: a restart does not meet it again
+    [(_id, fields)] = client.xrange(keys.dead_letter_stream)
+    assert fields[b"e"].decode() == poison and b"off-contract" in fields[b"reason"]
+    assert DeadLetter.objects.count() == 1 and Trade.objects.get().trade_id == later.data.trade_id
 
 
 def test_equity_points_are_stored_once(client: redis.Redis, keys: RedisKeys, redis_url: str) -> None:
@@ -206,3 +236,45 @@ def test_command_outcomes_complete_the_audit_log(client: redis.Redis, keys: Redi
     assert done.answered_at is not None
     other = BotCommand.objects.get(command_id="c-8")
     assert (other.command, other.status, other.error, other.username) == ("stop_bot", "error", "expired", "")
+
+
+def _mutations() -> st.SearchStrategy[dict[bytes, bytes]]:
+    """Stream entries as anyone with Redis access could write them: valid trades, mutated ones, junk."""
+    valid = st.builds(lambda n: trade_event(n % 1000 + 1).model_dump_json(), st.integers(0, 10**6))
+
+    def mutate(text: str, key: str, value: object) -> str:
+        doc = json.loads(text)
+        target = doc["data"] if key in doc["data"] else doc
+        target[key] = value
+        return json.dumps(doc)
+
+    keys = st.sampled_from(["seq", "bot", "type", "qty", "price", "fee", "trade_id", "executed_at", "realized_pnl"])
+    values = st.one_of(st.integers(-(2**70), 2**70), st.text(max_size=30), st.none(), st.floats(allow_nan=True),
+                       st.sampled_from(["1E+40", "-1E+40", "NaN", "Infinity", "0", "x" * 100, "\x00"]))
+    payload = st.one_of(valid, st.builds(mutate, valid, keys, values), st.text(max_size=50))
+    return st.one_of(
+        st.builds(lambda p: {b"e": p.encode("utf-8", "surrogatepass")}, payload),
+        st.dictionaries(st.binary(max_size=4), st.binary(max_size=40), min_size=1, max_size=3),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.lists(_mutations(), min_size=1, max_size=12))
+def test_whatever_is_on_the_trades_stream_every_entry_is_stored_or_buried(
+    client: redis.Redis, redis_url: str, entries: list[dict[bytes, bytes]]
+) -> None:
+    """The consumer-group reader, fuzzed: no entry stops it or stays pending; each one is a stored
+    (or already stored) record, or a dead letter with a reason."""
+    keys = RedisKeys(prefix=f"test-fuzz-{uuid.uuid4().hex[:8]}")
+    try:
+        for fields in entries:
+            client.xadd(keys.trades_stream, fields)  # type: ignore[arg-type]
+        recorder = Recorder(redis_url=redis_url, keys=keys, consumer="fuzz")
+        recorder._ensure_group(client)
+        recorder._drain(client, ">")
+        assert pending(client, keys) == 0
+        handled = recorder.stats.stored + recorder.stats.duplicates + recorder.stats.equity + recorder.stats.dead
+        assert handled == len(entries)
+        assert client.xlen(keys.dead_letter_stream) == recorder.stats.dead
+    finally:
+        client.delete(keys.trades_stream, keys.dead_letter_stream, keys.recorded_seq_key)

@@ -262,7 +262,11 @@ export function createSocket({ S, view, wsPath, onFrame }) {
       connect();
       return;
     }
-    log("connection", "connection closed (code " + code + ")");
+    if (code === 4029) {
+      log("connection", "too many dashboards are open for this account; close some tabs (retrying)");
+    } else {
+      log("connection", "connection closed (code " + code + ")");
+    }
     scheduleReconnect();
   }
 
