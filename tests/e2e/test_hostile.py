@@ -74,6 +74,13 @@ async def test_a_poison_trade_is_dead_lettered_and_nothing_stops(scenario: Scena
     assert health is not None and health["dead_letters"] == 2 and health["recorder"] == "ok"
     for name in ("bot", "recorder", "web"):
         assert stack.processes[name].poll() is None, f"{name} died"
+    # What was stored reads back: the API and the CSV (which hung after its header) answer whole.
+    for path in ("/api/trades", "/api/equity", "/api/health"):
+        status, _body = await asyncio.to_thread(scenario.session.get, path)
+        assert status == 200, path
+    status, body = await asyncio.to_thread(scenario.session.get, "/api/trades.csv")
+    assert status == 200 and body.startswith("executed_at,") and "# export incomplete" not in body
+    assert "poison" not in body and "huge" not in body
     # A restart meets nothing pending: it starts cleanly and keeps recording.
     assert await asyncio.to_thread(stack.stop, "recorder") == 0
     stack.start("recorder")
