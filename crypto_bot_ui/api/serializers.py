@@ -33,7 +33,7 @@ class TradeSerializer(RecordSerializer):
         model = Trade
         fields = [
             "trade_id", "order_id", "seq", "symbol", "side", "qty", "price", "quote_qty", "fee", "fee_asset",
-            "realized_pnl", "reason", "executed_at", "note",
+            "fee_quote", "realized_pnl", "reason", "executed_at", "note",
         ]
         read_only_fields = fields
 

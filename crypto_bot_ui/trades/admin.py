@@ -26,7 +26,8 @@ def _plain_column(model: type[models.Model], name: str) -> Callable[[models.Mode
 
     @admin.display(description=capfirst(str(model._meta.get_field(name).verbose_name)), ordering=name)
     def column(obj: models.Model) -> str:
-        return plain(getattr(obj, name))
+        value = getattr(obj, name)
+        return "—" if value is None else plain(value)  # a nullable one (fee_quote) may be empty
 
     column.__name__ = name  # the admin's CSS class of the column
     return column

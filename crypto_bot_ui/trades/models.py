@@ -39,6 +39,7 @@ def money_in_range(*names: str) -> Q:
 
 
 TRADE_MONEY = ("qty", "price", "quote_qty", "fee", "realized_pnl")
+"""The money columns a trade always has (`fee_quote` only sometimes: a CHECK passes on NULL too)."""
 EQUITY_MONEY = ("equity", "cash", "realized_pnl", "unrealized_pnl", "total_pnl")
 
 
@@ -56,6 +57,10 @@ class Trade(models.Model):
     quote_qty = _money()
     fee = _money()
     fee_asset = models.CharField(max_length=16)
+    fee_quote = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, null=True, blank=True,
+        help_text="The fee valued in the quote asset, when it was paid in a third asset (e.g. BNB)",
+    )
     realized_pnl = _money()
     reason = models.CharField(max_length=200, blank=True, default="")
     executed_at = models.DateTimeField()

@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 CSV_COLUMNS = (
     "executed_at", "trade_id", "order_id", "symbol", "side", "qty", "price", "quote_qty", "fee", "fee_asset",
-    "realized_pnl", "reason", "note",
+    "fee_quote", "realized_pnl", "reason", "note",
 )
 """The CSV export's columns, in order (the admin's export and /api/trades.csv share them)."""
 
@@ -55,7 +55,8 @@ def csv_row(trade: Trade) -> list[str]:
     return [
         trade.executed_at.isoformat(), *(_inert(t) for t in (trade.trade_id, trade.order_id, trade.symbol, trade.side)),
         *(plain(getattr(trade, f)) for f in ("qty", "price", "quote_qty", "fee")),
-        _inert(trade.fee_asset), plain(trade.realized_pnl), _inert(trade.reason), _inert(trade.note),
+        _inert(trade.fee_asset), "" if trade.fee_quote is None else plain(trade.fee_quote),
+        plain(trade.realized_pnl), _inert(trade.reason), _inert(trade.note),
     ]
 
 

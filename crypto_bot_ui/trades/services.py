@@ -36,6 +36,7 @@ def record_trades(*, events: Sequence[TradeExecutedEvent]) -> RecordResult:
             quote_qty=event.data.quote_qty,
             fee=event.data.fee,
             fee_asset=event.data.fee_asset,
+            fee_quote=event.data.fee_quote,
             realized_pnl=event.data.realized_pnl,
             reason=event.data.reason[:200],
             executed_at=event.data.executed_at,

@@ -128,3 +128,24 @@ def test_rows_stored_out_of_range_before_the_bound_move_to_the_dead_letters() ->
         letter = DeadLetter.objects.get()
         assert letter.entry_id.startswith("trade:") and "huge" in letter.payload and "migration 0008" in letter.reason
     assert not Trade.objects.filter(trade_id="huge").exists()
+
+
+@pytest.mark.db
+@pytest.mark.django_db(transaction=True)
+def test_a_fee_paid_in_a_third_asset_keeps_its_quote_value(client: Client) -> None:
+    """A fee paid in BNB is worth something in USDT: the event says how much, and so must the record."""
+    bnb = TradeExecutedEvent(seq=3, data=TradeData(
+        trade_id="bnb-fee", symbol="BTCUSDT", side=Side.BUY, qty=Decimal("0.01"), price=Decimal(70000),
+        quote_qty=Decimal(700), fee=Decimal("0.00125"), fee_asset="BNB", fee_quote=Decimal("0.75"),
+        realized_pnl=Decimal(0), executed_at=T0,
+    ))
+    record_trades(events=[bnb, trade(Decimal(1), "usdt-fee")])
+    assert Trade.objects.get(trade_id="bnb-fee").fee_quote == Decimal("0.75")
+    client.force_login(User.objects.create_superuser("root", password="pw-root-12345"))
+    by_id = {t["trade_id"]: t for t in client.get("/api/trades").json()["results"]}
+    assert by_id["bnb-fee"]["fee_quote"] == "0.75" and by_id["usdt-fee"]["fee_quote"] is None
+    rows = list(csv.DictReader(io.StringIO(asyncio.run(collect(client.get("/api/trades.csv"))))))
+    assert {r["trade_id"]: r["fee_quote"] for r in rows} == {"bnb-fee": "0.75", "usdt-fee": ""}
+    for trade_id in ("bnb-fee", "usdt-fee"):
+        pk = Trade.objects.get(trade_id=trade_id).pk
+        assert client.get(f"/admin/trades/trade/{pk}/change/").status_code == 200
