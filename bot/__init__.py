@@ -1,5 +1,3 @@
 """The trading bot: market data in, strategy signals, paper fills, events out through bot_api."""
 
-import logging
 
-logger = logging.getLogger(__name__)

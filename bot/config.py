@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -13,8 +12,6 @@ from bot import config_parse as p
 from bot.errors import ConfigError
 from bot_api.keys import RedisKeys
 from bot_api.redis_conn import mask_url
-
-logger = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, str] = {
     "BOT_ID": "main",

@@ -6,7 +6,6 @@ the setting, so a bad value stops the bot at start-up with one clear line, not a
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -19,8 +18,6 @@ from bot.errors import ConfigError
 from bot.strategy import STRATEGIES
 from bot_api.errors import ContractError
 from bot_api.keys import RedisKeys, validate_bot_id
-
-logger = logging.getLogger(__name__)
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
 _ASSET_RE = re.compile(r"^[A-Z0-9]{2,10}$")

@@ -7,14 +7,11 @@ figures are sums of the rounded parts: the page can format them and never has to
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
 from bot.portfolio import Portfolio
 from bot_api.events import MarksData, PositionMarkData
-
-logger = logging.getLogger(__name__)
 
 CENT_ASSETS = frozenset({"USDT", "USDC", "FDUSD", "TUSD", "BUSD", "DAI", "USD", "EUR", "GBP", "TRY", "BRL"})
 """Quote assets shown in cents; any other (BTC, ETH, BNB...) is shown to 8 decimals."""

@@ -9,14 +9,11 @@ not kept), which can count part of an earlier day's unrealised loss as today's.
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from bot_api.events import RiskData
 from bot_api.models import utcnow
-
-logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 

@@ -7,13 +7,10 @@ recomputable from the ledger, so a restarted bot shows the same figures.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from bot_api.events import StatsData, SymbolStatsData
-
-logger = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 RATIO_STEP = Decimal("0.0001")

@@ -7,15 +7,12 @@ the base candles below an hour, the hour candles from an hour up.
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from pydantic import Field, ValidationError
 
 from bot_api.errors import ContractError
 from bot_api.models import ContractModel, Money
-
-logger = logging.getLogger(__name__)
 
 MAX_CANDLES = 1441
 """Candles kept per symbol and book: a day of 1-minute candles plus the current one (about 130 KB

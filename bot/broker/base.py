@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
 from bot_api.events import Side, TradeData
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

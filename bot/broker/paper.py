@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -10,8 +9,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from bot.broker.base import Fill
 from bot.errors import OrderError
 from bot_api.events import Side
-
-logger = logging.getLogger(__name__)
 
 MONEY_STEP = Decimal("0.00000001")
 

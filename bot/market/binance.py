@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal, InvalidOperation
@@ -32,8 +31,6 @@ from bot.exchange.sessions import keep_reconnecting
 from bot.market.base import Tick
 from bot_api.models import utcnow
 from bot_api.tasks import cancel_and_wait, wait_event
-
-logger = logging.getLogger(__name__)
 
 MAX_CONNECTION_AGE = 23.5 * 3600
 """Reconnect before Binance cuts every stream connection at 24 h."""
@@ -216,7 +213,6 @@ class BinanceMarket:
             if parsed is not None:
                 self._update(*parsed)
         self._connectivity.set_source("rest", "websocket down; polling REST")
-
 
 
 def _reads_for(task: asyncio.Task[Any], socket: ReconnectingWebsocket) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -13,8 +12,6 @@ from bot.strategy.sma_cross import SmaCrossStrategy
 if TYPE_CHECKING:
     # Only for annotations: bot.config imports this module to validate STRATEGY.
     from bot.config import BotSettings
-
-logger = logging.getLogger(__name__)
 
 
 def _sma_cross(settings: BotSettings) -> Strategy:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
 from bot_api.events import Side
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,12 @@ No signal until the window is full, and none while the window is flat (stdev 0).
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal
 
 from bot.strategy.base import Signal
 from bot_api.events import Side
-
-logger = logging.getLogger(__name__)
 
 Z_STEP = Decimal("0.01")
 

@@ -20,15 +20,12 @@ crossover again (a position the operator closed is not bought back until the nex
 
 from __future__ import annotations
 
-import logging
 from collections import deque
 from collections.abc import Collection
 from decimal import Decimal
 
 from bot.strategy.base import Signal
 from bot_api.events import Side
-
-logger = logging.getLogger(__name__)
 
 
 class SmaCrossStrategy:

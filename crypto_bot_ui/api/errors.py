@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
-
-logger = logging.getLogger(__name__)
 
 
 def _first(detail: Any) -> tuple[str, str]:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import time
 
 from redis.asyncio import Redis
-
-logger = logging.getLogger(__name__)
 
 COMMANDS_PER_WINDOW = 5
 WINDOW_SECONDS = 10.0

@@ -3,11 +3,7 @@ everyone else who can log in is a viewer. Checked on the server for every comman
 
 from __future__ import annotations
 
-import logging
-
 from django.contrib.auth import get_user_model
-
-logger = logging.getLogger(__name__)
 
 CONTROL_PERMISSION = "trades.control_bot"
 """Start, stop and close positions: every command that changes anything."""

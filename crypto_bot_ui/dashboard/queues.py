@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot_api.events import Event, PriceUpdateEvent, StatusEvent
-
-logger = logging.getLogger(__name__)
 
 REPLAY_LIMIT = 5_000
 """Most events replayed after a reconnect (from memory or the stream); beyond that a snapshot is sent."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -10,8 +9,6 @@ from django.db.models import QuerySet
 
 from crypto_bot_ui.core.decimals import plain
 from crypto_bot_ui.trades.models import EquitySnapshot, Trade
-
-logger = logging.getLogger(__name__)
 
 CSV_COLUMNS = (
     "executed_at", "trade_id", "order_id", "symbol", "side", "qty", "price", "quote_qty", "fee", "fee_asset",
