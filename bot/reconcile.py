@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from bot.journal import Journal
 from bot_api.events import TradeExecutedEvent, encode_event
-from bot_api.keys import RedisKeys
+from bot_api.keys import EVENT_FIELD, RedisKeys
 from bot_api.publisher import TRADES_STREAM_MAXLEN
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def _resend_unrecorded(redis: Redis, keys: RedisKeys, journal: Journal) ->
     for seq, trade in trades:
         event = TradeExecutedEvent(seq=seq, bot=keys.bot_id, data=trade)
         await redis.xadd(
-            keys.trades_stream, {"e": encode_event(event)}, maxlen=TRADES_STREAM_MAXLEN, approximate=True
+            keys.trades_stream, {EVENT_FIELD: encode_event(event)}, maxlen=TRADES_STREAM_MAXLEN, approximate=True
         )
     logger.warning("Redis lost its data: sent %d unrecorded trade(s) to the recorder again "
                    "(recorded up to seq %d)", len(trades), journal.recorded_seq())

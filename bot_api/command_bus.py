@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 
 from bot_api.commands import BotCommand, parse_bot_command
 from bot_api.errors import ContractError, TransportError
-from bot_api.keys import RedisKeys
+from bot_api.keys import COMMAND_FIELD, RedisKeys
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class CommandBus:
         try:
             await self._redis.xadd(
                 self._keys.commands_stream,
-                {"c": command.model_dump_json()},
+                {COMMAND_FIELD: command.model_dump_json()},
                 maxlen=COMMANDS_STREAM_MAXLEN,
                 approximate=True,
             )
@@ -70,7 +70,7 @@ class CommandBus:
             for entry_id, fields in entries:
                 eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
                 try:
-                    out.append(ReceivedCommand(eid, parse_bot_command(fields.get(b"c", b""))))
+                    out.append(ReceivedCommand(eid, parse_bot_command(fields.get(COMMAND_FIELD.encode(), b""))))
                 except ContractError as exc:
                     logger.warning("skipped command entry %s: %s", eid, exc.message)
                     out.append(ReceivedCommand(eid, None, exc))

@@ -1,4 +1,4 @@
-"""Redis channel, stream and key names: the only place they are spelled out."""
+"""Redis channel, stream, key and stream field names: the only place they are spelled out."""
 
 from __future__ import annotations
 
@@ -8,6 +8,14 @@ from dataclasses import dataclass
 from bot_api.errors import ContractError
 
 _ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+EVENT_FIELD = "e"
+"""The field of an events, trades or dead-letter stream entry that holds the envelope's JSON."""
+COMMAND_FIELD = "c"
+"""The field of a commands stream entry that holds the command's JSON."""
+DEAD_ID_FIELD = "id"
+DEAD_REASON_FIELD = "reason"
+"""A dead letter's other fields: the entry's id in the trades stream, and why it was buried."""
 
 
 def validate_bot_id(bot_id: str) -> str:

@@ -16,7 +16,7 @@ from bot_api.events import (
     TradeExecutedEvent,
     encode_event,
 )
-from bot_api.keys import RedisKeys
+from bot_api.keys import EVENT_FIELD, RedisKeys
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ also go to the trades stream, read by its consumer group."""
 # Numbers go back to Python as the key's own text: Lua would print a seq of 1e14 or more as
 # "1e+14".
 _PUBLISH_LUA = """
-local payload, seq, snapshot, durable = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local payload, seq, snapshot, durable, field = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[9]
 local removed = 0
 if seq ~= '' then
   local stored = redis.call('GET', KEYS[2]) or '0'
@@ -64,17 +64,17 @@ if seq ~= '' then
       return redis.error_reply('NOSNAPSHOT')
     end
   end
-  local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], seq .. '-0', 'e', payload)
+  local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], seq .. '-0', field, payload)
   if type(added) == 'table' and added.err then
     local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
     redis.call('XSETID', KEYS[1], top[1] and top[1][1] or '0-0')
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], seq .. '-0', 'e', payload)
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[6], seq .. '-0', field, payload)
   end
   redis.call('SET', KEYS[2], seq)
 end
 redis.call('PUBLISH', ARGV[5], payload)
 if durable == '1' then
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'e', payload)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', field, payload)
 end
 if snapshot ~= '' then
   redis.call('SET', KEYS[3], snapshot)
@@ -124,6 +124,7 @@ class EventPublisher:
             EVENTS_STREAM_MAXLEN,
             TRADES_STREAM_MAXLEN,
             "1" if ensure_snapshot else "0",
+            EVENT_FIELD,
         ]
         try:
             removed = await self._script(

@@ -31,7 +31,7 @@ from bot_api.events import (
     parse_event,
 )
 from bot_api.heartbeat import HEARTBEAT_INTERVAL, is_alive
-from bot_api.keys import RedisKeys
+from bot_api.keys import EVENT_FIELD, RedisKeys
 from bot_api.redis_conn import connect
 from bot_api.subscriber import Disconnected, EventSubscriber, Received, Subscribed
 from bot_api.tasks import cancel_and_wait
@@ -282,7 +282,7 @@ class Relay:
             if not entries:
                 break
             for entry_id, fields in entries:
-                raw = fields.get(b"e", b"")
+                raw = fields.get(EVENT_FIELD.encode(), b"")
                 chars += len(raw)  # junk counts too: it was read all the same
                 if chars > REPLAY_CHARS:
                     return None

@@ -27,7 +27,7 @@ from bot_api.backoff import Backoff
 from bot_api.errors import ContractError
 from bot_api.events import BotControlEvent, EquitySnapshotEvent, TradeExecutedEvent, parse_event
 from bot_api.heartbeat import HEARTBEAT_TTL_MS
-from bot_api.keys import RedisKeys
+from bot_api.keys import DEAD_ID_FIELD, DEAD_REASON_FIELD, EVENT_FIELD, RedisKeys
 from bot_api.watermark import RAISE_IF_GREATER_LUA
 from crypto_bot_ui.trades.services import (
     RecordResult,
@@ -235,8 +235,8 @@ class Recorder:
     def _bury(self, client: redis.Redis, entry_id: Any, fields: dict[bytes, bytes], reason: str) -> None:
         """Move an entry to the dead-letter stream with the reason, keep it for the admin, log it once."""
         eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-        payload = fields.get(b"e", b"") or repr(fields).encode()
-        client.xadd(self.keys.dead_letter_stream, {"id": eid, "reason": reason, "e": payload},
+        payload = fields.get(EVENT_FIELD.encode(), b"") or repr(fields).encode()
+        client.xadd(self.keys.dead_letter_stream, {DEAD_ID_FIELD: eid, DEAD_REASON_FIELD: reason, EVENT_FIELD: payload},
                     maxlen=DEAD_LETTER_MAXLEN, approximate=True)
         try:
             record_dead_letter(bot_id=self.keys.bot_id, entry_id=eid, reason=reason,
@@ -249,7 +249,7 @@ class Recorder:
     def _parse(self, fields: dict[bytes, bytes]) -> tuple[Durable | None, str]:
         """The entry's record, or None and the reason it is not one of this bot's."""
         try:
-            event = parse_event(fields.get(b"e", b""))
+            event = parse_event(fields.get(EVENT_FIELD.encode(), b""))
         except ContractError as exc:
             return None, f"off-contract: {exc.message}"
         if not isinstance(event, Durable):
