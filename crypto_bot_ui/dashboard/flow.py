@@ -91,7 +91,7 @@ class Window:
         return (events, nbytes) if events > 0 and nbytes > 0 else (0, 0)
 
     async def wait_for_ack(self, within: float) -> bool:
-        """Wait until an ack arrives; False if none came `within` seconds."""
+        """Wait for an ack that frees something; False if none came `within` seconds."""
         self._changed.clear()
         try:
             async with asyncio.timeout(within):
