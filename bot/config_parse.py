@@ -167,9 +167,10 @@ def parse_strategy(raw: str) -> str:
 
 
 def parse_equity_interval(raw: str) -> float:
-    value = float(raw)
-    if not math.isfinite(value) or not 1 <= value <= 86_400:
-        raise ValueError(f"must be between 1 and 86400 seconds, got {raw!r}")
+    """Seconds between equity points: 1 to 86400 (the caller quotes the raw value back)."""
+    value = parse_float(raw)
+    if not 1 <= value <= 86_400:
+        raise ValueError("must be between 1 and 86400 seconds")
     return value
 
 

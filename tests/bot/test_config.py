@@ -157,6 +157,18 @@ def test_error_message_shows_rule_and_value() -> None:
     assert caught.value.message == "FEE_RATE: must be between 0 and 0.1, got '-1'"
 
 
+@pytest.mark.parametrize(("raw", "message"), [
+    ("0", "EQUITY_INTERVAL: must be between 1 and 86400 seconds, got '0'"),
+    ("abc", "EQUITY_INTERVAL: must be a number, got 'abc'"),
+    ("inf", "EQUITY_INTERVAL: must be a finite number, got 'inf'"),
+])
+def test_equity_interval_errors_say_the_rule_once(raw: str, message: str) -> None:
+    """It said "got '0', got '0'", and Python's own "could not convert string to float" for a word."""
+    with pytest.raises(ConfigError) as caught:
+        BotSettings.from_env({"EQUITY_INTERVAL": raw})
+    assert caught.value.message == message
+
+
 def test_invalid_redis_url_error_does_not_echo_the_url() -> None:
     with pytest.raises(ConfigError) as caught:
         BotSettings.from_env({"REDIS_URL": "http://user:hunter2@host"})
