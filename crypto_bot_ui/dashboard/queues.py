@@ -119,7 +119,4 @@ class Recent:
         first, last = self.frames[0].seq or 0, self.frames[-1].seq or 0
         if not first - 1 <= seq <= last:
             return None
-        frames = list(itertools.islice(self.frames, seq - first + 1, None))
-        if sum(len(frame.raw) for frame in frames) > REPLAY_CHARS:
-            return None  # as from the stream: a snapshot answers a replay this large
-        return frames
+        return list(itertools.islice(self.frames, seq - first + 1, None))

@@ -256,9 +256,12 @@ class Relay:
         when they cover it, else from the Redis stream (see `stream_since`).
 
         Events newer than this relay has seen are not included: the socket's queue brings them.
+        None (a snapshot answers) beyond REPLAY_CHARS: the stream would hold the same events.
         """
         remembered = self.recent.since(seq)
-        return remembered if remembered is not None else await self.stream_since(seq)
+        if remembered is None:
+            return await self.stream_since(seq)
+        return remembered if sum(len(frame.raw) for frame in remembered) <= REPLAY_CHARS else None
 
     async def stream_since(self, seq: int) -> list[Frame] | None:
         """Every bot event after `seq`, in order, from the events stream (the replay window).
