@@ -26,7 +26,8 @@ def marks(
     portfolio: Portfolio, prices: Mapping[str, Decimal], decimals: int, *, today: Decimal | None = None
 ) -> MarksData:
     """The portfolio marked to `prices`, rounded to `decimals`, parts summing to the wholes;
-    `today`: the day's P&L, rounded alike."""
+    `today`: the day's P&L, shown as the shown equity less the day's opening equity rounded alike
+    (rounding the day's P&L on its own could put it a cent away from the equity beside it)."""
     step = Decimal(1).scaleb(-decimals)
 
     def rounded(value: Decimal) -> Decimal:
@@ -43,13 +44,15 @@ def marks(
     realized = rounded(portfolio.realized)
     unrealized = sum((p.unrealized for p in positions.values()), zero)
     cash = rounded(portfolio.cash)
+    equity = cash + sum((p.value for p in positions.values()), zero)
+    day_open = None if today is None else portfolio.equity(prices) - today
     return MarksData(
         decimals=decimals,
         realized=realized,
         unrealized=unrealized,
         total=realized + unrealized,
         cash=cash,
-        equity=cash + sum((p.value for p in positions.values()), zero),
+        equity=equity,
         positions=positions,
-        today=None if today is None else rounded(today),
+        today=None if day_open is None else equity - rounded(day_open),
     )

@@ -39,14 +39,16 @@ def test_shown_parts_add_up_to_the_shown_wholes(
     portfolio = Portfolio(Decimal("10000"), "USDT")
     for n, (symbol, qty, price) in enumerate(buys):
         portfolio.apply(buy(symbol, qty, price, n))
-    m = marks(portfolio, marks_at, decimals)
+    day_open = Decimal("9876.543219")  # the equity when the day began (not a round figure)
+    m = marks(portfolio, marks_at, decimals, today=portfolio.equity(marks_at) - day_open)
     step = Decimal(1).scaleb(-decimals)
-    shown = [m.realized, m.unrealized, m.total, m.cash, m.equity,
+    shown = [m.realized, m.unrealized, m.total, m.cash, m.equity, m.today,
              *(p.value for p in m.positions.values()), *(p.unrealized for p in m.positions.values())]
     assert all(v == v.quantize(step) for v in shown)
     assert m.unrealized == sum((p.unrealized for p in m.positions.values()), Decimal(0))
     assert m.total == m.realized + m.unrealized
     assert m.equity == m.cash + sum((p.value for p in m.positions.values()), Decimal(0))
+    assert m.today == m.equity - day_open.quantize(step)  # today agrees with the equity shown beside it
     assert set(m.positions) == set(portfolio.positions)
     # Each shown figure is the exact one rounded (a sum may drift by half a step per part).
     half = step / 2
