@@ -24,4 +24,5 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput \
     && mkdir -p /app/var && chown -R app:app /app/var /app/staticfiles
 USER app
 EXPOSE 8000
-CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--websocket-max-message-size", "1048576", "crypto_bot_ui.asgi:application"]
+ENV WEB_HOST=0.0.0.0 WEB_PORT=8000
+CMD ["python", "-m", "crypto_bot_ui.serve"]

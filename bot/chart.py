@@ -1,18 +1,17 @@
-"""The chart's candles in Redis: seeded at start (Binance klines, or what Redis kept), written as they change."""
+"""The chart's candles in Redis: seeded at start (the exchange's klines, or what Redis kept), written as they change."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from decimal import Decimal
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.candles import CandleBook, ChartCandles
+from bot.candles import ChartCandles
 from bot.errors import ExchangeError
-from bot.exchange.rest import BinanceRest
-from bot_api.candles import HOUR, Candle, parse_candles
+from bot.exchange.base import KlineSource
+from bot_api.candles import parse_candles
 from bot_api.errors import ContractError
 from bot_api.keys import RedisKeys
 
@@ -20,24 +19,20 @@ logger = logging.getLogger(__name__)
 
 WRITE_INTERVAL = 2.0
 """Seconds between writes of changed candles (the page extends the last one live meanwhile)."""
-KLINES_PAGE = 1000
-"""Binance's largest kline page; a day of 1-minute candles (1441 with the current one) takes two."""
-KLINE_INTERVALS = {60: "1m", 180: "3m", 300: "5m", 900: "15m", 1800: "30m", HOUR: "1h"}
-"""Book intervals Binance has klines of, by their name in `GET /api/v3/klines`."""
 SEED_TIMEOUT = 5.0
 """Start-up never waits longer than this for history: a chart can start empty, trading cannot wait."""
 
 
 async def seed_candles(
-    candles: ChartCandles, redis: Redis, keys: RedisKeys, symbols: tuple[str, ...], rest: BinanceRest | None
+    candles: ChartCandles, redis: Redis, keys: RedisKeys, symbols: tuple[str, ...], history: KlineSource
 ) -> None:
-    """Fill the books before the first tick: Binance's own klines where possible, then what Redis kept."""
-    if rest is not None:
+    """Fill the books before the first tick: the exchange's own klines where it has them, then what Redis kept."""
+    if any(book.interval in history.intervals for book in candles.books):
         try:
             async with asyncio.timeout(SEED_TIMEOUT):
-                await _seed_from_klines(candles, rest, symbols)
-        except (ExchangeError, TimeoutError, ValueError, IndexError, ArithmeticError) as exc:
-            logger.warning("no (full) kline history from Binance (%s); using what Redis kept", exc)
+                await _seed_from_klines(candles, history, symbols)
+        except (ExchangeError, TimeoutError) as exc:
+            logger.warning("no (full) kline history from the exchange (%s); using what Redis kept", exc)
     if all(book.has(s) for book in candles.books for s in symbols):
         return
     stored_keys = [keys.candles_key, keys.hour_candles_key]
@@ -55,30 +50,12 @@ async def seed_candles(
         logger.warning("no stored candles (%s); the chart starts empty", exc)
 
 
-async def _seed_from_klines(candles: ChartCandles, rest: BinanceRest, symbols: tuple[str, ...]) -> None:
+async def _seed_from_klines(candles: ChartCandles, history: KlineSource, symbols: tuple[str, ...]) -> None:
     for book in candles.books:
-        if book.interval not in KLINE_INTERVALS:
+        if book.interval not in history.intervals:
             continue
         for symbol in symbols:
-            book.seed(book.interval, {symbol: await _klines(rest, symbol, book)})
-
-
-async def _klines(rest: BinanceRest, symbol: str, book: CandleBook) -> list[Candle]:
-    """The last `book.keep` klines of `symbol`, oldest first, paging back from now (bounded by keep)."""
-    candles: list[Candle] = []
-    end_ms: int | None = None
-    while len(candles) < book.keep:
-        limit = min(KLINES_PAGE, book.keep - len(candles))
-        more = {} if end_ms is None else {"endTime": end_ms}
-        rows = await rest.call("klines", rest.client.get_klines, symbol=symbol,
-                               interval=KLINE_INTERVALS[book.interval], limit=limit, **more)
-        page = [Candle(time=int(r[0]) // 1000, open=Decimal(r[1]), high=Decimal(r[2]),
-                       low=Decimal(r[3]), close=Decimal(r[4])) for r in rows]
-        candles = page + candles
-        if len(page) < limit:
-            break  # the symbol's whole history
-        end_ms = page[0].time * 1000 - 1
-    return candles
+            book.seed(book.interval, {symbol: await history.klines(symbol, book.interval, book.keep)})
 
 
 async def candle_loop(candles: ChartCandles, redis: Redis, keys: RedisKeys) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
 
 from bot.broker.base import Broker, Fill
 from bot.candles import ChartCandles
@@ -18,16 +18,20 @@ from bot.market.base import Tick
 from bot.marks import display_decimals, marks
 from bot.portfolio import Portfolio
 from bot.risk import RiskGuard
+from bot.sizing import order_qty
 from bot.strategy.bars import BarCloses
 from bot.strategy.base import Signal, Strategy
-from bot_api.commands import BotCommand, CommandError, CommandName
+from bot_api.commands import BotCommand, ClosePosition, Command, CommandError, RequestStatus, StartBot, StopBot
 from bot_api.events import (
     BotControlEvent,
+    BotEvent,
     BotState,
     CommandResultData,
     EquityData,
     EquitySnapshotEvent,
     MarksData,
+    OrderSkippedData,
+    OrderSkippedEvent,
     PositionData,
     PriceData,
     PriceUpdateEvent,
@@ -44,16 +48,8 @@ from bot_api.models import utcnow
 logger = logging.getLogger(__name__)
 
 RECENT_TRADES = 50
-ORDER_QTY_STEP = Decimal("0.000001")
-MONEY_STEP = Decimal("0.00000001")
-PRICE_MARGIN = Decimal("0.005")
-"""Cash kept for a market buy filling above the last price (the book moved before it arrived)."""
-
-BotEvent = (
-    StatusEvent | StatusChangeEvent | PriceUpdateEvent | TradeExecutedEvent | BotControlEvent | EquitySnapshotEvent
-)
-"""Every envelope type the bot itself emits."""
-
+Outcome = tuple[CommandError | None, str | None]
+"""A command's error (None: done) and what happened, for people."""
 
 class EventSink(Protocol):
     """Where emitted events go; must not raise on transport failures (trading goes on).
@@ -106,6 +102,13 @@ class TradingEngine:
         # One operation at a time: seq order must equal publish order (the replay stream
         # refuses ids that go backwards), and a command must not interleave with a fill.
         self._lock = asyncio.Lock()
+        self._handlers: dict[type[Command], Callable[[Any, str], Awaitable[Outcome]]] = {
+            StartBot: self._start,
+            StopBot: self._stop,
+            ClosePosition: self._close_one,
+            RequestStatus: self._send_status,
+        }
+        """One handler per command the contract sends the bot (BOT_ACTIONS; a test holds them equal)."""
 
     def restore(self, ledger: Sequence[TradeData], state: BotState | None) -> None:
         """After a restart: rebuild the portfolio and counters from the ledger, and the last state.
@@ -162,27 +165,13 @@ class TradingEngine:
             signal = None if close is None else self.strategy.on_price(tick.symbol, close, position_qty)
             if await self._risk_halt() or signal is None or self.state is not BotState.RUNNING:
                 return
-            qty = self._order_qty(tick, signal, position_qty)
-            if qty is not None:
+            qty = order_qty(settings=self.settings, risk=self.risk, side=signal.side, price=tick.price,
+                            held=position_qty, cash=self.portfolio.cash)
+            if isinstance(qty, Decimal):
                 await self._trade(tick, signal, qty)
-
-    def _order_qty(self, tick: Tick, signal: Signal, position_qty: Decimal) -> Decimal | None:
-        if signal.side is Side.SELL:
-            return position_qty if position_qty > 0 else None
-        qty = (self.settings.order_quote / tick.price).quantize(ORDER_QTY_STEP, rounding=ROUND_DOWN)
-        qty = self.risk.cap_buy(qty, tick.price, position_qty, ORDER_QTY_STEP)
-        if qty <= 0:
-            logger.debug("skip buy %s: below one lot, or MAX_POSITION_QUOTE reached", tick.symbol)
-            return None
-        # The worst price the fill may get: slippage plus a margin for the book moving. Rounded up
-        # so the estimate is never below the broker's fee.
-        worst = tick.price * (1 + self.settings.slippage_bps / 10_000 + PRICE_MARGIN)
-        turnover = qty * worst
-        needed = turnover + (turnover * self.settings.fee_rate).quantize(MONEY_STEP, rounding=ROUND_UP)
-        if self.portfolio.cash < needed:
-            logger.debug("skip buy %s: need %s, cash %s", tick.symbol, needed, self.portfolio.cash)
-            return None
-        return qty
+            elif qty is not None:
+                skipped = OrderSkippedData(symbol=tick.symbol, side=signal.side, reason=qty)
+                await self._emit(OrderSkippedEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=skipped))
 
     async def _trade(self, tick: Tick, signal: Signal, qty: Decimal) -> None:
         await self._execute(tick.symbol, signal.side, qty, tick.price, signal.reason)
@@ -302,6 +291,7 @@ class TradingEngine:
         # Expiry is judged on arrival: waiting for the lock (an order in progress) must not make
         # an operator's stop too old to count.
         expired = cmd.is_expired()
+        action = cmd.action
         async with self._lock:
             who = cmd.issued_by or "unknown"
             error: CommandError | None = None
@@ -310,28 +300,35 @@ class TradingEngine:
                 error = CommandError.INVALID
             elif expired:
                 error = CommandError.EXPIRED
-            elif cmd.command is CommandName.START_BOT:
-                await self._set_state(BotState.RUNNING, f"started by {who}")
-            elif cmd.command is CommandName.STOP_BOT:
-                await self._set_state(BotState.STOPPED, f"stopped by {who}")
-                if cmd.close_positions:
-                    error, detail = await self._close_all(f"closed by {who} (stop and close all)")
-            elif cmd.command is CommandName.CLOSE_POSITION and cmd.symbol is not None:
-                try:
-                    error, detail = await self._close(cmd.symbol, f"closed by {who}")
-                except OrderStatusUnknownError as exc:
-                    error, detail = CommandError.ORDER_FAILED, f"outcome unknown, bot stopped: {exc}"[:300]
-            elif cmd.command is CommandName.REQUEST_STATUS:
-                await self._emit_status()
             else:
-                error = CommandError.INVALID  # e.g. resume: the web process's business, not the bot's
+                error, detail = await self._handlers[type(action)](action, who)
             result = CommandResultData(
-                id=cmd.id, command=cmd.command.value, ok=error is None, error=error.value if error else None,
-                detail=detail,
+                id=cmd.id, ref=action.id, command=action.command, ok=error is None,
+                error=error.value if error else None, detail=detail,
             )
-            logger.info("command %s %s from %s: %s", cmd.id, cmd.command.value, who, error or "ok")
+            logger.info("command %s %s from %s: %s", cmd.id, action.command, who, error or "ok")
             await self._emit(BotControlEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=result))
             return result
+
+    async def _start(self, _action: StartBot, who: str) -> Outcome:
+        await self._set_state(BotState.RUNNING, f"started by {who}")
+        return None, None
+
+    async def _stop(self, action: StopBot, who: str) -> Outcome:
+        await self._set_state(BotState.STOPPED, f"stopped by {who}")
+        if action.close_positions:
+            return await self._close_all(f"closed by {who} (stop and close all)")
+        return None, None
+
+    async def _close_one(self, action: ClosePosition, who: str) -> Outcome:
+        try:
+            return await self._close(action.symbol, f"closed by {who}")
+        except OrderStatusUnknownError as exc:
+            return CommandError.ORDER_FAILED, f"outcome unknown, bot stopped: {exc}"[:300]
+
+    async def _send_status(self, _action: RequestStatus, _who: str) -> Outcome:
+        await self._emit_status()
+        return None, None
 
     async def _close(self, symbol: str, reason: str) -> tuple[CommandError | None, str]:
         """Sell the whole (sellable) position in `symbol` at market: (error or None, what happened).

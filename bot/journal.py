@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot_api.errors import TransportError
-from bot_api.events import BotState, TradeData, encode_event, parse_event
+from bot_api.events import SUPERSEDED_TYPES, BotState, TradeData, encode_event, parse_event
 from bot_api.models import MAX_SEQ
 
 logger = logging.getLogger(__name__)
@@ -205,17 +205,16 @@ class Journal:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
 
     def enforce_limit(self, limit: int = OUTBOX_LIMIT) -> int:
-        """Drop the oldest price updates beyond `limit`; return how many were dropped."""
+        """Drop the oldest events a newer one supersedes (prices) beyond `limit`; return how many."""
         excess = self.pending_count() - limit
         if excess <= 0:
             return 0
+        kinds = sorted(SUPERSEDED_TYPES)
+        marks = ",".join("?" * len(kinds))  # only placeholders are formatted into the SQL
+        query = f"DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE type IN ({marks}) ORDER BY seq LIMIT ?)"  # noqa: S608
         with self._tx() as db:
-            cursor = db.execute(
-                "DELETE FROM outbox WHERE seq IN "
-                "(SELECT seq FROM outbox WHERE type = 'price_update' ORDER BY seq LIMIT ?)",
-                (excess,),
-            )
-        logger.warning("outbox over %d events: dropped %d old price updates", limit, cursor.rowcount)
+            cursor = db.execute(query, (*kinds, excess))
+        logger.warning("outbox over %d events: dropped %d old %s", limit, cursor.rowcount, "/".join(kinds))
         return int(cursor.rowcount)
 
     def ledger(self) -> list[TradeData]:

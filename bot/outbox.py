@@ -18,22 +18,26 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from bot.engine import BotEvent
 from bot.journal import Journal, OutboxRow
 from bot_api.backoff import Backoff
 from bot_api.errors import SnapshotRequiredError, StaleSeqError, TransportError
-from bot_api.events import StatusChangeEvent, StatusEvent, TradeExecutedEvent, encode_event
-from bot_api.publisher import DURABLE_EVENTS, EventPublisher
+from bot_api.events import (
+    DURABLE_TYPES,
+    STATE_CHANGE_TYPES,
+    BotEvent,
+    StatusChangeEvent,
+    StatusEvent,
+    TradeExecutedEvent,
+    encode_event,
+)
+from bot_api.publisher import EventPublisher
 from bot_api.tasks import wait_event
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
-DURABLE_TYPES = frozenset(cls.model_fields["type"].default for cls in DURABLE_EVENTS)
 SNAPSHOT_INTERVAL = 0.25
 """Longest time (s) the snapshot in Redis trails the published events while they flow."""
-SNAPSHOT_AT_ONCE = frozenset({"status", "status_change"})
-"""Events after which the snapshot is written with the event: the state a reader sees changed."""
 
 
 class SnapshotSource(Protocol):
@@ -127,7 +131,7 @@ class Outbox:
         if row.type == "status" and row.seq == self._source.seq:
             return row.payload, row.seq  # the event is the current snapshot: no encoding
         due = time.monotonic() - self._snapshot_at >= SNAPSHOT_INTERVAL and self._snapshot_behind()
-        if row.type in SNAPSHOT_AT_ONCE or due:
+        if row.type in STATE_CHANGE_TYPES or due:
             # The engine's current state, even ahead of `row` while a backlog drains: readers
             # skip the events a snapshot already covers.
             return self._current_snapshot()

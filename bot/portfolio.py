@@ -24,14 +24,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bot.broker.base import Fill
 from bot.errors import InsufficientPositionError, OrderError
+from bot.money import MONEY_STEP, QTY_STEP, ZERO
 from bot.stats import TradeStats
 from bot_api.events import PnlData, Side
 
 logger = logging.getLogger(__name__)
 
-QTY_STEP = Decimal("0.00000001")
-MONEY_STEP = Decimal("0.00000001")
-ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)

@@ -12,39 +12,32 @@ from __future__ import annotations
 
 import logging
 
-from redis.asyncio import Redis
-
 from bot.journal import Journal
-from bot_api.events import TradeExecutedEvent, encode_event
-from bot_api.keys import EVENT_FIELD, RedisKeys
-from bot_api.publisher import TRADES_STREAM_MAXLEN
+from bot_api.events import TradeExecutedEvent
+from bot_api.publisher import EventPublisher
 
 logger = logging.getLogger(__name__)
 
 
-async def reconcile(redis: Redis, keys: RedisKeys, journal: Journal) -> int:
-    """One pass; return how many trades were sent again. Raises RedisError."""
+async def reconcile(publisher: EventPublisher, journal: Journal) -> int:
+    """One pass; return how many trades were sent again. Raises TransportError (retryable)."""
     sent = 0
-    raw = await redis.get(keys.journal_mark_key)
-    mark = raw.decode() if isinstance(raw, bytes) else raw
+    mark = await publisher.journal_mark()
     if mark != journal.journal_id:
         if mark is None and journal.marked_redis():
-            sent = await _resend_unrecorded(redis, keys, journal)
+            sent = await _resend_unrecorded(publisher, journal)
         elif mark is not None:
-            logger.warning("Redis carries another journal's mark for bot %s; taking it over", keys.bot_id)
-        await redis.set(keys.journal_mark_key, journal.journal_id)
+            logger.warning("Redis carries another journal's mark for this bot; taking it over")
+        await publisher.mark_journal(journal.journal_id)
         journal.note_marked_redis()
-    journal.confirm_recorded(int(await redis.get(keys.recorded_seq_key) or 0))
+    journal.confirm_recorded(await publisher.recorded_seq())
     return sent
 
 
-async def _resend_unrecorded(redis: Redis, keys: RedisKeys, journal: Journal) -> int:
+async def _resend_unrecorded(publisher: EventPublisher, journal: Journal) -> int:
     trades = journal.unrecorded_trades()
     for seq, trade in trades:
-        event = TradeExecutedEvent(seq=seq, bot=keys.bot_id, data=trade)
-        await redis.xadd(
-            keys.trades_stream, {EVENT_FIELD: encode_event(event)}, maxlen=TRADES_STREAM_MAXLEN, approximate=True
-        )
+        await publisher.rerecord(TradeExecutedEvent(seq=seq, bot=publisher.bot_id, data=trade))
     logger.warning("Redis lost its data: sent %d unrecorded trade(s) to the recorder again "
                    "(recorded up to seq %d)", len(trades), journal.recorded_seq())
     return len(trades)

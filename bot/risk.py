@@ -12,10 +12,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from bot.money import ZERO
 from bot_api.events import RiskData
 from bot_api.models import utcnow
-
-ZERO = Decimal(0)
 
 
 def _shown(amount: Decimal) -> str:

@@ -16,12 +16,10 @@ from redis.exceptions import RedisError
 from bot.chart import candle_loop, seed_candles
 from bot.config import BotSettings
 from bot.connectivity import Connectivity
-from bot.engine import BotEvent, TradingEngine
+from bot.engine import TradingEngine
 from bot.errors import BotError, ConfigError
 from bot.journal import Journal
 from bot.market.base import MarketData
-from bot.market.sim import SimulatedMarket
-from bot.market.sim_history import backfill
 from bot.outbox import Outbox
 from bot.reconcile import reconcile
 from bot.strategy import build_strategy
@@ -29,6 +27,7 @@ from bot.venue import Venue, open_venue
 from bot_api.backoff import Backoff
 from bot_api.command_bus import CommandBus
 from bot_api.errors import TransportError
+from bot_api.events import BotEvent
 from bot_api.heartbeat import HEARTBEAT_INTERVAL, beat
 from bot_api.keys import RedisKeys
 from bot_api.models import utcnow
@@ -91,7 +90,7 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
             asyncio.create_task(outbox.run(), name="bot-outbox"),
             asyncio.create_task(_market_loop(venue.market, engine), name="bot-market"),
             asyncio.create_task(_exchange_status_loop(venue.connectivity, engine), name="bot-exchange-status"),
-            *([asyncio.create_task(venue.user_stream.run(), name="bot-user-stream")] if venue.user_stream else []),
+            asyncio.create_task(venue.exchange.run(), name="bot-exchange"),
             asyncio.create_task(_command_loop(redis, bus, engine, keys, cursor), name="bot-commands"),
             asyncio.create_task(_heartbeat_loop(redis, keys, journal), name="bot-heartbeat"),
             asyncio.create_task(_equity_loop(engine, settings.equity_interval), name="bot-equity"),
@@ -134,9 +133,8 @@ async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Start
         connectivity=venue.connectivity,
     )
     engine.restore(journal.ledger(), journal.state())
-    await seed_candles(engine.candles, redis, keys, settings.symbols, venue.rest)
-    if isinstance(venue.market, SimulatedMarket):
-        backfill(venue.market, engine.candles, utcnow())  # a fresh start gets a past; a restart no jump
+    await seed_candles(engine.candles, redis, keys, settings.symbols, venue.exchange.history)
+    venue.exchange.fill_history(engine.candles, utcnow())  # the simulator's past: a restart makes no jump
     # The strategy's windows filled from the chart's history: its first decision need not wait for them.
     warmed = engine.bars.warm_up(engine.strategy, engine.candles.interval, engine.candles.base.data().symbols,
                                  utcnow())
@@ -164,10 +162,10 @@ class _NoSink:
 
 
 async def _try(step: Awaitable[T], what: str) -> T | None:
-    """Run a startup step that its loop will redo anyway; on RedisError log and return None."""
+    """Run a startup step that its loop will redo anyway; on TransportError log and return None."""
     try:
         return await step
-    except RedisError as exc:
+    except TransportError as exc:
         logger.warning("%s failed (%s); the loop will retry", what, exc)
         return None
 
@@ -222,7 +220,7 @@ async def _command_loop(
                 cursor = received.entry_id
                 await bus.commit(received.entry_id)
             backoff.reset()
-        except RedisError as exc:
+        except TransportError as exc:
             delay = backoff.next_delay()
             logger.warning("command stream unavailable (%s); retrying in %.1f s", exc, delay)
             await asyncio.sleep(delay)
@@ -230,15 +228,16 @@ async def _command_loop(
 
 async def _heartbeat_loop(redis: Redis, keys: RedisKeys, journal: Journal) -> None:
     """Every second: refresh the heartbeat, and reconcile with the recorder's watermark."""
+    publisher = EventPublisher(redis, keys)
     failing = False
     while True:
         try:
             await beat(redis, keys.heartbeat_key)
-            await reconcile(redis, keys, journal)
+            await reconcile(publisher, journal)
             if failing:
                 logger.info("heartbeat restored")
             failing = False
-        except RedisError as exc:
+        except TransportError as exc:
             if not failing:  # one line per outage
                 logger.warning("heartbeat failed: %s", exc)
             failing = True
@@ -267,7 +266,7 @@ async def _shutdown_redis(redis: Redis, keys: RedisKeys) -> None:
 
 
 async def _close_venue(venue: Venue) -> None:
-    """Close the exchange's connections, bounded: python-binance's can wait 10 s for a read."""
+    """Close the exchange's connections, bounded: a library's close can wait out a 10 s read."""
     try:
         async with asyncio.timeout(SHUTDOWN_VENUE_TIMEOUT):
             await venue.close()

@@ -10,17 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from bot.money import MONEY_STEP, ZERO
 from bot_api.events import StatsData, SymbolStatsData
 
-ZERO = Decimal(0)
 RATIO_STEP = Decimal("0.0001")
-MONEY_STEP = Decimal("0.00000001")
+RATIO_MAX = Decimal(1_000_000)
+"""Largest ratio reported (profit factor): beyond it the figure means "no loss to speak of"."""
 
 
 def _ratio(numerator: Decimal, denominator: Decimal, step: Decimal = RATIO_STEP) -> Decimal | None:
     if denominator == 0:
         return None
-    return (numerator / denominator).quantize(step, rounding=ROUND_HALF_UP)
+    # Capped: a loss of a fraction of a cent against real profits makes a ratio of 1E+18 and more,
+    # which says nothing more than "a million" and would not even fit the contract's money.
+    return min(numerator / denominator, RATIO_MAX).quantize(step, rounding=ROUND_HALF_UP)
 
 
 @dataclass

@@ -1,83 +1,84 @@
-"""Where the bot trades, built from settings: market data, broker and the exchange's health."""
+"""Where the bot trades, built from settings: an exchange looked up by name, and the broker orders go to."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.broker.base import Broker
-from bot.broker.binance import BinanceBroker
 from bot.broker.paper import PaperBroker
 from bot.config import BotSettings
 from bot.connectivity import Connectivity
 from bot.errors import ConfigError, ExchangeError
-from bot.exchange.rest import BinanceRest
-from bot.exchange.user_stream import UserDataStream
+from bot.exchange.base import Exchange
+from bot.exchange.binance.exchange import open_binance
+from bot.exchange.sim import open_sim
 from bot.market.base import MarketData
-from bot.market.binance import BinanceMarket
-from bot.market.sim import SimulatedMarket
 
 logger = logging.getLogger(__name__)
 
+PAPER = "paper"
+"""BROKER for simulated fills; any other BROKER names the exchange that takes the orders."""
 
-@dataclass
+
+class Opener(Protocol):
+    """Builds an exchange from settings without network I/O (`Exchange.connect` does that)."""
+
+    def __call__(self, settings: BotSettings, *, trading: bool) -> Exchange:
+        """`trading`: orders go to this exchange (BROKER names it), so it follows the account too."""
+        ...
+
+
+EXCHANGES: Mapping[str, Opener] = {"sim": open_sim, "binance": open_binance}
+"""Every exchange by its MARKET_DATA (and BROKER) name."""
+
+
+@dataclass(frozen=True)
 class Venue:
-    """The market data source, the broker, and what the dashboard shows about the exchange."""
+    """The exchange prices come from, and the broker that executes orders (the exchange's, or paper)."""
 
-    market: MarketData
+    exchange: Exchange
     broker: Broker
-    connectivity: Connectivity
-    rest: BinanceRest | None = None
-    user_stream: UserDataStream | None = None
-    """Binance's pushed balance and order updates (BROKER=binance); run by the runner."""
+
+    @property
+    def market(self) -> MarketData:
+        """Where ticks come from: the exchange."""
+        return self.exchange
+
+    @property
+    def connectivity(self) -> Connectivity:
+        """The exchange's health and balances, as the dashboard sees them."""
+        return self.exchange.connectivity
 
     async def close(self) -> None:
-        """Release the exchange's HTTP session."""
-        if self.rest is not None:
-            await self.rest.close()
+        """Release the exchange's connections."""
+        await self.exchange.close()
 
 
 async def open_venue(settings: BotSettings) -> Venue:
-    """Build the venue; with Binance, check SYMBOLS against the exchange (ConfigError if unlisted).
+    """Open MARKET_DATA's exchange and check SYMBOLS against it (ConfigError if it does not list one).
 
     An exchange that does not answer at start-up is not fatal (the bot shows it offline and
     retries); an exchange that answers and does not list a symbol is.
     """
-    paper = PaperBroker(settings.fee_rate, settings.quote_asset, settings.slippage_bps)
-    if settings.market_data == "sim":
-        sim = SimulatedMarket(settings.symbols, seed=settings.sim_seed, interval=settings.tick_interval)
-        return Venue(sim, paper, Connectivity("sim"))
-    connectivity = Connectivity("none")
-    rest = BinanceRest.create(
-        rest_url=settings.binance_rest_url, api_key=settings.binance_api_key,
-        api_secret=settings.binance_api_secret, connectivity=connectivity,
-        fail_max=settings.breaker_fail_max, reset_timeout=settings.breaker_reset_timeout,
-    )
-    broker: Broker = paper
-    binance = BinanceBroker(rest, settings.quote_asset, live=settings.places_real_orders,
-                            on_balances=connectivity.set_balances)
+    opener = EXCHANGES.get(settings.market_data)
+    if opener is None:
+        raise ConfigError("MARKET_DATA", f"no exchange {settings.market_data!r}; one of {', '.join(EXCHANGES)}")
+    trading = settings.broker != PAPER
+    if trading and settings.broker != settings.market_data:
+        raise ConfigError("BROKER", f"must be {PAPER} or the MARKET_DATA exchange ({settings.market_data})")
+    exchange = opener(settings, trading=trading)
+    broker = exchange.broker if trading else PaperBroker(settings.fee_rate, settings.quote_asset, settings.slippage_bps)
+    if broker is None:
+        await exchange.close()
+        raise ConfigError("BROKER", f"{exchange.name} takes no orders; use {PAPER}")
     try:
-        listed = await binance.load_rules(settings.symbols)
-        missing = [s for s in settings.symbols if s not in listed]
-        if missing:
-            await rest.close()
-            raise ConfigError("SYMBOLS", f"not trading on Binance at {settings.binance_rest_url}: {', '.join(missing)}")
-        if settings.broker == "binance":
-            await rest.sync_time()
-            balances = await binance.refresh_balances()
-            logger.info("Binance account balances: %s", {a: f"{v:f}" for a, v in balances.items()})
+        await exchange.connect()
+    except ConfigError:
+        await exchange.close()
+        raise
     except ExchangeError as exc:
-        logger.warning("Binance did not answer at start-up (%s); continuing, it will be retried", exc)
-    if settings.broker == "binance":
-        broker = binance
-        if settings.places_real_orders:
-            logger.warning("LIVE TRADING: orders on Binance spend real money")
-    market = BinanceMarket(
-        rest=rest, stream_url=settings.binance_stream_url, symbols=settings.symbols, connectivity=connectivity,
-        tick_interval=settings.tick_interval, stall_timeout=settings.stall_timeout,
-        poll_interval=settings.rest_poll_interval,
-    )
-    user_stream = None
-    if settings.broker == "binance":
-        user_stream = UserDataStream(rest, settings.binance_ws_api_url, connectivity.set_balances)
-    return Venue(market, broker, connectivity, rest, user_stream)
+        logger.warning("%s did not answer at start-up (%s); continuing, it will be retried", exchange.name, exc)
+    return Venue(exchange, broker)

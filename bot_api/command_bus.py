@@ -43,28 +43,33 @@ class CommandBus:
                 maxlen=COMMANDS_STREAM_MAXLEN,
                 approximate=True,
             )
-        except RedisError as exc:
-            raise TransportError(f"sending {command.command} failed: {exc}") from exc
+        except (RedisError, OSError) as exc:
+            raise TransportError(f"sending {command.action.command} failed: {exc}") from exc
 
     async def start_cursor(self) -> str:
         """Where the bot resumes reading: after the last handled entry, else after the newest.
 
         Always a concrete id: XREAD with "$" in a loop would miss what arrives between reads.
+        Raises TransportError (retryable).
         """
-        raw = await self._redis.get(self._keys.command_cursor)
-        if raw:
-            return raw.decode() if isinstance(raw, bytes) else str(raw)
-        newest: Any = await self._redis.xrevrange(self._keys.commands_stream, count=1)
+        try:
+            raw = await self._redis.get(self._keys.command_cursor)
+            if raw:
+                return raw.decode() if isinstance(raw, bytes) else str(raw)
+            newest: Any = await self._redis.xrevrange(self._keys.commands_stream, count=1)
+        except (RedisError, OSError) as exc:
+            raise TransportError(f"reading the command cursor failed: {exc}") from exc
         if not newest:
             return "0-0"
         entry_id = newest[0][0]
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     async def receive(self, cursor: str, *, block_ms: int = 1000) -> list[ReceivedCommand]:
-        """Read entries after `cursor`, waiting up to `block_ms`. Raises RedisError."""
-        reply: Any = await self._redis.xread(
-            {self._keys.commands_stream: cursor}, count=50, block=block_ms
-        )
+        """Read entries after `cursor`, waiting up to `block_ms`. Raises TransportError (retryable)."""
+        try:
+            reply: Any = await self._redis.xread({self._keys.commands_stream: cursor}, count=50, block=block_ms)
+        except (RedisError, OSError) as exc:
+            raise TransportError(f"reading commands failed: {exc}") from exc
         out: list[ReceivedCommand] = []
         for _stream, entries in reply or []:
             for entry_id, fields in entries:
@@ -77,5 +82,8 @@ class CommandBus:
         return out
 
     async def commit(self, entry_id: str) -> None:
-        """Remember that everything up to `entry_id` is handled."""
-        await self._redis.set(self._keys.command_cursor, entry_id)
+        """Remember that everything up to `entry_id` is handled. Raises TransportError (retryable)."""
+        try:
+            await self._redis.set(self._keys.command_cursor, entry_id)
+        except (RedisError, OSError) as exc:
+            raise TransportError(f"saving the command cursor failed: {exc}") from exc

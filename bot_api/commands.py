@@ -1,11 +1,12 @@
-"""Browser-to-server command frames and the command message that travels to the bot."""
+"""Commands: one model per command, as a browser sends it and as it travels to the bot."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -19,21 +20,6 @@ DEFAULT_COMMAND_TTL = timedelta(seconds=10)
 """A command reaching the bot later than this after it was issued is refused as expired."""
 
 CommandId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-
-
-class CommandName(StrEnum):
-    """Every command a browser may send."""
-
-    START_BOT = "start_bot"
-    STOP_BOT = "stop_bot"
-    """With `close_positions: true`, also sells every open position at market."""
-    CLOSE_POSITION = "close_position"
-    """Sell one symbol's whole position at market (the bot keeps running or stopped as it was)."""
-    REQUEST_STATUS = "request_status"
-    RESUME = "resume"
-    """Answered by the web process itself (a replay), never forwarded to the bot."""
-    ACK = "ack"
-    """Flow control: the last seq the client has applied; not answered, never forwarded."""
 
 
 class CommandError(StrEnum):
@@ -53,55 +39,82 @@ class CommandError(StrEnum):
     """Too many commands from this user in a short time: refused by the web process, nothing sent."""
 
 
-class _Frame(ContractModel):
+class Command(ContractModel):
+    """A command as a client sends it (the browser's frame), and as it travels to the bot inside a
+    `BotCommand`: one model per command, carrying what the system needs to know about it."""
+
+    forwarded: ClassVar[bool] = True
+    """Sent on to the bot; otherwise the web process answers it itself."""
+    control: ClassVar[bool] = False
+    """Changes something: operators only (`control_bot`), and each one is written to the audit log."""
+
     id: CommandId
+    """The client's own reference: the answer (`bot_control`) carries it back as `ref`."""
+
+    @classmethod
+    def name(cls) -> str:
+        """The `command` this model carries."""
+        return str(cls.model_fields["command"].default)
 
 
-class StartBotFrame(_Frame):
+class StartBot(Command):
     """Ask the bot to start placing orders."""
 
-    command: Literal["start_bot"]
+    control: ClassVar[bool] = True
+    command: Literal["start_bot"] = "start_bot"
 
 
-class StopBotFrame(_Frame):
+class StopBot(Command):
     """Ask the bot to stop placing new orders (and, if asked, to close every position)."""
 
-    command: Literal["stop_bot"]
+    control: ClassVar[bool] = True
+    command: Literal["stop_bot"] = "stop_bot"
     close_positions: Annotated[bool, Field(strict=True)] = False
+    """Also sell every open position at market."""
 
 
-class ClosePositionFrame(_Frame):
-    """Ask the bot to sell its whole position in `symbol` at market."""
+class ClosePosition(Command):
+    """Ask the bot to sell its whole position in `symbol` at market (running or stopped, as it was)."""
 
-    command: Literal["close_position"]
+    control: ClassVar[bool] = True
+    command: Literal["close_position"] = "close_position"
     symbol: Symbol
 
 
-class RequestStatusFrame(_Frame):
+class RequestStatus(Command):
     """Ask the bot for a fresh `status` snapshot."""
 
-    command: Literal["request_status"]
+    command: Literal["request_status"] = "request_status"
 
 
-class ResumeFrame(_Frame):
-    """After a reconnect: send what came after `last_seq` (or a fresh status if that is gone)."""
+class Resume(Command):
+    """After a reconnect: send what came after `last_seq` (or a fresh status if that is gone).
+    Answered by the web process itself (a replay), never forwarded to the bot."""
 
-    command: Literal["resume"]
+    forwarded: ClassVar[bool] = False
+    command: Literal["resume"] = "resume"
     last_seq: Annotated[int, Field(ge=0, le=MAX_SEQ, strict=True)]
 
 
-class AckFrame(ContractModel):
-    """The client has applied every event up to `seq` (sent every few hundred frames or ~1 s)."""
+class Ack(ContractModel):
+    """Flow control: the client has applied every event up to `seq` (sent every few hundred frames
+    or ~1 s). Not a command: no id, never answered, never forwarded."""
 
-    command: Literal["ack"]
+    command: Literal["ack"] = "ack"
     seq: Annotated[int, Field(ge=0, le=MAX_SEQ, strict=True)]
 
 
-BrowserFrame = Annotated[
-    StartBotFrame | StopBotFrame | ClosePositionFrame | RequestStatusFrame | ResumeFrame | AckFrame,
-    Field(discriminator="command"),
-]
+BotAction = StartBot | StopBot | ClosePosition | RequestStatus
+"""Every command the bot executes (the engine has one handler for each)."""
+
+BrowserFrame = Annotated[BotAction | Resume | Ack, Field(discriminator="command")]
 """Any frame a browser may send; parse with `parse_browser_frame`."""
+
+COMMANDS: dict[str, type[ContractModel]] = {
+    str(m.model_fields["command"].default): m for m in get_args(get_args(BrowserFrame)[0])
+}
+"""Every frame model by its `command`."""
+BOT_ACTIONS: tuple[type[Command], ...] = get_args(BotAction)
 
 _FRAME_ADAPTER: TypeAdapter[BrowserFrame] = TypeAdapter(BrowserFrame)
 
@@ -121,8 +134,8 @@ def parse_browser_frame(text: str | bytes) -> BrowserFrame:
     if not isinstance(obj, dict):
         raise ContractError("invalid_frame", "frame must be a JSON object")
     command = obj.get("command")
-    if not isinstance(command, str) or command not in set(CommandName):
-        known = ", ".join(c.value for c in CommandName)
+    if not isinstance(command, str) or command not in COMMANDS:
+        known = ", ".join(COMMANDS)
         raise ContractError("unknown_command", f"command must be one of: {known}")
     try:
         return _FRAME_ADAPTER.validate_python(obj)
@@ -133,43 +146,27 @@ def parse_browser_frame(text: str | bytes) -> BrowserFrame:
 
 
 class BotCommand(ContractModel):
-    """A command on its way to the bot through the commands stream."""
+    """A command on its way to the bot through the commands stream: the client's command, and who
+    issued it when, under an id the web process made (unguessable, never reused)."""
 
-    v: Literal[1] = 1
+    v: Literal[2] = 2
     id: CommandId
-    command: CommandName
     bot: str
     issued_by: str | None = None
     issued_at: UtcDatetime = Field(default_factory=utcnow)
     expires_at: UtcDatetime
-    symbol: Symbol | None = None
-    """close_position: the symbol to close."""
-    close_positions: bool = False
-    """stop_bot: also close every open position."""
+    action: Annotated[BotAction, Field(discriminator="command")]
 
     @classmethod
     def create(
-        cls,
-        *,
-        command_id: str,
-        command: CommandName,
-        bot: str,
-        issued_by: str | None,
-        ttl: timedelta = DEFAULT_COMMAND_TTL,
-        symbol: str | None = None,
-        close_positions: bool = False,
+        cls, *, action: BotAction, bot: str, issued_by: str | None, ttl: timedelta = DEFAULT_COMMAND_TTL,
+        command_id: str | None = None,
     ) -> BotCommand:
-        """Build a command that expires `ttl` from now."""
+        """Build a command that expires `ttl` from now, under a fresh random id unless one is given."""
         now = utcnow()
         return cls(
-            id=command_id,
-            command=command,
-            bot=bot,
-            issued_by=issued_by,
-            issued_at=now,
-            expires_at=now + ttl,
-            symbol=symbol,
-            close_positions=close_positions,
+            id=command_id or uuid.uuid4().hex, bot=bot, issued_by=issued_by, issued_at=now, expires_at=now + ttl,
+            action=action,
         )
 
     def is_expired(self) -> bool:

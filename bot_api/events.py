@@ -1,9 +1,14 @@
-"""Server-to-browser events: one enum of types, one model per event, one discriminated union."""
+"""Server-to-browser events: one model per event, carrying what the system needs to know about it.
+
+Every registry is derived from the two unions at the bottom (what the bot emits, what the web
+process makes): the type names, which events are durable records, which a newer one supersedes.
+Adding an event is its model here, its producer and its rendering on the page.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import Field, TypeAdapter, ValidationError
 
@@ -13,20 +18,6 @@ from bot_api.models import MAX_SEQ, ContractModel, Money, Symbol, UtcDatetime, o
 PROTOCOL_VERSION = 1
 MAX_EVENT_BYTES = 1_048_576
 """Larger messages on the bot's channels are refused unparsed (bounded memory and CPU)."""
-
-
-class EventType(StrEnum):
-    """Every event type that can appear in an envelope's `type`."""
-
-    STATUS = "status"
-    STATUS_CHANGE = "status_change"
-    PRICE_UPDATE = "price_update"
-    TRADE_EXECUTED = "trade_executed"
-    BOT_CONTROL = "bot_control"
-    BOT_PRESENCE = "bot_presence"
-    ERROR = "error"
-    EQUITY_SNAPSHOT = "equity_snapshot"
-    HEARTBEAT = "heartbeat"
 
 
 class BotState(StrEnum):
@@ -140,7 +131,7 @@ class StatsData(ContractModel):
     win_rate: Money | None
     """wins / closed_trades, 0..1; null before the first closed trade."""
     profit_factor: Money | None
-    """gross_profit / gross_loss; null while there is no loss."""
+    """gross_profit / gross_loss, at most 1000000; null while there is no loss."""
     expectancy: Money | None
     """Mean realised P&L per closed trade."""
     gross_profit: Money
@@ -228,9 +219,11 @@ class StatusChangeData(ContractModel):
 
 
 class CommandResultData(ContractModel):
-    """The answer to one command, matched to it by `id`."""
+    """The answer to one command: `id` is the command's (made by the web process), `ref` the
+    client's own reference from its frame, which a page matches its pending command by."""
 
     id: str
+    ref: str | None = None
     command: str
     ok: bool
     error: str | None = None
@@ -238,6 +231,14 @@ class CommandResultData(ContractModel):
     """What happened, for people (e.g. which positions a stop closed)."""
     recovered: bool | None = None
     """For `resume` only: true if the missed events follow, false if a fresh status does."""
+
+
+class OrderSkippedData(ContractModel):
+    """A signal of the strategy that no order followed, and why, in words for people."""
+
+    symbol: Symbol
+    side: Side
+    reason: Annotated[str, Field(max_length=200)]
 
 
 class EquityData(ContractModel):
@@ -271,15 +272,31 @@ class ErrorData(ContractModel):
 class Envelope(ContractModel):
     """Fields every event carries: version, seq, timestamp and bot id."""
 
+    durable: ClassVar[bool] = False
+    """A record: also appended to the trades stream, stored by the recorder (never conflated)."""
+    state_change: ClassVar[bool] = False
+    """Changes the state a fresh reader needs: the bot's snapshot in Redis is written with it."""
+
     v: Literal[1] = 1
     seq: Annotated[int, Field(ge=1, le=MAX_SEQ)] | None = None
     ts: UtcDatetime = Field(default_factory=utcnow)
     bot: str = "main"
 
+    @classmethod
+    def type_name(cls) -> str:
+        """The `type` this model carries."""
+        return str(cls.model_fields["type"].default)
+
+    def supersedes_key(self) -> str | None:
+        """Events with the same (type, key) supersede older ones: a lagging reader, or a full outbox,
+        may drop all but the newest. None (the default): never dropped."""
+        return None
+
 
 class StatusEvent(Envelope):
     """Full snapshot; the first frame on every socket."""
 
+    state_change: ClassVar[bool] = True
     type: Literal["status"] = "status"
     data: StatusData
 
@@ -287,6 +304,7 @@ class StatusEvent(Envelope):
 class StatusChangeEvent(Envelope):
     """The bot's state changed."""
 
+    state_change: ClassVar[bool] = True
     type: Literal["status_change"] = "status_change"
     data: StatusChangeData
 
@@ -297,17 +315,23 @@ class PriceUpdateEvent(Envelope):
     type: Literal["price_update"] = "price_update"
     data: PriceData
 
+    def supersedes_key(self) -> str | None:
+        """A newer price of the same symbol carries everything this one did (marks included)."""
+        return self.data.symbol
+
 
 class TradeExecutedEvent(Envelope):
     """A fill happened."""
 
+    durable: ClassVar[bool] = True
     type: Literal["trade_executed"] = "trade_executed"
     data: TradeData
 
 
 class BotControlEvent(Envelope):
-    """The result of a command."""
+    """The result of a command (stored: the audit log's outcome)."""
 
+    durable: ClassVar[bool] = True
     type: Literal["bot_control"] = "bot_control"
     data: CommandResultData
 
@@ -315,8 +339,17 @@ class BotControlEvent(Envelope):
 class EquitySnapshotEvent(Envelope):
     """A periodic point of the equity curve (stored by the recorder)."""
 
+    durable: ClassVar[bool] = True
     type: Literal["equity_snapshot"] = "equity_snapshot"
     data: EquityData
+
+
+class OrderSkippedEvent(Envelope):
+    """The strategy signalled, but the bot placed no order (too little cash, a position limit,
+    less than one lot): the page's activity log says why nothing happened."""
+
+    type: Literal["order_skipped"] = "order_skipped"
+    data: OrderSkippedData
 
 
 class BotPresenceEvent(Envelope):
@@ -341,31 +374,34 @@ class ErrorEvent(Envelope):
     data: ErrorData
 
 
-Event = Annotated[
+BotEvent = (
     StatusEvent
     | StatusChangeEvent
     | PriceUpdateEvent
     | TradeExecutedEvent
     | BotControlEvent
-    | BotPresenceEvent
-    | ErrorEvent
     | EquitySnapshotEvent
-    | HeartbeatEvent,
-    Field(discriminator="type"),
-]
+    | OrderSkippedEvent
+)
+"""Every event the bot emits (with a seq, journalled, published on its channel)."""
+
+WebEvent = BotPresenceEvent | ErrorEvent | HeartbeatEvent
+"""Every event a web process makes for its sockets itself (no seq)."""
+
+Event = Annotated[BotEvent | WebEvent, Field(discriminator="type")]
 """Any envelope; validate with `parse_event`."""
 
-EVENT_MODELS: dict[EventType, type[Envelope]] = {
-    EventType.STATUS: StatusEvent,
-    EventType.STATUS_CHANGE: StatusChangeEvent,
-    EventType.PRICE_UPDATE: PriceUpdateEvent,
-    EventType.TRADE_EXECUTED: TradeExecutedEvent,
-    EventType.BOT_CONTROL: BotControlEvent,
-    EventType.BOT_PRESENCE: BotPresenceEvent,
-    EventType.ERROR: ErrorEvent,
-    EventType.EQUITY_SNAPSHOT: EquitySnapshotEvent,
-    EventType.HEARTBEAT: HeartbeatEvent,
-}
+BOT_EVENT_MODELS: tuple[type[Envelope], ...] = get_args(BotEvent)
+EVENT_MODELS: dict[str, type[Envelope]] = {m.type_name(): m for m in (*BOT_EVENT_MODELS, *get_args(WebEvent))}
+"""Every envelope model by its `type`: the registry the page's list is tested against."""
+DURABLE_MODELS: tuple[type[Envelope], ...] = tuple(m for m in BOT_EVENT_MODELS if m.durable)
+"""The records: events the recorder stores (trades, equity points, command outcomes)."""
+DURABLE_TYPES = frozenset(m.type_name() for m in DURABLE_MODELS)
+STATE_CHANGE_TYPES = frozenset(m.type_name() for m in BOT_EVENT_MODELS if m.state_change)
+SUPERSEDED_TYPES = frozenset(
+    m.type_name() for m in BOT_EVENT_MODELS if m.supersedes_key is not Envelope.supersedes_key
+)
+"""Event types a newer one of the same key may replace (prices): all that may ever be dropped."""
 
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 

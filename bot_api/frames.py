@@ -7,9 +7,7 @@ array is the order of events; a client applies the items one by one, exactly as 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from bot_api.models import over_bytes
 
@@ -19,8 +17,8 @@ BATCH_MAX_CHARS = 256 * 1024
 """Most characters in one array frame: well under MAX_SEND_BYTES. One envelope bigger than this
 still goes, alone."""
 MAX_SEND_BYTES = 1_048_576
-"""The web server's message size limit, both ways: Daphne's --websocket-max-message-size (in the
-Procfile, the Dockerfile and docker-compose.yml)."""
+"""The web server's message size limit, both ways: Daphne's --websocket-max-message-size, which
+`crypto_bot_ui/serve.py` passes."""
 
 
 def too_big(raw: str) -> bool:
@@ -46,9 +44,3 @@ def join_frames(raws: Sequence[str]) -> Iterator[str]:
 def _frame(chunk: list[str]) -> str:
     # Encoded once by the publisher; joining text is the only per-socket work.
     return chunk[0] if len(chunk) == 1 else "[" + ",".join(chunk) + "]"
-
-
-def split_frame(text: str | bytes) -> list[Any]:
-    """The envelopes (decoded JSON) a frame carries, in order; raises ValueError on bad JSON."""
-    decoded = json.loads(text)
-    return decoded if isinstance(decoded, list) else [decoded]

@@ -7,16 +7,15 @@ import os
 import sys
 
 from bot_api.heartbeat import is_alive
-from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect
+from bot_api.settings import CommonSettings
 
 
 async def _check(role: str) -> bool:
-    keys = RedisKeys(
-        prefix=os.environ.get("REDIS_PREFIX", "cryptobot"), bot_id=os.environ.get("BOT_ID", "main")
-    )
+    settings = CommonSettings.read(os.environ)  # the same defaults (and empty = default) as bot and web
+    keys = settings.keys
     key = keys.heartbeat_key if role == "bot" else keys.recorder_heartbeat_key
-    redis = connect(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    redis = connect(settings.redis_url)
     try:
         return await is_alive(redis, key)
     finally:

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot_api.errors import TransportError
 
 HEARTBEAT_INTERVAL = 1.0
 HEARTBEAT_TTL_MS = 5_000
 
 
 async def beat(redis: Redis, key: str, *, value: str = "1", ttl_ms: int = HEARTBEAT_TTL_MS) -> None:
-    """Refresh a heartbeat key. Raises RedisError on failure."""
-    await redis.set(key, value, px=ttl_ms)
+    """Refresh a heartbeat key. Raises TransportError (retryable) on failure."""
+    try:
+        await redis.set(key, value, px=ttl_ms)
+    except (RedisError, OSError) as exc:
+        raise TransportError(f"heartbeat {key}: {exc}") from exc
 
 
 async def is_alive(redis: Redis, key: str) -> bool:
-    """True while the heartbeat key exists. Raises RedisError on failure."""
-    return bool(await redis.exists(key))
+    """True while the heartbeat key exists. Raises TransportError (retryable) on failure."""
+    try:
+        return bool(await redis.exists(key))
+    except (RedisError, OSError) as exc:
+        raise TransportError(f"reading heartbeat {key}: {exc}") from exc

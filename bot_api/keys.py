@@ -42,6 +42,11 @@ class RedisKeys:
         return f"{self.prefix}:bot:{self.bot_id}"
 
     @property
+    def channel_layer_prefix(self) -> str:
+        """Prefix of the web processes' channel layer (channels-redis): their control messages."""
+        return f"{self.prefix}:asgi"
+
+    @property
     def events_channel(self) -> str:
         """Pub/sub channel carrying every event envelope the bot emits."""
         return f"{self._base}:events"

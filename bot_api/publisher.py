@@ -8,14 +8,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from bot_api.errors import SnapshotRequiredError, StaleSeqError, TransportError
-from bot_api.events import (
-    BotControlEvent,
-    Envelope,
-    EquitySnapshotEvent,
-    StatusEvent,
-    TradeExecutedEvent,
-    encode_event,
-)
+from bot_api.events import Envelope, StatusEvent, encode_event
 from bot_api.keys import EVENT_FIELD, RedisKeys
 
 logger = logging.getLogger(__name__)
@@ -24,9 +17,6 @@ EVENTS_STREAM_MAXLEN = 10_000
 """Replay window: about the last 10k events are kept for resuming clients."""
 TRADES_STREAM_MAXLEN = 100_000
 """Bound on unrecorded records (trades, equity points) kept for the recorder (hours of fast trading)."""
-DURABLE_EVENTS = (TradeExecutedEvent, EquitySnapshotEvent, BotControlEvent)
-"""Events the recorder stores (trades, equity points, command outcomes for the audit log): they
-also go to the trades stream, read by its consumer group."""
 
 # One script, so the event is all-or-nothing: Redis does not roll back a MULTI whose command
 # fails, and a seq that is not above what Redis holds (a second bot with the same BOT_ID, a
@@ -91,6 +81,11 @@ class EventPublisher:
         self._keys = keys
         self._script = redis.register_script(_PUBLISH_LUA)
 
+    @property
+    def bot_id(self) -> str:
+        """The bot this publisher writes for."""
+        return self._keys.bot_id
+
     async def publish(self, event: Envelope, *, snapshot: StatusEvent | None = None) -> str:
         """Send one event (and optionally the status snapshot it leads to); return its JSON.
 
@@ -101,7 +96,7 @@ class EventPublisher:
         await self.publish_raw(
             payload,
             seq=event.seq,
-            durable=isinstance(event, DURABLE_EVENTS),
+            durable=event.durable,  # records also go to the trades stream, for the recorder's group
             snapshot=None if snapshot is None else encode_event(snapshot),
         )
         return payload
@@ -155,6 +150,38 @@ class EventPublisher:
             await self._redis.set(self._keys.status_key, snapshot)
         except RedisError as exc:
             raise TransportError(f"storing the snapshot failed: {exc}") from exc
+
+    async def journal_mark(self) -> str | None:
+        """The id of the journal that last marked Redis (None: unmarked, e.g. Redis lost its data).
+        Raises TransportError (retryable)."""
+        try:
+            raw = await self._redis.get(self._keys.journal_mark_key)
+        except RedisError as exc:
+            raise TransportError(f"reading the journal mark failed: {exc}") from exc
+        return raw.decode() if isinstance(raw, bytes) else raw
+
+    async def mark_journal(self, journal_id: str) -> None:
+        """Mark Redis with this bot's journal id. Raises TransportError (retryable)."""
+        try:
+            await self._redis.set(self._keys.journal_mark_key, journal_id)
+        except RedisError as exc:
+            raise TransportError(f"marking Redis failed: {exc}") from exc
+
+    async def recorded_seq(self) -> int:
+        """The recorder's watermark: every trade up to this seq is stored. Raises TransportError."""
+        try:
+            return int(await self._redis.get(self._keys.recorded_seq_key) or 0)
+        except RedisError as exc:
+            raise TransportError(f"reading the recorder's watermark failed: {exc}") from exc
+
+    async def rerecord(self, event: Envelope) -> None:
+        """Append a durable event to the trades stream again, alone (for the recorder, after Redis
+        lost it; storing is idempotent). Raises TransportError (retryable)."""
+        try:
+            await self._redis.xadd(self._keys.trades_stream, {EVENT_FIELD: encode_event(event)},
+                                   maxlen=TRADES_STREAM_MAXLEN, approximate=True)
+        except RedisError as exc:
+            raise TransportError(f"re-sending event {event.seq} to the recorder failed: {exc}") from exc
 
     async def last_seq(self) -> int:
         """Return the last seq published for this bot (0 if none)."""

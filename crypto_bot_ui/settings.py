@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -11,22 +10,22 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from crypto_bot_ui.env import env_bool, env_int, env_list, env_str
+from bot_api.keys import RedisKeys
+from crypto_bot_ui.env import WebSettings, load
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+_ENV = load(WebSettings)
+"""Every variable this process reads, validated (crypto_bot_ui/env.py has their defaults and meaning)."""
+VAR_DIR = BASE_DIR / _ENV.var_dir  # an absolute VAR_DIR stays as it is
 
-
-ENVIRONMENT = env_str("DJANGO_ENV", "development")
+ENVIRONMENT = _ENV.django_env
 """`development` (make run, docker compose on this machine) or `production` (reachable by others)."""
-if ENVIRONMENT not in ("development", "production"):
-    raise ImproperlyConfigured(f"DJANGO_ENV: expected development or production, got {ENVIRONMENT!r}")
 PRODUCTION = ENVIRONMENT == "production"
 
 
 def _secret_key() -> str:
     """SECRET_KEY from the environment; in development one is generated once and kept under var/."""
-    key = env_str("SECRET_KEY", "")
+    key = _ENV.secret_key
     if key:
         if PRODUCTION and (len(key) < 50 or len(set(key)) < 5):
             raise ImproperlyConfigured("SECRET_KEY: use 50 or more random characters in production")
@@ -45,9 +44,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+DEBUG = _ENV.django_debug
+ALLOWED_HOSTS = list(_ENV.allowed_hosts)
+CSRF_TRUSTED_ORIGINS = list(_ENV.csrf_trusted_origins)
 
 INSTALLED_APPS = [
     "daphne",
@@ -91,9 +90,9 @@ MIDDLEWARE = [
 # from the failure that set it, correct password or not; a success forgets its address's failures.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_HANDLER = "crypto_bot_ui.core.lockout.TwoLimitHandler"
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-LOGIN_USER_FAILURE_LIMIT = env_int("LOGIN_USER_FAILURE_LIMIT", 10)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_FAILURE_LIMIT = _ENV.login_failure_limit
+LOGIN_USER_FAILURE_LIMIT = _ENV.login_user_failure_limit
+AXES_COOLOFF_TIME = timedelta(minutes=_ENV.login_lockout_minutes)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
 AXES_RESET_ON_SUCCESS = True
 # Tries while locked are refused and not counted: a lockout ends on time, and one address (stopped
@@ -122,15 +121,14 @@ TEMPLATES = [
     },
 ]
 
-_DATABASE_URL = env_str("DATABASE_URL", "")
-if _DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(_DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+if _ENV.database_url:
+    DATABASES = {"default": dj_database_url.parse(_ENV.database_url, conn_max_age=60, conn_health_checks=True)}
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
+            "NAME": str(_ENV.sqlite_path or VAR_DIR / "db.sqlite3"),
             # WAL + IMMEDIATE: the recorder writes while the web process reads, without
             # "database is locked" errors under normal load.
             "OPTIONS": {
@@ -186,22 +184,17 @@ SPECTACULAR_SETTINGS = {
 # --- transport security ------------------------------------------------------------------
 # TLS: the site is served over HTTPS (by a proxy in front, see docs/security.md); on by default in
 # production. Cookies are then sent over HTTPS only, HTTP is redirected and HSTS is announced.
-TLS = env_bool("TLS", PRODUCTION)
+TLS = _ENV.tls
 if TLS:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = True
     SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # container health checks speak plain HTTP inside
-    SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 31_536_000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
-TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "")
+    SECURE_HSTS_SECONDS = _ENV.hsts_seconds
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _ENV.hsts_include_subdomains
+    SECURE_HSTS_PRELOAD = _ENV.hsts_preload
+TRUSTED_PROXIES = list(_ENV.trusted_proxies)
 """Reverse proxies (addresses or networks) whose X-Forwarded-For/-Proto are believed; empty: none."""
-for _proxy in TRUSTED_PROXIES:
-    try:
-        ipaddress.ip_network(_proxy, strict=False)
-    except ValueError:
-        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
-if env_bool("BEHIND_TLS_PROXY", TLS):
+if _ENV.behind_tls_proxy:
     # The proxy terminates TLS and says so; it must overwrite this header from clients. From a peer
     # not in TRUSTED_PROXIES the header never reaches Django (crypto_bot_ui/core/proxy.py).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -237,7 +230,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = BASE_DIR / _ENV.static_root
 # npm packages (package.json; `make` runs `npm ci`) served like our own files: no CDN.
 STATICFILES_DIRS = [("vendor/lightweight-charts", BASE_DIR / "node_modules" / "lightweight-charts" / "dist")]
 STORAGES = {
@@ -249,20 +242,20 @@ STORAGES = {
 # With DJANGO_DEBUG pages name the unhashed files, which WhiteNoise then finds in the app folders.
 
 # --- the bot link -------------------------------------------------------------------------
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-REDIS_PREFIX = env_str("REDIS_PREFIX", "cryptobot")
-BOT_ID = env_str("BOT_ID", "main")
-WS_SEND_QUEUE = env_int("WS_SEND_QUEUE", 1000)
+REDIS_URL = _ENV.redis_url
+REDIS_PREFIX = _ENV.redis_prefix
+BOT_ID = _ENV.bot_id
+WS_SEND_QUEUE = _ENV.ws_send_queue
 """Frames buffered per socket before a lagging client is told to resume."""
-COMMAND_RATE_LIMIT = env_int("COMMAND_RATE_LIMIT", 5)
-COMMAND_RATE_WINDOW = env_int("COMMAND_RATE_WINDOW", 10)
+COMMAND_RATE_LIMIT = _ENV.command_rate_limit
+COMMAND_RATE_WINDOW = _ENV.command_rate_window
 """At most COMMAND_RATE_LIMIT commands per user in COMMAND_RATE_WINDOW seconds (then `rate_limited`)."""
-WS_MAX_UNACKED = env_int("WS_MAX_UNACKED", 2000)
-WS_MAX_UNACKED_BYTES = env_int("WS_MAX_UNACKED_BYTES", 2 * 2**20)
+WS_MAX_UNACKED = _ENV.ws_max_unacked
+WS_MAX_UNACKED_BYTES = _ENV.ws_max_unacked_bytes
 """A socket's window: events (and bytes of them) sent beyond its last ack. When it is full the
 socket waits for an ack; WS_ACK_WAIT seconds without one and it is closed (4008) to resume later."""
-WS_ACK_WAIT = env_int("WS_ACK_WAIT", 10)
-WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", 20)
+WS_ACK_WAIT = _ENV.ws_ack_wait
+WS_MAX_SOCKETS_PER_USER = _ENV.ws_max_sockets_per_user
 """Dashboards (sockets) one account may have open per web process; more are closed with 4029."""
 
 CHANNEL_LAYERS = {
@@ -272,7 +265,7 @@ CHANNEL_LAYERS = {
             # socket_timeout None: redis-py 8 defaults to 5 s, which breaks the layer's
             # blocking receive (channels_redis issue 422).
             "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
-            "prefix": f"{REDIS_PREFIX}:asgi",
+            "prefix": RedisKeys(prefix=REDIS_PREFIX).channel_layer_prefix,
         },
     }
 }
@@ -282,6 +275,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": _ENV.log_level},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }

@@ -19,11 +19,12 @@ from pathlib import Path
 from honcho.environ import parse_procfile
 
 from bot_api.redis_conn import mask_url
+from bot_api.settings import DEFAULT_REDIS_URL
+from crypto_bot_ui.env import ServeSettings, load
 from scripts import embedded_redis
 from scripts.supervise import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def build_env() -> dict[str, str]:
@@ -31,8 +32,6 @@ def build_env() -> dict[str, str]:
     env = dict(os.environ)
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = f"{venv_bin}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("WEB_HOST", "127.0.0.1")
-    env.setdefault("WEB_PORT", "8000")
     env.setdefault("VAR_DIR", str(ROOT / "var"))
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
@@ -40,7 +39,7 @@ def build_env() -> dict[str, str]:
 
 def choose_redis(env: dict[str, str], supervisor: Supervisor) -> None:
     """Use REDIS_URL if it answers; otherwise add an embedded redis-server to the supervisor."""
-    url = env.get("REDIS_URL", DEFAULT_REDIS_URL)
+    url = env.get("REDIS_URL") or DEFAULT_REDIS_URL  # empty means the default, as for every setting
     if embedded_redis.redis_answers(url):
         print(f"launch: using Redis at {mask_url(url)}", flush=True)
         env["REDIS_URL"] = url
@@ -88,7 +87,8 @@ def main() -> int:
     procfile = parse_procfile((ROOT / "Procfile").read_text())
     for name, cmd in procfile.processes.items():
         supervisor.add_process(name, cmd, env=env, cwd=str(ROOT))
-    url = f"http://{env['WEB_HOST']}:{env['WEB_PORT']}/"
+    where = load(ServeSettings, env)
+    url = f"http://{where.web_host}:{where.web_port}/"
     print(f"launch: starting {', '.join(procfile.processes)}; dashboard at {url}", flush=True)
     stop = threading.Event()
     threading.Thread(target=announce_when_ready, args=(url, stop), daemon=True).start()

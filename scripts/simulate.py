@@ -19,12 +19,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bot.broker.paper import PaperBroker
-from bot.config import DEFAULTS, BotSettings
-from bot.engine import BotEvent, TradingEngine
+from bot.config import BotSettings
+from bot.engine import TradingEngine
 from bot.market.base import Tick
 from bot.market.sim import SimulatedMarket
 from bot.market.sim_history import backfill
 from bot.strategy import build_strategy
+from bot_api.events import BotEvent
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 """Where the simulated clock starts: fixed, so a seed always gives the same figures."""
@@ -111,7 +112,7 @@ def report(figures: Figures, settings: BotSettings) -> str:
     first = figures.first_trade_after
     lines = [
         f"{figures.minutes} simulated minutes, seed {settings.sim_seed}: {settings.strategy} "
-        f"(SMA {settings.sma_fast}/{settings.sma_slow}) on {settings.strategy_timeframe or 'every'} s closes, "
+        f"({settings.strategy_params.summary()}) on {settings.strategy_timeframe or 'every'} s closes, "
         f"ticks every {settings.tick_interval} s, {', '.join(settings.symbols)}",
         "1-minute volatility: " + ", ".join(f"{s} {v * 100:.3f} %" for s, v in figures.volatility.items()),
         f"trades: {figures.trades}, the first after "
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the arguments, run, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--minutes", type=int, default=30, help="simulated minutes to run (default 30)")
-    default_seed = int(DEFAULTS["SIM_SEED"])
+    default_seed = BotSettings.from_env({}).sim_seed
     parser.add_argument("--seed", type=int, default=default_seed,
                         help=f"SIM_SEED of the market (default {default_seed}, the bot's)")
     parser.add_argument("--seeds", type=int, default=0, help="instead: seeds 1..N, one line each, and a summary")

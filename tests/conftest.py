@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
+from bot_api.redis_conn import connect
 from scripts import embedded_redis
 from tests.stack import Stack, delete_prefix, running_stack
 
@@ -49,6 +51,14 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     yield prefix
     delete_prefix(redis_url, prefix)
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """An asyncio client of the test Redis, closed afterwards."""
+    client = connect(redis_url)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture(scope="session")

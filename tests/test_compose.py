@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.config import BotSettings
+from bot.strategy import registered
+from crypto_bot_ui.env import AdminSettings, RecorderSettings, WebSettings
 from scripts.embedded_redis import free_port
 from tests.stack import ROOT, database_url, delete_prefix, wait_for
 
@@ -97,3 +100,25 @@ def test_compose_services_start_and_become_healthy(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 pytest.fail(f"{name} did not stop within 10 s of SIGTERM")
+
+
+FIXED = {"REDIS_URL": "redis://redis:6379/0", "DATABASE_URL": "postgres://cryptobot:cryptobot@postgres:5432/cryptobot"}
+"""What differs inside compose: the Redis and PostgreSQL services."""
+IMAGE_PATHS = {"VAR_DIR", "SQLITE_PATH", "STATIC_ROOT"}
+"""Paths inside the image (the Dockerfile's): a path of the host would not exist in the container."""
+
+
+def test_compose_passes_every_setting_through_without_restating_its_default(compose: dict[str, Any]) -> None:
+    # ServeSettings (WEB_HOST/WEB_PORT) are not passed: the web service's command fixes where it
+    # listens inside its container, and the published port says where it is reachable.
+    models = (WebSettings, AdminSettings, RecorderSettings, BotSettings)
+    settings = [env for model in models for env, _ in model.env_fields()]
+    settings += [env for plugin in registered().values() for env, _ in plugin.params.env_fields()]
+    passed = {name for name in settings if name not in FIXED and name not in IMAGE_PATHS}
+    env = compose["services"]["bot"]["environment"]
+    assert {name: env[name] for name in FIXED} == FIXED
+    assert {name: value for name, value in env.items() if name not in FIXED} == {
+        name: f"${{{name}:-}}" for name in passed
+    }  # every setting, nothing else; an empty value means the model's default
+    for service in ("migrate", "bot", "recorder", "web"):
+        assert compose["services"][service]["environment"] == env, service

@@ -8,9 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bot.broker.base import Fill
 from bot.errors import OrderError
+from bot.money import MONEY_STEP
 from bot_api.events import Side
-
-MONEY_STEP = Decimal("0.00000001")
 
 
 def fee_for(turnover: Decimal, fee_rate: Decimal) -> Decimal:

@@ -1,1 +1,1 @@
-"""Binance spot access through python-binance: REST calls behind a circuit breaker, symbol rules."""
+"""Exchanges behind one interface (`base.Exchange`): the simulator (`sim`), Binance (`binance/`)."""

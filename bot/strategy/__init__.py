@@ -1,37 +1,73 @@
-"""Trading strategies and the registry that STRATEGY names are looked up in."""
+"""Trading strategies: the registry STRATEGY is looked up in, and building the selected strategy.
+
+A strategy is ONE module that exports `PLUGIN = StrategyPlugin(name, Params, build)`: its name, its
+parameter model (env names, defaults, bounds, cross-field rules) and its factory; the decision logic
+lives beside them. Registering a strategy of this package is one line in REGISTERED. STRATEGY may
+also name a module outside the project (`package.module`, importable by the bot) exporting a PLUGIN.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import importlib
+from functools import cache
+from typing import Any, Protocol
 
-from bot.strategy.base import Signal, Strategy
-from bot.strategy.mean_reversion import MeanReversionStrategy
-from bot.strategy.sma_cross import SmaCrossStrategy
+from bot.strategy.base import Signal, Strategy, StrategyParams, StrategyPlugin
 
-if TYPE_CHECKING:
-    # Only for annotations: bot.config imports this module to validate STRATEGY.
-    from bot.config import BotSettings
-
-
-def _sma_cross(settings: BotSettings) -> Strategy:
-    return SmaCrossStrategy(settings.sma_fast, settings.sma_slow)
+REGISTERED = (
+    "bot.strategy.sma_cross",
+    "bot.strategy.mean_reversion",
+)
+"""Modules of the strategies selectable by name, in the order the settings table lists them."""
 
 
-def _mean_reversion(settings: BotSettings) -> Strategy:
-    return MeanReversionStrategy(settings.mr_window, settings.mr_entry_z, settings.mr_exit_z)
+@cache
+def registered() -> dict[str, StrategyPlugin[Any]]:
+    """The registered plug-ins by name (imported once, on first use)."""
+    plugins = [_load(path) for path in REGISTERED]
+    return {plugin.name: plugin for plugin in plugins}
 
 
-STRATEGIES: dict[str, Callable[[BotSettings], Strategy]] = {
-    "sma_cross": _sma_cross,
-    "mean_reversion": _mean_reversion,
-}
-"""Strategy factories by the name STRATEGY selects."""
+def strategy_plugin(selected: str) -> StrategyPlugin[Any]:
+    """The plug-in STRATEGY selects: a registered name or a plug-in module's path; ValueError if none."""
+    plugins = registered()
+    if selected in plugins:
+        return plugins[selected]
+    if "." not in selected:
+        raise ValueError(f"must be one of: {', '.join(plugins)} (or package.module of a strategy plug-in)")
+    return _load(selected)
 
 
-def build_strategy(settings: BotSettings) -> Strategy:
-    """Return a new instance of the strategy named by `settings.strategy`."""
-    return STRATEGIES[settings.strategy](settings)
+def _load(path: str) -> StrategyPlugin[Any]:
+    """Import `path` and return its PLUGIN."""
+    try:
+        module = importlib.import_module(path)
+    except ImportError as exc:
+        raise ValueError(f"cannot import the strategy module ({exc})") from None
+    plugin = getattr(module, "PLUGIN", None)
+    if not isinstance(plugin, StrategyPlugin):
+        raise ValueError(f"module {path} has no PLUGIN = StrategyPlugin(...)")
+    return plugin
 
 
-__all__ = ["STRATEGIES", "MeanReversionStrategy", "Signal", "SmaCrossStrategy", "Strategy", "build_strategy"]
+class StrategyChoice(Protocol):
+    """What building a strategy needs from the settings (BotSettings has it)."""
+
+    @property
+    def strategy(self) -> str:
+        """STRATEGY: the selected plug-in."""
+        ...
+
+    @property
+    def strategy_params(self) -> StrategyParams:
+        """Its validated parameters."""
+        ...
+
+
+def build_strategy(settings: StrategyChoice) -> Strategy:
+    """Return a new instance of the strategy `settings` select, with its parameters."""
+    return strategy_plugin(settings.strategy).build(settings.strategy_params)
+
+
+__all__ = ["REGISTERED", "Signal", "Strategy", "StrategyParams", "StrategyPlugin", "build_strategy",
+           "registered", "strategy_plugin"]

@@ -14,11 +14,32 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Self
 
-from bot.strategy.base import Signal
+from pydantic import Field, model_validator
+
+from bot.strategy.base import Signal, StrategyParams, StrategyPlugin
 from bot_api.events import Side
+from bot_api.settings import SettingError
 
 Z_STEP = Decimal("0.01")
+
+
+class MeanReversionParams(StrategyParams):
+    """The window and the two thresholds, in standard deviations."""
+
+    window: int = Field(20, ge=2, le=500, alias="MR_WINDOW")
+    """`mean_reversion`: prices (bars of `STRATEGY_TIMEFRAME`) in the rolling mean and deviation"""
+    entry_z: Decimal = Field(Decimal(2), ge=Decimal("0.1"), le=10, alias="MR_ENTRY_Z")
+    """`mean_reversion`: buy when flat and the z-score is at or below minus this"""
+    exit_z: Decimal = Field(Decimal(0), ge=-10, le=10, alias="MR_EXIT_Z")
+    """`mean_reversion`: sell the position when the z-score is at or above this (0: back at the mean)"""
+
+    @model_validator(mode="after")
+    def _exit_above_entry(self) -> Self:
+        if self.exit_z <= -self.entry_z:
+            raise SettingError("MR_EXIT_Z", f"must be above -MR_ENTRY_Z ({-self.entry_z}), got {self.exit_z}")
+        return self
 
 
 class MeanReversionStrategy:
@@ -54,3 +75,9 @@ class MeanReversionStrategy:
         if position_qty > 0 and z >= self.exit_z:
             return Signal(Side.SELL, f"z-score {shown} >= {self.exit_z}: back to the mean")
         return None
+
+
+PLUGIN = StrategyPlugin(
+    "mean_reversion", MeanReversionParams, lambda p: MeanReversionStrategy(p.window, p.entry_z, p.exit_z)
+)
+"""STRATEGY=mean_reversion."""

@@ -23,9 +23,28 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Collection
 from decimal import Decimal
+from typing import Self
 
-from bot.strategy.base import Signal
+from pydantic import Field, model_validator
+
+from bot.strategy.base import Signal, StrategyParams, StrategyPlugin
 from bot_api.events import Side
+from bot_api.settings import SettingError
+
+
+class SmaCrossParams(StrategyParams):
+    """The two windows, in bars of STRATEGY_TIMEFRAME."""
+
+    fast: int = Field(2, ge=1, le=499, alias="SMA_FAST")
+    """`sma_cross`: the fast SMA's window, in bars of `STRATEGY_TIMEFRAME`"""
+    slow: int = Field(4, ge=2, le=500, alias="SMA_SLOW")
+    """`sma_cross`: the slow SMA's window, in bars (larger than `SMA_FAST`)"""
+
+    @model_validator(mode="after")
+    def _fast_below_slow(self) -> Self:
+        if self.fast >= self.slow:
+            raise SettingError("SMA_FAST", f"must be smaller than SMA_SLOW ({self.slow}), got {self.fast}")
+        return self
 
 
 class SmaCrossStrategy:
@@ -76,3 +95,7 @@ class SmaCrossStrategy:
         if joining:
             return f"SMA{self.fast} {where} SMA{self.slow} when the bot started (joining the trend)"
         return f"SMA{self.fast} crossed {where} SMA{self.slow}"
+
+
+PLUGIN = StrategyPlugin("sma_cross", SmaCrossParams, lambda p: SmaCrossStrategy(p.fast, p.slow))
+"""STRATEGY=sma_cross."""

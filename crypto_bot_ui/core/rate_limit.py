@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot_api.errors import TransportError
 
 COMMANDS_PER_WINDOW = 5
 WINDOW_SECONDS = 10.0
@@ -24,8 +27,11 @@ async def allow_command(redis: Redis, key: str, *, token: str, limit: int = COMM
                         window: float = WINDOW_SECONDS) -> bool:
     """Count one command under `key`; False when `limit` were already counted in the last `window` s.
 
-    Raises RedisError when Redis does not answer (the caller refuses the command: it could not
+    Raises TransportError when Redis does not answer (the caller refuses the command: it could not
     have reached the bot either).
     """
-    allowed = await redis.eval(_SLIDING_WINDOW_LUA, 1, key, time.time(), window, limit, token)
+    try:
+        allowed = await redis.eval(_SLIDING_WINDOW_LUA, 1, key, time.time(), window, limit, token)
+    except (RedisError, OSError) as exc:
+        raise TransportError(f"counting a command failed: {exc}") from exc
     return bool(allowed)

@@ -3,7 +3,10 @@ everyone else who can log in is a viewer. Checked on the server for every comman
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 CONTROL_PERMISSION = "trades.control_bot"
 """Start, stop and close positions: every command that changes anything."""
@@ -17,3 +20,13 @@ def can_control(user_id: int | None) -> bool:
         return False
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     return user is not None and user.has_perm(CONTROL_PERMISSION)
+
+
+def controllers(user_ids: Iterable[int]) -> set[int]:
+    """Which of these (active) users may send commands: one query, whatever their number."""
+    app_label, codename = CONTROL_PERMISSION.split(".")
+    granted = Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label) | Q(
+        groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label
+    )
+    users = get_user_model().objects.filter(pk__in=list(user_ids), is_active=True)
+    return set(users.filter(granted | Q(is_superuser=True)).values_list("pk", flat=True).distinct())

@@ -8,3 +8,9 @@ class DashboardConfig(AppConfig):
 
     name = "crypto_bot_ui.dashboard"
     label = "dashboard"
+
+    def ready(self) -> None:
+        """Re-check a user's open sockets whenever Django changes their access."""
+        from crypto_bot_ui.dashboard import signals  # here: the auth models are ready only now
+
+        signals.connect()

@@ -5,24 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY
-from redis.exceptions import RedisError
 
 from bot_api.backoff import Backoff
-from bot_api.commands import (
-    AckFrame,
-    CommandError,
-    CommandName,
-    ResumeFrame,
-    parse_browser_frame,
-)
-from bot_api.errors import ContractError
+from bot_api.commands import Ack, CommandError, Resume, parse_browser_frame
+from bot_api.errors import ContractError, TransportError
 from bot_api.events import (
     BotControlEvent,
     CommandResultData,
@@ -35,11 +30,13 @@ from bot_api.events import (
 from bot_api.frames import MAX_SEND_BYTES, join_frames, too_big
 from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.core.bot_link import bot_keys
-from crypto_bot_ui.dashboard.commanding import CommandDesk
+from crypto_bot_ui.core.roles import can_control
+from crypto_bot_ui.dashboard.control import NO_CHANNEL_LAYER
 from crypto_bot_ui.dashboard.flow import InboundLimit, SocketCounts, Window
 from crypto_bot_ui.dashboard.guard import Watched, get_guard
 from crypto_bot_ui.dashboard.queues import LAGGED, Frame, Subscription, conflate
 from crypto_bot_ui.dashboard.relay import Relay, get_relay
+from crypto_bot_ui.dashboard.services import refusal, send_bot_command
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +101,10 @@ def _unrecovered(resync: list[Frame]) -> list[Frame]:
 class DashboardConsumer(AsyncWebsocketConsumer):
     """Relays one bot's events to a logged-in browser and its commands back to the bot."""
 
-    # Events come from the relay, not the channel layer: a layer receive per socket would tie
-    # every socket's life to one more Redis connection (a blip would kill them all).
-    channel_layer_alias = "dashboard-uses-the-relay"
+    # No channel layer of its own (Channels gives a socket one unless its alias names none):
+    # events come from the relay, and control messages from the process's one listener
+    # (control.py). A layer receive per socket would end every socket on a Redis blip.
+    channel_layer_alias = NO_CHANNEL_LAYER
 
     relay: Relay
     sub: Subscription | None = None
@@ -156,8 +154,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.accept()
         session = self.scope.get("session")
         self.watched = Watched(user.pk, getattr(session, "session_key", None), self._close_for_guard,
-                               auth_hash=session.get(HASH_SESSION_KEY) if session is not None else None)
-        get_guard().watch(self.watched)
+                               auth_hash=session.get(HASH_SESSION_KEY) if session is not None else None,
+                               can_control=await database_sync_to_async(can_control)(user.pk))
+        await get_guard().watch(self.watched)
         self._start_pump(Cursor(), snapshot_first=True)
 
     async def disconnect(self, code: int) -> None:
@@ -165,7 +164,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self._release()
 
     async def _close_for_guard(self, code: int) -> None:
-        """The user lost access (deactivated, session ended): close at once."""
+        """The user's access changed (deactivated, session ended, role changed): close at once."""
         await self.close(code=code)
 
     async def _release(self) -> None:
@@ -173,7 +172,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             SOCKETS.give_back(self.counted_user)
             self.counted_user = None
         if self.watched is not None:
-            get_guard().forget(self.watched)
+            await get_guard().forget(self.watched)
             self.watched = None
         await self._stop_pump()
         if self.sub is not None:
@@ -267,7 +266,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         for text in join_frames(raws):
             await self.send(text_data=text)
 
-    async def _resume(self, frame: ResumeFrame) -> None:
+    async def _resume(self, frame: Resume) -> None:
         """Continue this socket from the client's `last_seq`: replay, or a fresh status if gone.
 
         The live pump stops first, so everything after the answer is one ordered stream: the
@@ -277,13 +276,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         try:
             replay = await self.relay.replay_since(frame.last_seq)
             resync = [] if replay is not None else await self.relay.resync()
-        except (RedisError, OSError) as exc:
+        except TransportError as exc:
             logger.warning("resume from %d failed: %s", frame.last_seq, exc)
-            await self._desk().answer(frame.id, CommandName.RESUME, CommandError.UNAVAILABLE)
+            await self._answer(refusal(frame, CommandError.UNAVAILABLE))
             self._start_pump(Cursor(), snapshot_first=True)  # back to a fresh start
             return
-        result = CommandResultData(id=frame.id, command="resume", ok=True, recovered=replay is not None)
-        await self._send_event(BotControlEvent(bot=bot_keys().bot_id, data=result))
+        await self._answer(CommandResultData(id=uuid.uuid4().hex, ref=frame.id, command=frame.command, ok=True,
+                                             recovered=replay is not None))
         if replay is not None:
             # The run of the events being resumed: without it, any later status would pass as
             # "another run", even an older snapshot of this one (after Redis lost data, say).
@@ -311,7 +310,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 async with asyncio.timeout(READY_TIMEOUT):
                     await self.relay.ready.wait()
                 return await self.relay.resync()
-            except (TimeoutError, RedisError, OSError) as exc:
+            except (TimeoutError, TransportError) as exc:
                 if not told:
                     logger.warning("no snapshot for a new socket yet: %s", exc)
                     await self._send_event(error_event("unavailable", "the bot's data is unreachable; retrying"))
@@ -339,14 +338,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             logger.exception("unexpected failure parsing a browser frame")
             await self._send_event(error_event("invalid_frame", "frame could not be parsed"))
             return
-        if isinstance(frame, AckFrame):
+        if isinstance(frame, Ack):
             if not self.window.ack(frame.seq):
                 # An ack for events never sent would open the window of a socket that stopped
                 # reading: refused, and the old ack stands.
                 await self._send_event(error_event(
                     "invalid_ack", f"ack of seq {frame.seq}, but the last event sent was {self.window.top}"))
             return
-        if isinstance(frame, ResumeFrame):
+        if isinstance(frame, Resume):
             if now - self.last_resume < RESUME_INTERVAL:
                 await self._send_event(error_event("rate_limited", "resume at most once a second"))
                 return
@@ -359,12 +358,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             self.last_resume = now
             await self._resume(frame)
             return
-        await self._desk().forward(frame)
-
-    def _desk(self) -> CommandDesk:
-        """Where this socket's commands are decided (the user and address are the handshake's)."""
         client = self.scope.get("client") or (None, None)
-        return CommandDesk(user=self.scope["user"], address=client[0], send_event=self._send_event)
+        answer = await send_bot_command(user=self.scope["user"], command=frame, address=client[0])
+        if answer is not None:
+            await self._answer(answer)
+
+    async def _answer(self, result: CommandResultData) -> None:
+        """Answer this socket's command itself (the bot's answers come with the events)."""
+        await self._send_event(BotControlEvent(bot=bot_keys().bot_id, data=result))
 
     async def _send_event(self, event: Envelope) -> None:
         await self.send(text_data=encode_event(event))

@@ -1,9 +1,12 @@
 """Closes the sockets of users who lost access: deactivated, deleted, whose session ended, or whose
 password changed since they logged in (the session's auth hash no longer matches, as Django checks
-on every request).
+on every request); and of users whose role changed (operator ↔ viewer), so their page reloads
+with the right controls.
 
-One task per web process checks every connected user and session with two queries every few
-seconds, however many sockets are open (a check per socket would be a query per socket).
+A change made through Django (admin, logout, password change) reaches every web process at once
+as a control message (`control.py`). One task per web process also checks every connected user
+and session with three queries every few seconds, however many sockets are open: the backstop
+for what no signal reports (an expired session, a database edited by hand).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from channels.db import database_sync_to_async
@@ -21,12 +25,19 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from crypto_bot_ui.core.roles import controllers
+from crypto_bot_ui.dashboard.control import ACCESS_CHANGED, ControlListener
+
 logger = logging.getLogger(__name__)
 
 CHECK_INTERVAL = 3.0
 CLOSE_DEACTIVATED = 4003
 """The account was deactivated or deleted: the page goes to the login screen."""
 CLOSE_SESSION_ENDED = 4001
+CLOSE_ROLE_CHANGED = 4009
+"""The user became an operator or a viewer: the page reloads to show the controls they now have."""
+REASONS = {CLOSE_DEACTIVATED: "account deactivated", CLOSE_SESSION_ENDED: "session ended",
+           CLOSE_ROLE_CHANGED: "role changed"}
 
 
 @dataclass(eq=False)
@@ -38,6 +49,8 @@ class Watched:
     close: Callable[[int], Awaitable[None]]
     auth_hash: str | None = None
     """The session's HASH_SESSION_KEY at connect (None: not checked)."""
+    can_control: bool | None = None
+    """Whether the user was an operator at connect (None: not checked)."""
 
 
 @dataclass
@@ -46,33 +59,45 @@ class SessionGuard:
 
     interval: float = CHECK_INTERVAL
     sockets: set[Watched] = field(default_factory=set)
+    listener: ControlListener = field(init=False)
     _task: asyncio.Task[None] | None = None
 
-    def watch(self, socket: Watched) -> None:
+    def __post_init__(self) -> None:
+        self.listener = ControlListener(self._on_control)
+
+    async def watch(self, socket: Watched) -> None:
         """Check `socket` from now on (starts the task on first use)."""
         self.sockets.add(socket)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="session-guard")
+        await self.listener.join(socket.user_id)
 
-    def forget(self, socket: Watched) -> None:
+    async def forget(self, socket: Watched) -> None:
         """Stop checking `socket` (it closed)."""
-        self.sockets.discard(socket)
-
-    async def check_now(self) -> int:
-        """Close every socket whose user or session is gone; return how many were closed."""
-        if not self.sockets:
-            return 0
-        users = {s.user_id for s in self.sockets}
-        sessions = {s.session_key for s in self.sockets if s.session_key}
-        hashes, live = await database_sync_to_async(_still_valid)(users, sessions)
-        closed = 0
-        for socket in list(self.sockets):
-            code = _verdict(socket, hashes, live)
-            if code is None:
-                continue
+        if socket in self.sockets:
             self.sockets.discard(socket)
-            logger.info("closing a socket of user %s: %s", socket.user_id,
-                        "account deactivated" if code == CLOSE_DEACTIVATED else "session ended")
+            await self.listener.leave(socket.user_id)
+
+    async def _on_control(self, message: dict[str, Any]) -> None:
+        """A control message from any web process: re-check that user's sockets here, now."""
+        if message.get("type") == ACCESS_CHANGED and isinstance(message.get("user"), int):
+            closed = await self.check_now(users={message["user"]})
+            logger.info("access of user %s changed: %d socket(s) closed here", message["user"], closed)
+
+    async def check_now(self, *, users: set[int] | None = None) -> int:
+        """Close every socket (of `users`, default all) whose access changed; return how many."""
+        sockets = [s for s in self.sockets if users is None or s.user_id in users]
+        if not sockets:
+            return 0
+        sessions = {s.session_key for s in sockets if s.session_key}
+        valid = await database_sync_to_async(_still_valid)({s.user_id for s in sockets}, sessions)
+        closed = 0
+        for socket in sockets:
+            code = _verdict(socket, valid)
+            if code is None or socket not in self.sockets:
+                continue
+            await self.forget(socket)
+            logger.info("closing a socket of user %s: %s", socket.user_id, REASONS[code])
             try:
                 await socket.close(code)
             except Exception:  # one socket that fails to close must not spare the others
@@ -91,22 +116,37 @@ class SessionGuard:
                 logger.exception("session check failed (retried)")
 
 
-def _still_valid(users: set[int], sessions: set[str]) -> tuple[dict[int, str], set[str]]:
-    """(auth hash of each active user, the sessions that still exist)."""
-    hashes = {u.pk: u.get_session_auth_hash() for u in get_user_model().objects.filter(pk__in=users, is_active=True)}
+@dataclass(frozen=True)
+class Access:
+    """What the database says now about the users and sessions of some sockets."""
+
+    hashes: dict[int, str]
+    """The session auth hash of each user who is still active."""
+    live: set[str]
+    """The sessions that still exist and have not expired."""
+    controllers: set[int]
+    """The users who may steer the bot."""
+
+
+def _still_valid(users: set[int], sessions: set[str]) -> Access:
+    """Three queries, however many users and sessions."""
+    active = get_user_model().objects.filter(pk__in=users, is_active=True)
+    hashes = {u.pk: u.get_session_auth_hash() for u in active}
     live = set(Session.objects.filter(session_key__in=sessions, expire_date__gt=timezone.now())
                .values_list("session_key", flat=True))
-    return hashes, live
+    return Access(hashes=hashes, live=live, controllers=controllers(users))
 
 
-def _verdict(socket: Watched, hashes: dict[int, str], live: set[str]) -> int | None:
-    """The close code for a socket whose access is gone, or None."""
-    if socket.user_id not in hashes:
+def _verdict(socket: Watched, access: Access) -> int | None:
+    """The close code for a socket whose access changed, or None."""
+    if socket.user_id not in access.hashes:
         return CLOSE_DEACTIVATED
-    if socket.session_key and socket.session_key not in live:
+    if socket.session_key and socket.session_key not in access.live:
         return CLOSE_SESSION_ENDED
-    if socket.auth_hash is not None and not constant_time_compare(socket.auth_hash, hashes[socket.user_id]):
+    if socket.auth_hash is not None and not constant_time_compare(socket.auth_hash, access.hashes[socket.user_id]):
         return CLOSE_SESSION_ENDED  # the password changed: Django would log this session out
+    if socket.can_control is not None and socket.can_control != (socket.user_id in access.controllers):
+        return CLOSE_ROLE_CHANGED
     return None
 
 

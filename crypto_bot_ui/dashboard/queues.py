@@ -9,7 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot_api.events import Event, PriceUpdateEvent, StatusEvent
+from bot_api.events import Event, StatusEvent
 
 REPLAY_LIMIT = 5_000
 """Most events replayed after a reconnect (from memory or the stream); beyond that a snapshot is sent."""
@@ -20,8 +20,6 @@ RECENT_CHARS = 8 * 2**20
 REPLAY_CHARS = 4 * 2**20
 """Most characters one replay reads from the Redis stream; a larger one is answered with a snapshot
 (a resume from far back must not cost the web process tens of MiB: an attack run repeated them)."""
-REPLAY_PAGE = 500
-"""Stream entries read at a time during a replay."""
 
 LAGGED = object()
 """Put in a queue (after clearing it) when its consumer fell too far behind."""
@@ -36,29 +34,27 @@ class Frame:
     is_status: bool = False
     started_at: datetime | None = None
     """For a status: when that bot run started (tells a restarted bot from a stale snapshot)."""
-    price_of: str | None = None
-    """For a price_update: its symbol; a later price of the same symbol supersedes it."""
+    supersedes: tuple[str, str] | None = None
+    """(type, key) for an event a newer one of the same pair supersedes (a price: its symbol)."""
 
     @classmethod
     def of(cls, event: Event, raw: str) -> Frame:
         """The frame for a validated event and its exact JSON text."""
         if isinstance(event, StatusEvent):
             return cls(raw=raw, seq=event.seq, is_status=True, started_at=event.data.started_at)
-        if isinstance(event, PriceUpdateEvent):
-            return cls(raw=raw, seq=event.seq, price_of=event.data.symbol)
-        return cls(raw=raw, seq=event.seq)
+        key = event.supersedes_key()
+        return cls(raw=raw, seq=event.seq, supersedes=None if key is None else (event.type, key))
 
 
 def conflate(frames: list[Frame]) -> list[Frame]:
-    """Keep only the newest price_update per symbol, each at its own place (seq order kept).
-
-    Everything else (trades, state changes, answers) is never dropped.
+    """Keep only the newest of each superseded (type, key), e.g. a price per symbol, each at its own
+    place (seq order kept). Everything else (trades, state changes, answers) is never dropped.
     """
-    newest: dict[str, int] = {}
+    newest: dict[tuple[str, str], int] = {}
     for index, frame in enumerate(frames):
-        if frame.price_of is not None:
-            newest[frame.price_of] = index
-    return [f for i, f in enumerate(frames) if f.price_of is None or newest[f.price_of] == i]
+        if frame.supersedes is not None:
+            newest[frame.supersedes] = index
+    return [f for i, f in enumerate(frames) if f.supersedes is None or newest[f.supersedes] == i]
 
 
 @dataclass(eq=False)

@@ -13,30 +13,27 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
-from redis.exceptions import RedisError
 
 from bot_api.backoff import Backoff
-from bot_api.errors import ContractError
+from bot_api.errors import TransportError
 from bot_api.events import (
     BotPresenceData,
     BotPresenceEvent,
     HeartbeatData,
     HeartbeatEvent,
-    StatusEvent,
     encode_event,
-    parse_event,
 )
 from bot_api.heartbeat import HEARTBEAT_INTERVAL, is_alive
-from bot_api.keys import EVENT_FIELD, RedisKeys
+from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect
+from bot_api.stored import StoredEvents
 from bot_api.subscriber import Disconnected, EventSubscriber, Received, Subscribed
 from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
-from crypto_bot_ui.dashboard.queues import REPLAY_CHARS, REPLAY_LIMIT, REPLAY_PAGE, Frame, Recent, Subscription
+from crypto_bot_ui.dashboard.queues import REPLAY_CHARS, REPLAY_LIMIT, Frame, Recent, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -101,20 +98,14 @@ class Relay:
         """Forget a socket."""
         self.subscribers.discard(sub)
 
+    def stored(self) -> StoredEvents:
+        """What Redis keeps of the bot's events (snapshot, seq, replay stream)."""
+        return StoredEvents(redis_client(), self.keys)
+
     async def snapshot(self) -> Frame | None:
         """The bot's latest status envelope from Redis, or None if the bot never published."""
-        raw = await redis_client().get(self.keys.status_key)
-        if not raw:
-            return None
-        try:
-            event = parse_event(raw)
-        except ContractError as exc:
-            logger.warning("ignoring an off-contract status snapshot: %s", exc.message)
-            return None
-        if not isinstance(event, StatusEvent):
-            return None
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        return Frame.of(event, text)
+        received = await self.stored().snapshot()
+        return None if received is None else Frame.of(received.event, received.raw)
 
     async def resync(self, *, from_memory: bool = True) -> list[Frame]:
         """The bot's snapshot, then every event published after it: a full state, in order.
@@ -129,7 +120,7 @@ class Relay:
         if snapshot is None or snapshot.seq is None:
             return [] if snapshot is None else [snapshot]
         after = await (self.replay_since(snapshot.seq) if from_memory else self.stream_since(snapshot.seq))
-        if after is None and snapshot.seq < int(await redis_client().get(self.keys.seq_key) or 0):
+        if after is None and snapshot.seq < await self.stored().stored_seq():
             # A hole after the snapshot; the bot's next event brings a fresh snapshot in that
             # case (its publish refuses to go without one).
             logger.warning("the events after snapshot %d are not all in the stream", snapshot.seq)
@@ -203,8 +194,8 @@ class Relay:
     async def _stored_at_least(self, seq: int) -> bool:
         """Whether the bot's stored seq has reached `seq` (True when Redis cannot say: a catch-up follows)."""
         try:
-            return int(await redis_client().get(self.keys.seq_key) or 0) >= seq
-        except (RedisError, OSError, ValueError):
+            return await self.stored().stored_seq() >= seq
+        except TransportError:
             return True
 
     def _forward(self, frame: Frame, *, event: bool = True) -> None:
@@ -231,7 +222,7 @@ class Relay:
                     self._forward(frame)
                 return
             frames = await self.resync(from_memory=False)
-        except (RedisError, OSError) as exc:
+        except TransportError as exc:
             logger.warning("catching up after subscribing failed: %s", exc)
             return
         if frames and self.subscribers:
@@ -264,57 +255,16 @@ class Relay:
         return remembered if sum(len(frame.raw) for frame in remembered) <= REPLAY_CHARS else None
 
     async def stream_since(self, seq: int) -> list[Frame] | None:
-        """Every bot event after `seq`, in order, from the events stream (the replay window).
-
-        None when that is impossible: trimmed out of the window, a gap, more than REPLAY_LIMIT
-        events or REPLAY_CHARS of them, or `seq` ahead of what Redis holds (Redis lost its data).
-        The snapshot is the answer then (cheaper than reading and parsing it all).
-        """
-        redis = redis_client()
-        stored = int(await redis.get(self.keys.seq_key) or 0)
-        if seq > stored or stored - seq > REPLAY_LIMIT:
-            return None
-        frames: list[Frame] = []
-        chars = 0
-        start = seq + 1
-        while start <= stored:
-            # Up to the bot's own seq only (whatever else was added is not its event), in pages:
-            # a replay too large to be worth it is given up before it is all in memory.
-            entries: Any = await redis.xrange(
-                self.keys.events_stream, min=f"{start}-0", max=f"{stored}-0", count=REPLAY_PAGE)
-            if not entries:
-                break
-            for entry_id, fields in entries:
-                raw = fields.get(EVENT_FIELD.encode(), b"")
-                chars += len(raw)  # junk counts too: it was read all the same
-                if chars > REPLAY_CHARS:
-                    return None
-                frame = self._replayable(entry_id, raw)
-                if frame is not None:
-                    frames.append(frame)
-            start = int(entries[-1][0].split(b"-")[0]) + 1
-        expected = list(range(seq + 1, seq + 1 + len(frames)))
-        if (not frames and seq < stored) or [f.seq for f in frames] != expected:
-            return None
-        return frames
-
-    def _replayable(self, entry_id: bytes, raw: bytes) -> Frame | None:
-        """The frame of a stream entry, if it is an event of this bot stored under its own seq."""
-        try:
-            event = parse_event(raw)
-        except ContractError as exc:
-            logger.warning("skipping an off-contract stream entry: %s", exc.message)
-            return None
-        if event.bot != self.keys.bot_id or entry_id != f"{event.seq}-0".encode():
-            logger.warning("skipping stream entry %r: not event %s of bot %s", entry_id, event.seq, self.keys.bot_id)
-            return None
-        return Frame.of(event, raw.decode())
+        """Every bot event after `seq`, in order, from the events stream (the replay window); None
+        when the stream cannot supply them all within REPLAY_LIMIT and REPLAY_CHARS."""
+        return await self.stored().since(seq, max_events=REPLAY_LIMIT, max_chars=REPLAY_CHARS,
+                                         keep=lambda r: Frame.of(r.event, r.raw))
 
     async def _watch_presence(self) -> None:
         while True:
             try:
                 online = await is_alive(redis_client(), self.keys.heartbeat_key)
-            except (RedisError, OSError):
+            except TransportError:
                 online = False
             if online != self.bot_online:
                 self.bot_online = online

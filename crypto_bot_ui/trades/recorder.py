@@ -25,7 +25,14 @@ from django.db import DataError, IntegrityError, close_old_connections, connecti
 
 from bot_api.backoff import Backoff
 from bot_api.errors import ContractError
-from bot_api.events import BotControlEvent, EquitySnapshotEvent, TradeExecutedEvent, parse_event
+from bot_api.events import (
+    DURABLE_MODELS,
+    BotControlEvent,
+    Envelope,
+    EquitySnapshotEvent,
+    TradeExecutedEvent,
+    parse_event,
+)
 from bot_api.heartbeat import HEARTBEAT_TTL_MS
 from bot_api.keys import DEAD_ID_FIELD, DEAD_REASON_FIELD, EVENT_FIELD, RedisKeys
 from bot_api.watermark import RAISE_IF_GREATER_LUA
@@ -39,8 +46,6 @@ from crypto_bot_ui.trades.services import (
 
 logger = logging.getLogger(__name__)
 
-Durable = TradeExecutedEvent | EquitySnapshotEvent | BotControlEvent
-"""What the trades stream carries."""
 POISON: tuple[type[Exception], ...] = (IntegrityError, DataError, ValueError, ArithmeticError, TypeError)
 """What storing a row raises when the row itself can never be stored: a constraint, a value out of
 range, a conversion the driver refuses (SQLite: OverflowError; PostgreSQL: a NUL character...).
@@ -172,7 +177,7 @@ class Recorder:
     def _handle(self, client: redis.Redis, entries: list[Any]) -> None:
         """Store a batch of entries; bury what can never be stored; acknowledge them all."""
         parsed: dict[int, tuple[Any, Any]] = {}  # id(event) -> its entry, to bury a refused event
-        by_kind: dict[type, list[Any]] = {TradeExecutedEvent: [], EquitySnapshotEvent: [], BotControlEvent: []}
+        by_kind: dict[type[Envelope], list[Any]] = {model: [] for model in DURABLE_MODELS}
         dead: list[tuple[Any, Any, str]] = []
         for entry_id, fields in entries:
             event, reason = self._parse(fields)
@@ -181,11 +186,8 @@ class Recorder:
                 continue
             parsed[id(event)] = (entry_id, fields)
             by_kind[type(event)].append(event)
-        refused = [
-            *self._store_each(by_kind[TradeExecutedEvent], self._store_trades),
-            *self._store_each(by_kind[EquitySnapshotEvent], self._store_equity),
-            *self._store_each(by_kind[BotControlEvent], self._store_commands),
-        ]
+        stores = self.stores()
+        refused = [r for model, events in by_kind.items() for r in self._store_each(events, stores[model])]
         dead.extend((*parsed[id(event)], reason) for event, reason in refused)
         if by_kind[TradeExecutedEvent]:
             # The bot learns what is safely stored (and re-sends the rest if Redis loses data);
@@ -197,6 +199,14 @@ class Recorder:
         # Acknowledge only after the commit above: a crash before this line re-delivers.
         client.xack(self.keys.trades_stream, self.keys.recorder_group, *[entry_id for entry_id, _ in entries])
         self.stats.batches += 1
+
+    def stores(self) -> dict[type[Envelope], Callable[[list[Any]], None]]:
+        """How each kind of record is stored: one entry per durable event of the contract."""
+        return {
+            TradeExecutedEvent: self._store_trades,
+            EquitySnapshotEvent: self._store_equity,
+            BotControlEvent: self._store_commands,
+        }
 
     def _store_trades(self, events: list[Any]) -> None:
         result = self.store(events=events)
@@ -246,13 +256,13 @@ class Recorder:
         self.stats.dead += 1
         logger.error("trade stream entry %s moved to %s: %s", eid, self.keys.dead_letter_stream, reason)
 
-    def _parse(self, fields: dict[bytes, bytes]) -> tuple[Durable | None, str]:
+    def _parse(self, fields: dict[bytes, bytes]) -> tuple[Envelope | None, str]:
         """The entry's record, or None and the reason it is not one of this bot's."""
         try:
             event = parse_event(fields.get(EVENT_FIELD.encode(), b""))
         except ContractError as exc:
             return None, f"off-contract: {exc.message}"
-        if not isinstance(event, Durable):
+        if not event.durable:
             return None, f"not a record: a {event.type} event"
         if event.bot != self.keys.bot_id:
             return None, f"a record of bot {event.bot!r}, not {self.keys.bot_id!r}"

@@ -47,6 +47,7 @@ from bot_api.keys import RedisKeys
 from bot_api.models import utcnow
 from bot_api.publisher import EventPublisher
 from bot_api.redis_conn import connect
+from bot_api.settings import DEFAULT_REDIS_URL
 from scripts import embedded_redis
 from scripts.bench import report
 from scripts.bench.measure import Peak, Result, Scenario, cpu_of, rss_of, summarise
@@ -303,7 +304,7 @@ def main() -> int:
     if args.scenario:
         scenarios = [(int(c), int(r), float(d)) for c, r, d in (x.split(":") for x in args.scenario)]
     profiled = set((args.profile or "").split(",")) - {""}
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     profiles: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         server = None

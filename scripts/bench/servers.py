@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crypto_bot_ui.serve import APP
 from scripts import embedded_redis
 
 if TYPE_CHECKING:
@@ -54,12 +55,11 @@ def servers(bench: Bench, impl: str, cookie: str) -> Iterator[Servers]:
     try:
         if impl in ("ours", "ours-2"):
             for port in ports:  # each web process holds its own single Redis subscription
-                procs.append(bench.start([*daphne(port), "--websocket-max-message-size", "1048576",
-                                          "crypto_bot_ui.asgi:application"]))
+                procs.append(bench.start(serve(port)))
             urls = [f"ws://127.0.0.1:{port}/ws/dashboard/" for port in ports]
             headers = {"Cookie": f"sessionid={cookie}"}  # and the Origin of the page each client's server serves
         elif impl == "textbook":
-            procs.append(bench.start([*daphne(ports[0]), "scripts.bench.textbook:application"]))
+            procs.append(bench.start(serve(ports[0], "scripts.bench.textbook:application")))
             procs.append(bench.start([sys.executable, "-m", "scripts.bench.textbook", bench.redis_url,
                                       bench.keys.events_channel], ready="READY"))
             urls = [f"ws://127.0.0.1:{ports[0]}/ws/"]
@@ -83,6 +83,6 @@ def servers(bench: Bench, impl: str, cookie: str) -> Iterator[Servers]:
                 proc.kill()
 
 
-def daphne(port: int) -> list[str]:
-    """Daphne on a port of the loopback."""
-    return [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port)]
+def serve(port: int, app: str = APP) -> list[str]:
+    """The web server (as every deployment starts it) on a port of the loopback."""
+    return [sys.executable, "-m", "crypto_bot_ui.serve", "--bind", "127.0.0.1", "--port", str(port), app]

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from bot.broker.paper import PaperBroker
 from bot.config import BotSettings
-from bot.engine import BotEvent, TradingEngine
+from bot.engine import TradingEngine
 from bot.market.base import Tick
 from bot.strategy.base import Signal, Strategy
-from bot_api.events import Side, StatusEvent, TradeData
+from bot_api.events import BotEvent, Side, StatusEvent, TradeData
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from bot.market.base import Tick
-from bot.strategy import SmaCrossStrategy
 from bot.strategy.bars import WARM_UP_BARS, BarCloses
 from bot.strategy.base import Signal
+from bot.strategy.sma_cross import SmaCrossStrategy
 from bot_api.candles import Candle
 from bot_api.events import Side
 from tests.bot.fakes import ListSink, ScriptedStrategy, engine

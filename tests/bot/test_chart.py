@@ -1,4 +1,4 @@
-"""The chart's candles: seeded from Binance klines (fake server) or from Redis, written back as they change."""
+"""The chart's candles: seeded from an exchange's klines (Binance's, fake server) or from Redis, written back."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from decimal import Decimal
 
 from bot import chart
 from bot.candles import ChartCandles
-from bot.exchange.rest import BinanceRest
+from bot.exchange.binance.klines import BinanceKlines
+from bot.exchange.binance.rest import BinanceRest
+from bot.exchange.sim import NoKlines
 from bot_api.candles import Candle, CandlesData, parse_candles
 from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect
-from tests.bot.exchange.fake_binance import FakeBinance
+from tests.bot.exchange.binance.fake_binance import FakeBinance
 
 
 async def test_binance_klines_seed_a_day_of_minutes_and_a_month_of_hours(
@@ -21,7 +23,8 @@ async def test_binance_klines_seed_a_day_of_minutes_and_a_month_of_hours(
     candles = ChartCandles(60)
     redis = connect(redis_url)
     try:
-        await chart.seed_candles(candles, redis, RedisKeys(prefix=redis_prefix), ("BTCUSDT", "ETHUSDT"), rest)
+        await chart.seed_candles(candles, redis, RedisKeys(prefix=redis_prefix), ("BTCUSDT", "ETHUSDT"),
+                                 BinanceKlines(rest))
     finally:
         await redis.aclose()
     assert candles.hour is not None
@@ -35,7 +38,7 @@ async def test_binance_klines_seed_a_day_of_minutes_and_a_month_of_hours(
     assert now - candles.market(now)["ETHUSDT"].since < timedelta(hours=24, minutes=1)
 
 
-async def test_without_binance_the_candles_redis_kept_are_used(redis_url: str, redis_prefix: str) -> None:
+async def test_without_klines_the_candles_redis_kept_are_used(redis_url: str, redis_prefix: str) -> None:
     keys = RedisKeys(prefix=redis_prefix)
     minute = Candle(time=1_700_000_040, open=Decimal(1), high=Decimal(2), low=Decimal(1), close=Decimal(2))
     hour = minute.model_copy(update={"time": 1_699_999_200})
@@ -46,11 +49,11 @@ async def test_without_binance_the_candles_redis_kept_are_used(redis_url: str, r
         await redis.set(keys.hour_candles_key, CandlesData(interval=3600, symbols={
             "BTCUSDT": [hour]}).model_dump_json())
         candles = ChartCandles(60)
-        await chart.seed_candles(candles, redis, keys, ("BTCUSDT",), None)
+        await chart.seed_candles(candles, redis, keys, ("BTCUSDT",), NoKlines())
         assert candles.base.data().symbols == {"BTCUSDT": [minute]}  # a symbol no longer traded is left out
         assert candles.hour is not None and candles.hour.data().symbols == {"BTCUSDT": [hour]}
         other = ChartCandles(5)  # another CANDLE_INTERVAL: the stored minutes do not fit
-        await chart.seed_candles(other, redis, keys, ("BTCUSDT",), None)
+        await chart.seed_candles(other, redis, keys, ("BTCUSDT",), NoKlines())
         assert other.base.data().symbols == {} and other.hour is not None and other.hour.has("BTCUSDT")
     finally:
         await redis.aclose()
@@ -73,7 +76,7 @@ async def test_candles_are_written_to_redis_and_restored_by_the_next_bot(redis_u
         candles.update("BTCUSDT", Decimal(8), datetime.now(UTC))
         await chart.write_candles(candles, redis, keys)
         again = ChartCandles(5)
-        await chart.seed_candles(again, redis, keys, ("BTCUSDT",), None)
+        await chart.seed_candles(again, redis, keys, ("BTCUSDT",), NoKlines())
         assert again.base.data() == candles.base.data()
         assert again.hour is not None and again.hour.data() == candles.hour.data()
     finally:

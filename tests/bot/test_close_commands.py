@@ -8,14 +8,14 @@ from decimal import Decimal
 from bot.broker.base import Fill
 from bot.broker.paper import PaperBroker
 from bot.errors import OrderStatusUnknownError
-from bot_api.commands import BotCommand, CommandError, CommandName
+from bot_api.commands import BotAction, BotCommand, ClosePosition, CommandError, StopBot
 from bot_api.events import BotState, Side
 from tests.bot.fakes import ListSink, ScriptedStrategy, engine, tick
 
 
-def command(name: CommandName, cid: str, **fields: object) -> BotCommand:
-    return BotCommand.create(command_id=cid, command=name, bot="main", issued_by="olga",
-                             ttl=timedelta(seconds=10), **fields)  # type: ignore[arg-type]
+def command(action: BotAction) -> BotCommand:
+    return BotCommand.create(action=action, command_id=action.id, bot="main", issued_by="olga",
+                             ttl=timedelta(seconds=10))
 
 
 async def bought(sink: ListSink, *symbols: str):  # type: ignore[no-untyped-def]
@@ -30,7 +30,7 @@ async def test_close_position_sells_the_whole_position_and_says_so() -> None:
     sink = ListSink()
     eng = await bought(sink, "BTCUSDT", "ETHUSDT")
     await eng.on_tick(tick("BTCUSDT", "110"))
-    result = await eng.handle_command(command(CommandName.CLOSE_POSITION, "c1", symbol="BTCUSDT"))
+    result = await eng.handle_command(command(ClosePosition(id="c1", symbol="BTCUSDT")))
     assert (result.ok, result.detail) == (True, "sold 10 BTCUSDT")
     sell = sink.of_type("trade_executed")[-1].data
     assert (sell.side, sell.qty, sell.realized_pnl, sell.reason) == (Side.SELL, 10, 100, "closed by olga")  # type: ignore[union-attr]
@@ -43,7 +43,7 @@ async def test_close_position_sells_the_whole_position_and_says_so() -> None:
 async def test_closing_what_is_not_held_is_refused_plainly() -> None:
     sink = ListSink()
     eng = await bought(sink, "BTCUSDT")
-    result = await eng.handle_command(command(CommandName.CLOSE_POSITION, "c2", symbol="ETHUSDT"))
+    result = await eng.handle_command(command(ClosePosition(id="c2", symbol="ETHUSDT")))
     assert (result.ok, result.error) == (False, CommandError.NO_POSITION.value)
     assert len(sink.of_type("trade_executed")) == 1
 
@@ -51,7 +51,7 @@ async def test_closing_what_is_not_held_is_refused_plainly() -> None:
 async def test_stop_and_close_all_stops_first_then_sells_everything() -> None:
     sink = ListSink()
     eng = await bought(sink, "BTCUSDT", "ETHUSDT")
-    result = await eng.handle_command(command(CommandName.STOP_BOT, "c3", close_positions=True))
+    result = await eng.handle_command(command(StopBot(id="c3", close_positions=True)))
     assert result.ok and result.detail == "sold 10 BTCUSDT; sold 10 ETHUSDT"
     assert eng.state is BotState.STOPPED and eng.portfolio.positions == {}
     types = [e.type for e in sink.events[-6:]]
@@ -74,7 +74,7 @@ async def test_closing_stops_at_the_first_unknown_outcome() -> None:
     sink = ListSink()
     eng = await bought(sink, "BTCUSDT", "ETHUSDT")
     eng.broker = LostAnswerBroker(Decimal(0), "USDT")
-    result = await eng.handle_command(command(CommandName.STOP_BOT, "c4", close_positions=True))
+    result = await eng.handle_command(command(StopBot(id="c4", close_positions=True)))
     assert (result.ok, result.error) == (False, CommandError.ORDER_FAILED.value)
     assert "outcome unknown" in (result.detail or "") and LostAnswerBroker.attempts == 1  # nothing more sent
     assert eng.state is BotState.STOPPED

@@ -10,10 +10,11 @@ import pytest
 
 from bot.broker.paper import PaperBroker
 from bot.engine import RECENT_TRADES, TradingEngine
-from bot_api.commands import BotCommand, CommandName
+from bot_api.commands import BOT_ACTIONS, BotAction, BotCommand, RequestStatus, StartBot, StopBot
 from bot_api.events import (
     BotControlEvent,
     BotState,
+    OrderSkippedData,
     Side,
     StatsData,
     StatusChangeEvent,
@@ -25,9 +26,9 @@ from bot_api.events import (
 from tests.bot.fakes import AlwaysStrategy, ListSink, ScriptedStrategy, engine, settings, tick
 
 
-def command(name: CommandName, *, bot: str = "main", ttl: float = 10, cid: str = "c1") -> BotCommand:
+def command(kind: type[BotAction], *, bot: str = "main", ttl: float = 10, cid: str = "c1") -> BotCommand:
     return BotCommand.create(
-        command_id=cid, command=name, bot=bot, issued_by="alice", ttl=timedelta(seconds=ttl)
+        action=kind(id=cid), command_id=cid, bot=bot, issued_by="alice", ttl=timedelta(seconds=ttl)
     )
 
 
@@ -37,11 +38,11 @@ async def exercise(eng: TradingEngine) -> None:
     for i in range(6):
         await eng.on_tick(tick("BTCUSDT", Decimal(60000 + i)))
         await eng.on_tick(tick("ETHUSDT", Decimal(3000 + i)))
-    await eng.handle_command(command(CommandName.STOP_BOT, cid="s"))
+    await eng.handle_command(command(StopBot, cid="s"))
     await eng.on_tick(tick("BTCUSDT", "61000"))
-    await eng.handle_command(command(CommandName.REQUEST_STATUS, cid="r"))
-    await eng.handle_command(command(CommandName.START_BOT, cid="g"))
-    await eng.handle_command(command(CommandName.START_BOT, cid="e", ttl=-1))
+    await eng.handle_command(command(RequestStatus, cid="r"))
+    await eng.handle_command(command(StartBot, cid="g"))
+    await eng.handle_command(command(StartBot, cid="e", ttl=-1))
     await eng.on_tick(tick("BTCUSDT", "61001"))
 
 
@@ -174,9 +175,13 @@ async def test_buy_is_skipped_when_cash_does_not_cover_order_and_fee() -> None:
     await eng.on_tick(tick("BTCUSDT", "100"))  # 10 units = 1000 + 1 fee > 1000
     assert sink.of_type("trade_executed") == []
     assert len(sink.of_type("price_update")) == 1
+    (skipped,) = sink.of_type("order_skipped")  # the page says why nothing happened
+    assert skipped.data == OrderSkippedData(  # 10 units at up to 0.5 % over 100 (slippage 0 here), and the fee
+        symbol="BTCUSDT", side=Side.BUY, reason="not enough cash: 1006.01 needed, 1000.00 free")
     eng = engine(AlwaysStrategy(), sink, ORDER_QUOTE="0.5")
     await eng.on_tick(tick("BTCUSDT", "1000000"))  # 0.0000005 rounds down to 0 units
     assert sink.of_type("trade_executed") == []
+    assert sink.of_type("order_skipped")[-1].data.reason == "ORDER_QUOTE buys less than one lot (0.000001) at 1000000"
 
 
 async def test_stopped_bot_emits_prices_but_does_not_trade() -> None:
@@ -203,7 +208,7 @@ async def test_stopped_bot_emits_prices_but_does_not_trade() -> None:
 async def test_stop_and_start_commands() -> None:
     sink = ListSink()
     eng = engine(AlwaysStrategy(), sink)
-    result = await eng.handle_command(command(CommandName.STOP_BOT, cid="stop-1"))
+    result = await eng.handle_command(command(StopBot, cid="stop-1"))
     assert (result.id, result.command, result.ok, result.error) == ("stop-1", "stop_bot", True, None)
     change, control = sink.events
     assert isinstance(change, StatusChangeEvent)
@@ -215,7 +220,7 @@ async def test_stop_and_start_commands() -> None:
     await eng.on_tick(tick("BTCUSDT", "10"))
     assert sink.of_type("trade_executed") == []
 
-    await eng.handle_command(command(CommandName.START_BOT, cid="start-1"))
+    await eng.handle_command(command(StartBot, cid="start-1"))
     assert eng.state is BotState.RUNNING
     assert "alice" in (eng.snapshot().data.reason or "")
     await eng.on_tick(tick("BTCUSDT", "10"))
@@ -226,7 +231,7 @@ async def test_stop_and_start_commands() -> None:
 async def test_expired_command_is_refused_and_not_executed() -> None:
     sink = ListSink()
     eng = engine(AlwaysStrategy(), sink)
-    result = await eng.handle_command(command(CommandName.STOP_BOT, ttl=-1, cid="late"))
+    result = await eng.handle_command(command(StopBot, ttl=-1, cid="late"))
     assert (result.ok, result.error) == (False, "expired")
     assert eng.state is BotState.RUNNING
     [control] = sink.events
@@ -238,7 +243,7 @@ async def test_expired_command_is_refused_and_not_executed() -> None:
 async def test_command_for_another_bot_is_refused() -> None:
     sink = ListSink()
     eng = engine(AlwaysStrategy(), sink)
-    result = await eng.handle_command(command(CommandName.STOP_BOT, bot="other"))
+    result = await eng.handle_command(command(StopBot, bot="other"))
     assert (result.ok, result.error) == (False, "invalid")
     assert eng.state is BotState.RUNNING
     assert [e.type for e in sink.events] == ["bot_control"]
@@ -249,7 +254,7 @@ async def test_request_status_emits_status_then_bot_control() -> None:
     eng = engine(AlwaysStrategy(), sink)
     await eng.on_tick(tick("BTCUSDT", "10"))
     before = len(sink.events)
-    result = await eng.handle_command(command(CommandName.REQUEST_STATUS, cid="rs"))
+    result = await eng.handle_command(command(RequestStatus, cid="rs"))
     status, control = sink.events[before:]
     assert isinstance(status, StatusEvent)
     assert status.seq == before + 1
@@ -277,7 +282,7 @@ async def test_concurrent_ticks_and_commands_emit_in_seq_order() -> None:
 
     async def commands() -> None:
         for i in range(20):
-            name = CommandName.STOP_BOT if i % 2 else CommandName.START_BOT
+            name = StopBot if i % 2 else StartBot
             await eng.handle_command(command(name, cid=f"c{i}"))
 
     await asyncio.gather(ticks(), commands(), eng.publish_status())
@@ -309,3 +314,8 @@ async def test_equity_point_matches_the_portfolio() -> None:
     status = eng.snapshot().data
     assert (point.data.equity, point.data.cash, point.data.pnl) == (status.equity, status.cash, status.pnl)
     assert point.data.pnl.total == point.data.equity - eng.settings.starting_cash
+
+
+def test_the_engine_has_a_handler_for_every_command_the_contract_sends_it() -> None:
+    eng = engine(ScriptedStrategy([]), ListSink())
+    assert set(eng._handlers) == set(BOT_ACTIONS)

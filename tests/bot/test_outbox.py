@@ -17,15 +17,7 @@ from bot_api.errors import TransportError
 from bot_api.events import parse_event
 from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
-from bot_api.redis_conn import connect
 from tests.bot.fakes import AlwaysStrategy, ListSink, ScriptedStrategy, engine, tick
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = connect(redis_url)
-    yield client
-    await client.aclose()
 
 
 class SwitchablePublisher(EventPublisher):

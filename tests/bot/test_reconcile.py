@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from redis.asyncio import Redis
 
 from bot.journal import Journal
 from bot.reconcile import reconcile
 from bot_api.events import Side, TradeData, TradeExecutedEvent, parse_event
-from bot_api.keys import RedisKeys
-from bot_api.redis_conn import connect
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = connect(redis_url)
-    yield client
-    await client.aclose()
+from bot_api.keys import EVENT_FIELD, RedisKeys
+from bot_api.publisher import EventPublisher
 
 
 def trade(trade_id: str) -> TradeData:
@@ -36,19 +27,20 @@ async def test_only_unrecorded_trades_are_sent_again_and_only_once(
     redis: Redis, redis_prefix: str, tmp_path: Path
 ) -> None:
     keys = RedisKeys(prefix=redis_prefix)
+    publisher = EventPublisher(redis, keys)
     journal = Journal(tmp_path / "j.sqlite3")
     for seq, trade_id in ((2, "a"), (5, "b"), (8, "c")):
         journal.append(seq=seq, type_="trade_executed", payload="{}", trade=trade(trade_id))
     journal.published(9)
-    assert await reconcile(redis, keys, journal) == 0  # first contact: Redis gets the mark
+    assert await reconcile(publisher, journal) == 0  # first contact: Redis gets the mark
     await redis.set(keys.recorded_seq_key, 5)  # the recorder stored a and b
-    assert await reconcile(redis, keys, journal) == 0  # Redis intact: nothing to do
+    assert await reconcile(publisher, journal) == 0  # Redis intact: nothing to do
     assert journal.recorded_seq() == 5
 
     await redis.delete(keys.journal_mark_key, keys.recorded_seq_key, keys.trades_stream)  # wiped
     await redis.set(keys.recorded_seq_key, 99)  # even a watermark raised after the loss...
-    assert await reconcile(redis, keys, journal) == 1  # ...does not hide the lost trade
+    assert await reconcile(publisher, journal) == 1  # ...does not hide the lost trade
     entries = await redis.xrange(keys.trades_stream)
-    resent = [parse_event(fields[b"e"]) for _, fields in entries]
+    resent = [parse_event(fields[EVENT_FIELD.encode()]) for _, fields in entries]
     assert [(e.seq, e.data.trade_id) for e in resent if isinstance(e, TradeExecutedEvent)] == [(8, "c")]
-    assert await reconcile(redis, keys, journal) == 0  # not again: the mark is back
+    assert await reconcile(publisher, journal) == 0  # not again: the mark is back

@@ -11,92 +11,29 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
 
 from bot.config import BotSettings
 from bot.journal import Journal
-from bot.runner import main, run
+from bot.runner import main
 from bot_api.command_bus import CommandBus
-from bot_api.commands import BotCommand, CommandName
-from bot_api.events import BotState, Event, StatusEvent, parse_event
+from bot_api.commands import BotCommand, RequestStatus, StopBot
+from bot_api.events import BotState, StatusEvent, parse_event
 from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect
+from tests.bot.in_process import WAIT, Collector, of_type, running
 
 ROOT = Path(__file__).resolve().parents[2]
-WAIT = 10.0
-"""Upper bound for anything the bot should do within about a second."""
-
-
-class Collector:
-    """Reads a bot's events channel in the background; tests wait on conditions, not time."""
-
-    def __init__(self, redis_url: str, keys: RedisKeys) -> None:
-        self.events: list[Event] = []
-        self._client: Redis = connect(redis_url, for_pubsub=True)
-        self._pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        self._channel = keys.events_channel
-        self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Collector:
-        await self._pubsub.subscribe(self._channel)
-        self._task = asyncio.create_task(self._read())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        while not self._task.done():  # re-cancel: redis-py on 3.11 can swallow one cancel
-            self._task.cancel()
-            await asyncio.wait({self._task}, timeout=0.1)
-        await self._pubsub.aclose()
-        await self._client.aclose()
-
-    async def _read(self) -> None:
-        while True:
-            message = await self._pubsub.get_message(timeout=1.0)
-            if message is None:
-                continue
-            event = parse_event(message["data"])  # off-contract data fails the wait loudly
-            async with self._changed:
-                self.events.append(event)
-                self._changed.notify_all()
-
-    async def wait_for(self, predicate: Callable[[Event], bool], *, start: int = 0, count: int = 1) -> Event:
-        """Wait until `count` events from index `start` match; return the last of them."""
-        async with asyncio.timeout(WAIT), self._changed:
-            while True:
-                matching = [e for e in self.events[start:] if predicate(e)]
-                if len(matching) >= count:
-                    return matching[count - 1]
-                await self._changed.wait()
-
-
-def of_type(type_: str) -> Callable[[Event], bool]:
-    return lambda e: e.type == type_
 
 
 def fast_settings(redis_url: str, redis_prefix: str) -> BotSettings:
     return BotSettings.from_env(
         {"REDIS_URL": redis_url, "REDIS_PREFIX": redis_prefix, "TICK_INTERVAL": "0.05", "STRATEGY_TIMEFRAME": "0"}
     )
-
-
-@contextlib.asynccontextmanager
-async def running(settings: BotSettings) -> AsyncIterator[asyncio.Event]:
-    """Run the bot in-process; on exit stop it and require a clean return within 2 s."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(run(settings, stop_event=stop))
-    try:
-        yield stop
-    finally:
-        stop.set()
-        async with asyncio.timeout(2):
-            await task
 
 
 async def test_bot_publishes_trades_obeys_stop_and_resumes_seq(redis_url: str, redis_prefix: str) -> None:
@@ -127,13 +64,13 @@ async def test_bot_publishes_trades_obeys_stop_and_resumes_seq(redis_url: str, r
 
                 await CommandBus(redis, keys).send(
                     BotCommand.create(
-                        command_id="stop-1", command=CommandName.STOP_BOT, bot="main", issued_by="tester"
+                        action=StopBot(id="stop-1"), bot="main", issued_by="tester"
                     )
                 )
                 change = await events.wait_for(of_type("status_change"))
                 assert change.data.state is BotState.STOPPED  # type: ignore[union-attr]
                 control = await events.wait_for(lambda e: e.type == "bot_control")
-                assert control.data.id == "stop-1"  # type: ignore[union-attr]
+                assert control.data.ref == "stop-1"  # type: ignore[union-attr]
                 assert control.data.ok is True  # type: ignore[union-attr]
 
                 # 40 rounds (2 s of ticks) after the answer: prices flow, no trades.
@@ -176,20 +113,20 @@ async def test_commands_sent_while_the_bot_is_down_are_handled_after_restart(
                 await events.wait_for(of_type("status"))
                 # Wait for a full round trip so the command cursor is saved.
                 await CommandBus(redis, settings.keys).send(
-                    BotCommand.create(command_id="ping", command=CommandName.REQUEST_STATUS, bot="main",
+                    BotCommand.create(action=RequestStatus(id="ping"), bot="main",
                                       issued_by=None)
                 )  # fmt: skip
                 await events.wait_for(lambda e: e.type == "bot_control")
             await CommandBus(redis, settings.keys).send(
                 BotCommand.create(
-                    command_id="while-down", command=CommandName.STOP_BOT, bot="main", issued_by="ops",
+                    action=StopBot(id="while-down"), bot="main", issued_by="ops",
                     ttl=timedelta(seconds=30),
                 )
             )  # fmt: skip
             mark = len(events.events)
             async with running(settings):
                 control = await events.wait_for(lambda e: e.type == "bot_control", start=mark)
-                assert control.data.id == "while-down"  # type: ignore[union-attr]
+                assert control.data.ref == "while-down"  # type: ignore[union-attr]
                 assert control.data.ok is True  # type: ignore[union-attr]
                 change = await events.wait_for(of_type("status_change"), start=mark)
                 assert change.data.state is BotState.STOPPED  # type: ignore[union-attr]
@@ -255,7 +192,8 @@ def test_main_reports_config_error(
 ) -> None:
     monkeypatch.setenv("FEE_RATE", "-1")
     assert main() == 2
-    assert capsys.readouterr().err == "configuration error: FEE_RATE: must be between 0 and 0.1, got '-1'\n"
+    assert capsys.readouterr().err == (
+        "configuration error: FEE_RATE: must be a number at least 0 and below 0.1, got '-1'\n")
 
 
 def test_python_m_bot_exits_2_on_invalid_setting() -> None:

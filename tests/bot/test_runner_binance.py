@@ -16,7 +16,7 @@ from bot.config import BotSettings
 from bot.errors import ConfigError
 from bot.runner import run
 from bot_api.events import StatusEvent, TradeExecutedEvent
-from tests.bot.exchange.fake_binance import (
+from tests.bot.exchange.binance.fake_binance import (
     API_KEY,
     API_SECRET,
     FakeBinance,
@@ -26,11 +26,13 @@ from tests.bot.exchange.fake_binance import (
     fake_streams,
     fake_ws_api,
 )
-from tests.bot.test_runner import Collector, of_type, running
+from tests.bot.in_process import Collector, of_type, running
 
 
 @contextlib.asynccontextmanager
-async def binance(fake: FakeBinance) -> AsyncIterator[tuple[FakeStreams, dict[str, str]]]:
+async def binance(
+    fake: FakeBinance, ws_api: FakeWsApi | None = None
+) -> AsyncIterator[tuple[FakeStreams, dict[str, str]]]:
     """Fake REST and streams, prices swinging so SMA 2/4 crosses often; yield the bot's settings."""
     streams = FakeStreams(fake)
 
@@ -39,7 +41,8 @@ async def binance(fake: FakeBinance) -> AsyncIterator[tuple[FakeStreams, dict[st
             fake.prices["BTCUSDT"] = Decimal(65000 + round(400 * math.sin(n / 3), 2)).quantize(Decimal("0.01"))
             await asyncio.sleep(0.05)
 
-    async with fake_rest(fake) as rest_url, fake_streams(streams) as stream_url, fake_ws_api(FakeWsApi()) as ws_api_url:
+    async with (fake_rest(fake) as rest_url, fake_streams(streams) as stream_url,
+                fake_ws_api(ws_api or FakeWsApi()) as ws_api_url):
         task = asyncio.create_task(swing())
         try:
             yield streams, {
@@ -113,3 +116,21 @@ async def test_a_symbol_binance_does_not_list_stops_the_bot_at_start(
             async with asyncio.timeout(10):
                 await run(settings, stop_event=asyncio.Event())
         assert caught.value.setting == "SYMBOLS" and "NOPEUSDT" in caught.value.message
+
+
+async def test_paper_trading_on_binance_prices_never_touches_the_account(
+    redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    fake, ws_api = FakeBinance(), FakeWsApi()
+    async with binance(fake, ws_api) as (_, env):
+        paper = {**env, "BROKER": "paper", "BINANCE_API_KEY": "", "BINANCE_API_SECRET": ""}
+        settings = settings_of(paper, redis_url, redis_prefix, tmp_path)
+        async with Collector(redis_url, settings.keys) as events, running(settings):
+            trade = await events.wait_for(of_type("trade_executed"))
+            assert isinstance(trade, TradeExecutedEvent) and (trade.data.order_id or "").startswith("paper-")
+            status = await events.wait_for(of_type("status"))
+            assert isinstance(status, StatusEvent) and status.data.exchange is not None
+            assert (status.data.mode, status.data.market_data) == ("paper", "binance")
+    assert fake.calls("/api/v3/klines") > 0  # the chart was seeded from Binance
+    # Prices only: no order, no account read, no user data subscription.
+    assert fake.calls("/api/v3/order") == fake.calls("/api/v3/account") == 0 and ws_api.subscribes == 0

@@ -8,12 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from bot_api.commands import BotCommand, CommandName, parse_bot_command, parse_browser_frame
+from bot_api.commands import COMMANDS, BotCommand, StopBot, parse_bot_command, parse_browser_frame
 from bot_api.errors import ContractError
 from bot_api.events import (
+    DURABLE_TYPES,
     EVENT_MODELS,
     MAX_EVENT_BYTES,
-    EventType,
+    STATE_CHANGE_TYPES,
+    SUPERSEDED_TYPES,
     PriceData,
     PriceUpdateEvent,
     encode_event,
@@ -24,10 +26,23 @@ from bot_api.keys import RedisKeys
 from bot_api.models import over_bytes
 
 
-def test_every_event_type_has_exactly_one_model() -> None:
-    assert set(EVENT_MODELS) == set(EventType)
+def test_the_registries_are_derived_from_the_models() -> None:
+    assert set(EVENT_MODELS) == {
+        "status", "status_change", "price_update", "trade_executed", "bot_control", "equity_snapshot",
+        "order_skipped", "bot_presence", "error", "heartbeat",
+    }
     for kind, model in EVENT_MODELS.items():
-        assert model.model_fields["type"].default == kind.value
+        assert model.model_fields["type"].default == kind
+    assert {"trade_executed", "equity_snapshot", "bot_control"} == DURABLE_TYPES
+    assert {"status", "status_change"} == STATE_CHANGE_TYPES
+    assert {"price_update"} == SUPERSEDED_TYPES
+    assert not DURABLE_TYPES & SUPERSEDED_TYPES  # a record is never dropped
+
+
+def test_a_price_is_superseded_by_a_newer_one_of_its_symbol_only() -> None:
+    btc = PriceUpdateEvent(seq=1, data=PriceData(symbol="BTCUSDT", price=Decimal(1)))
+    assert btc.supersedes_key() == "BTCUSDT"
+    assert error_event("x", "y").supersedes_key() is None
 
 
 def test_envelope_round_trip_keeps_decimals_exact() -> None:
@@ -90,15 +105,16 @@ def test_browser_frame_defects(text: str, code: str) -> None:
 
 
 def test_browser_frames_parse_to_their_command() -> None:
-    shapes: dict[CommandName, dict[str, object]] = {
-        CommandName.RESUME: {"id": "c-1", "last_seq": 7},
-        CommandName.ACK: {"seq": 7},  # flow control: no id, never answered
-        CommandName.CLOSE_POSITION: {"id": "c-1", "symbol": "BTCUSDT"},
+    shapes: dict[str, dict[str, object]] = {
+        "resume": {"id": "c-1", "last_seq": 7},
+        "ack": {"seq": 7},  # flow control: no id, never answered
+        "close_position": {"id": "c-1", "symbol": "BTCUSDT"},
     }
-    for name in CommandName:
+    assert set(COMMANDS) == {"start_bot", "stop_bot", "close_position", "request_status", "resume", "ack"}
+    for name, model in COMMANDS.items():
         fields = shapes.get(name, {"id": "c-1"})
-        frame = parse_browser_frame(json.dumps({"command": name.value, **fields}))
-        assert frame.command == name.value
+        frame = parse_browser_frame(json.dumps({"command": name, **fields}))
+        assert frame.command == name and type(frame) is model
         assert getattr(frame, "id", None) == fields.get("id")
 
 
@@ -113,8 +129,9 @@ def test_resume_needs_a_non_negative_integer_last_seq(last_seq: object) -> None:
 
 
 def test_bot_command_expiry_and_round_trip() -> None:
-    cmd = BotCommand.create(command_id="c1", command=CommandName.STOP_BOT, bot="main", issued_by="alice")
+    cmd = BotCommand.create(action=StopBot(id="c1", close_positions=True), bot="main", issued_by="alice")
     assert not cmd.is_expired()
+    assert len(cmd.id) == 32 and cmd.id != BotCommand.create(action=cmd.action, bot="main", issued_by="a").id
     assert parse_bot_command(cmd.model_dump_json()) == cmd
     old = cmd.model_copy(update={"expires_at": datetime.now(UTC) - timedelta(seconds=1)})
     assert old.is_expired()

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-import pytest
-
-from bot_api.frames import BATCH_MAX, BATCH_MAX_CHARS, MAX_SEND_BYTES, join_frames, split_frame, too_big
+from bot_api.frames import BATCH_MAX, BATCH_MAX_CHARS, MAX_SEND_BYTES, join_frames, too_big
+from tests.frames import split_frame
 
 
 def test_one_envelope_goes_alone() -> None:
@@ -24,11 +21,6 @@ def test_several_go_as_arrays_in_order_never_longer_than_batch_max() -> None:
 
 def test_nothing_to_send_is_no_frame() -> None:
     assert list(join_frames([])) == []
-
-
-def test_split_rejects_bad_json() -> None:
-    with pytest.raises(json.JSONDecodeError):
-        split_frame("[{")
 
 
 def test_big_envelopes_split_arrays_by_size_and_a_huge_one_goes_alone() -> None:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot_api.candles import parse_candles
-from bot_api.commands import BotCommand, CommandName, parse_bot_command, parse_browser_frame
+from bot_api.commands import BotCommand, StopBot, parse_bot_command, parse_browser_frame
 from bot_api.errors import ContractError
 from bot_api.events import PriceData, PriceUpdateEvent, Side, TradeData, TradeExecutedEvent, parse_event
 
@@ -95,7 +95,7 @@ def test_random_redis_messages(raw: bytes) -> None:
 def test_mutated_events_and_commands(data: st.DataObject) -> None:
     event = mutate(data.draw(st.sampled_from(VALID_EVENTS)), data)
     refused_cleanly(parse_event, json.dumps(event).encode())
-    command = BotCommand.create(command_id="x", command=CommandName.STOP_BOT, bot="main", issued_by="u")
+    command = BotCommand.create(action=StopBot(id="x"), bot="main", issued_by="u")
     refused_cleanly(parse_bot_command, json.dumps(mutate(command.model_dump(mode="json"), data)))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -11,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot_api.command_bus import CommandBus
-from bot_api.commands import BotCommand, CommandName
+from bot_api.commands import BotCommand, StartBot, StopBot
 from bot_api.errors import SnapshotRequiredError, StaleSeqError
 from bot_api.events import (
     BotState,
@@ -30,13 +29,6 @@ from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
 from bot_api.redis_conn import connect
 from bot_api.subscriber import EventSubscriber, Received, Subscribed
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = connect(redis_url)
-    yield client
-    await client.aclose()
 
 
 def price(seq: int, value: str = "100") -> PriceUpdateEvent:
@@ -171,11 +163,11 @@ async def test_command_bus_delivers_in_order_and_resumes_after_cursor(redis: Red
     keys = RedisKeys(prefix=redis_prefix)
     bus = CommandBus(redis, keys)
     cursor = "0"
-    for i, name in enumerate([CommandName.STOP_BOT, CommandName.START_BOT]):
-        await bus.send(BotCommand.create(command_id=f"c{i}", command=name, bot="main", issued_by="t"))
+    for i, kind in enumerate([StopBot, StartBot]):
+        await bus.send(BotCommand.create(action=kind(id=f"c{i}"), bot="main", issued_by="t"))
     await redis.xadd(keys.commands_stream, {"c": "garbage"})
     got = await bus.receive(cursor, block_ms=100)
-    assert [r.command.command if r.command else None for r in got] == ["stop_bot", "start_bot", None]
+    assert [r.command.action.command if r.command else None for r in got] == ["stop_bot", "start_bot", None]
     assert got[2].error is not None and got[2].error.code == "invalid_command"
     await bus.commit(got[1].entry_id)
     resumed = await bus.receive(await bus.start_cursor(), block_ms=100)
@@ -186,10 +178,10 @@ async def test_a_fresh_start_cursor_is_a_concrete_id(redis: Redis, redis_prefix:
     keys = RedisKeys(prefix=redis_prefix)
     bus = CommandBus(redis, keys)
     assert await bus.start_cursor() == "0-0"
-    await bus.send(BotCommand.create(command_id="old", command=CommandName.STOP_BOT, bot="main", issued_by="t"))
+    await bus.send(BotCommand.create(command_id="old", action=StopBot(id="o"), bot="main", issued_by="t"))
     cursor = await bus.start_cursor()
     assert cursor not in {"$", "0-0"}
     # Only what arrives after start is read; "$" in a read loop would lose commands between reads.
-    await bus.send(BotCommand.create(command_id="new", command=CommandName.START_BOT, bot="main", issued_by="t"))
+    await bus.send(BotCommand.create(command_id="new", action=StartBot(id="n"), bot="main", issued_by="t"))
     got = await bus.receive(cursor, block_ms=100)
     assert [r.command.id for r in got if r.command] == ["new"]

@@ -156,7 +156,7 @@ def test_a_viewer_watches_but_cannot_steer(
           ws.onopen = () => ws.send(JSON.stringify({command, id: 'devtools-1'}));
           ws.onmessage = (ev) => {
             for (const env of [].concat(JSON.parse(ev.data))) {
-              if (env.type === 'bot_control' && env.data.id === 'devtools-1') { ws.close(); done(env.data); }
+              if (env.type === 'bot_control' && env.data.ref === 'devtools-1') { ws.close(); done(env.data); }
             }
           };
         })""", command)

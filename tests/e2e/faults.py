@@ -19,11 +19,11 @@ from websockets.exceptions import ConnectionClosed
 
 from bot.journal import Journal
 from bot_api.command_bus import CommandBus
-from bot_api.commands import BotCommand, CommandName
-from bot_api.frames import split_frame
+from bot_api.commands import BotCommand, StopBot
 from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect as redis_connect
 from scripts import embedded_redis
+from tests.frames import split_frame
 from tests.stack import Browserless, Stack, wait_for
 
 # Fast trading: 50 ticks/s per symbol and short SMA windows trade several times a second.
@@ -117,7 +117,7 @@ class LongClient:
         await self.ws.send(json.dumps({"command": "resume", "last_seq": self.model.last_seq, "id": rid}))
         while True:  # frames before the answer are dropped, as the page does (the answer comes alone)
             frame = split_frame(await self.ws.recv())[0]
-            if frame["type"] == "bot_control" and frame["data"]["id"] == rid:
+            if frame["type"] == "bot_control" and frame["data"]["ref"] == rid:
                 self.resumes.append(bool(frame["data"]["recovered"]))
                 return
 
@@ -161,8 +161,7 @@ async def stop_bot(stack: Stack) -> None:
     redis = redis_connect(stack.env["REDIS_URL"])
     try:
         keys = RedisKeys(prefix=stack.env["REDIS_PREFIX"])
-        cmd = BotCommand.create(command_id=f"stop-{uuid.uuid4().hex[:6]}", command=CommandName.STOP_BOT,
-                                bot="main", issued_by="fault-test")
+        cmd = BotCommand.create(action=StopBot(id=f"stop-{uuid.uuid4().hex[:6]}"), bot="main", issued_by="fault-test")
         await CommandBus(redis, keys).send(cmd)
     finally:
         await redis.aclose()

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.pg]
 
 def answer_to(command_id: str) -> Callable[[Frame], bool]:
     """Predicate: the bot_control answer to the command with this id."""
-    return lambda f: f["type"] == "bot_control" and f["data"]["id"] == command_id
+    return lambda f: f["type"] == "bot_control" and f["data"]["ref"] == command_id
 
 
 async def test_live_path_start_stop_and_admin(stack: Stack, session: Browserless) -> None:
@@ -46,8 +46,11 @@ async def test_live_path_start_stop_and_admin(stack: Stack, session: Browserless
         await ws.send(json.dumps({"command": "stop_bot", "id": "e2e-stop-1"}))
         after_stop: list[Frame] = []
         answer = await read_until(ws, answer_to("e2e-stop-1"), 5, after_stop)
+        command_id = answer["data"]["id"]  # the web process's, not the page's: unguessable
+        assert len(command_id) == 32 and int(command_id, 16) >= 0
         assert answer["data"] | {"recovered": None} == {
-            "id": "e2e-stop-1", "command": "stop_bot", "ok": True, "error": None, "detail": None, "recovered": None
+            "id": command_id, "ref": "e2e-stop-1", "command": "stop_bot", "ok": True, "error": None, "detail": None,
+            "recovered": None,
         }
         changes = [f for f in after_stop if f["type"] == "status_change"]
         assert [c["data"]["state"] for c in changes] == ["stopped"], changes

@@ -86,9 +86,9 @@ async def audited_address(stack: Stack, **headers: str) -> str:
     extra = {k.replace("_", "-"): v for k, v in headers.items()}
     async with connect(stack.ws_url, additional_headers={**session.ws_headers(), **extra}, open_timeout=10) as ws:
         await ws.send(json.dumps({"command": "start_bot", "id": command_id}))
-        await read_until(ws, lambda f: f["type"] == "bot_control" and f["data"]["id"] == command_id, 10)
+        answer = await read_until(ws, lambda f: f["type"] == "bot_control" and f["data"]["ref"] == command_id, 10)
     out = stack.manage("shell", "-c", "from crypto_bot_ui.trades.models import BotCommand; "
-                                      f"print(BotCommand.objects.get(command_id={command_id!r}).address)")
+                                      f"print(BotCommand.objects.get(command_id={answer['data']['id']!r}).address)")
     return out.strip().splitlines()[-1]
 
 

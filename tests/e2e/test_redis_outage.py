@@ -60,7 +60,7 @@ async def _exercise(stack: Stack, server: embedded_redis.EmbeddedRedis, tmp_path
             )
             await ws.send(json.dumps({"command": "request_status", "id": "after-outage"}))
             answer = await read_until(
-                ws, lambda f: f["type"] == "bot_control" and f["data"]["id"] == "after-outage", 15, seen
+                ws, lambda f: f["type"] == "bot_control" and f["data"]["ref"] == "after-outage", 15, seen
             )
             assert answer["data"]["ok"] is True, answer
             assert ws.close_code is None

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 def answer_to(command_id: str):  # type: ignore[no-untyped-def]
-    return lambda f: f["type"] == "bot_control" and f["data"]["id"] == command_id
+    return lambda f: f["type"] == "bot_control" and f["data"]["ref"] == command_id
 
 
 async def last_seq_after(ws: ClientConnection, seconds: float) -> int:

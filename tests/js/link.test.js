@@ -11,13 +11,18 @@ test("backoff is jittered, floored and capped", () => {
   assert.equal(backoffDelay(40, () => 0.999999), 29999);
 });
 
-test("command ids are unique", () => {
-  assert.notEqual(commandId(1), commandId(1));
+test("command ids are 128 random bits, as the contract's id pattern allows", () => {
+  const ids = new Set(Array.from({ length: 1000 }, () => commandId()));
+  assert.equal(ids.size, 1000);
+  for (const id of ids) assert.match(id, /^c-[0-9a-f]{32}$/);
+  const zeros = { getRandomValues: (a) => a.fill(0) };
+  assert.equal(commandId(zeros), "c-" + "0".repeat(32)); // the source of randomness is the only input
 });
 
 test("only the answer to our resume ends the resume; an error frame refuses it", () => {
-  const answer = JSON.stringify({ v: 1, type: "bot_control", data: { id: "r1", command: "resume", ok: true, recovered: true } });
-  assert.deepEqual(resumeAnswer(answer, "r1"), { id: "r1", command: "resume", ok: true, recovered: true });
+  const data = { id: "9f1c", ref: "r1", command: "resume", ok: true, recovered: true };
+  const answer = JSON.stringify({ v: 1, type: "bot_control", data });
+  assert.deepEqual(resumeAnswer(answer, "r1"), data);
   assert.equal(resumeAnswer(answer, "r2"), null);
   assert.equal(resumeAnswer(JSON.stringify({ v: 1, type: "price_update", data: {} }), "r1"), null);
   assert.deepEqual(resumeAnswer(JSON.stringify({ v: 1, type: "error", data: {} }), "r1"), { refused: true });

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import DEFAULTS
+from bot.config import BotSettings
 from scripts.simulate import main, simulate, survey
 
-DEFAULT_SEED = int(DEFAULTS["SIM_SEED"])
+DEFAULT_SEED = BotSettings.from_env({}).sim_seed
 
 
 async def test_thirty_simulated_minutes_of_the_defaults() -> None:
@@ -32,7 +32,7 @@ async def test_other_seeds_stay_in_the_same_bands(seed: int) -> None:
 def test_the_command_prints_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--minutes", "5"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"5 simulated minutes, seed {DEFAULT_SEED}: sma_cross (SMA 2/4) on 60 s closes")
+    assert out.startswith(f"5 simulated minutes, seed {DEFAULT_SEED}: sma_cross (SMA_FAST=2 SMA_SLOW=4) on 60 s closes")
     for text in ("1-minute volatility: BTCUSDT ", "trades: ", "fees paid: ", "final equity: "):
         assert text in out, text
     with pytest.raises(ValueError, match="minutes"):

@@ -19,9 +19,10 @@ from django.db import connections
 
 from bot_api.command_bus import CommandBus
 from bot_api.commands import MAX_FRAME_BYTES
+from bot_api.keys import RedisKeys
 from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import DashboardConsumer
-from crypto_bot_ui.dashboard.guard import CLOSE_DEACTIVATED, CLOSE_SESSION_ENDED, get_guard
+from crypto_bot_ui.dashboard.guard import CLOSE_DEACTIVATED, CLOSE_ROLE_CHANGED, CLOSE_SESSION_ENDED, get_guard
 from crypto_bot_ui.dashboard.relay import get_relay
 from crypto_bot_ui.trades.models import BotCommand
 from tests.conftest import make_operator
@@ -32,11 +33,16 @@ pytestmark = [pytest.mark.db, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 async def bot(redis_url: str, redis_prefix: str, settings: Any) -> AsyncIterator[CommandBus]:
-    """The web side on this test's keys, with a live bot heartbeat; yields the bot's command bus."""
+    """The web side on this test's keys (the channel layer's too), with a live bot heartbeat;
+    yields the bot's command bus."""
     settings.REDIS_URL, settings.REDIS_PREFIX = redis_url, redis_prefix
+    layer = {"hosts": [{"address": redis_url, "socket_timeout": None}],
+             "prefix": RedisKeys(prefix=redis_prefix).channel_layer_prefix}
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": layer}}
     keys = bot_link.bot_keys()
     await bot_link.redis_client().set(keys.heartbeat_key, "1", px=60_000)
     yield CommandBus(bot_link.redis_client(), keys)
+    await get_guard().listener.aclose()
     await get_relay().aclose()
     await sync_to_async(connections.close_all)()
 
@@ -52,17 +58,17 @@ async def socket_of(user: User) -> tuple[WebsocketCommunicator, SessionStore]:
 
 
 async def answer_to(communicator: WebsocketCommunicator, command_id: str) -> dict[str, Any]:
-    """The bot_control answering `command_id` (other frames are skipped)."""
+    """The bot_control answering the command this page sent as `command_id` (others are skipped)."""
     envelopes = Envelopes(lambda: communicator.receive_from(10))
     async with asyncio.timeout(10):
         while True:
             frame = await envelopes.next()
-            if frame["type"] == "bot_control" and frame["data"]["id"] == command_id:
+            if frame["type"] == "bot_control" and frame["data"]["ref"] == command_id:
                 return dict(frame["data"])
 
 
 async def commands_sent(bus: CommandBus, count: int = 0) -> list[str]:
-    """The ids of the commands the bot has been sent, once there are at least `count` (a blocking read)."""
+    """The pages' ids of the commands the bot has been sent, once there are at least `count`."""
     ids: list[str] = []
     cursor = "0-0"
     async with asyncio.timeout(5):
@@ -71,7 +77,7 @@ async def commands_sent(bus: CommandBus, count: int = 0) -> list[str]:
             if not batch:
                 return ids
             cursor = batch[-1].entry_id
-            ids += [r.command.id for r in batch if r.command is not None]
+            ids += [r.command.action.id for r in batch if r.command is not None]
 
 
 async def test_a_viewer_can_watch_but_every_command_that_changes_something_is_refused(bot: CommandBus) -> None:
@@ -86,25 +92,39 @@ async def test_a_viewer_can_watch_but_every_command_that_changes_something_is_re
         await communicator.send_json_to({"command": "request_status", "id": "v9"})  # reading is allowed
         assert await commands_sent(bot, count=1) == ["v9"]
         log = await sync_to_async(lambda: list(BotCommand.objects.order_by("id").values_list(
-            "command_id", "username", "address", "status", "error")))()
-        assert log == [(f"v{n}", "vera", "10.0.0.9", "error", "forbidden") for n in range(3)]
+            "username", "address", "status", "error")))()
+        assert log == [("vera", "10.0.0.9", "error", "forbidden")] * 3
     finally:
         await communicator.disconnect()
 
 
-async def test_leaving_operators_takes_effect_at_the_next_command(bot: CommandBus) -> None:
+async def closed_with(communicator: WebsocketCommunicator) -> int:
+    """The close code the server ends this socket with (other frames are skipped)."""
+    async with asyncio.timeout(5):
+        while (message := await communicator.receive_output(5))["type"] != "websocket.close":
+            pass
+    return int(message["code"])
+
+
+async def test_leaving_operators_closes_the_open_page_at_once_and_takes_effect_at_the_next_command(
+    bot: CommandBus,
+) -> None:
     olga = await sync_to_async(User.objects.create_user)("olga", password="pw-olga-12345")
     await sync_to_async(make_operator)(olga)
     communicator, _ = await socket_of(olga)
+    late, _ = await socket_of(olga)
     try:
         await communicator.send_json_to({"command": "stop_bot", "id": "o1"})
         assert await commands_sent(bot, count=1) == ["o1"]
+        # The command racing the change is refused by the permission read per command...
         await sync_to_async(olga.groups.remove)(await sync_to_async(Group.objects.get)(name="Operators"))
-        await communicator.send_json_to({"command": "start_bot", "id": "o2"})  # same socket, no reconnect
-        assert (await answer_to(communicator, "o2"))["error"] == "forbidden"
+        await late.send_json_to({"command": "start_bot", "id": "o2"})
+        # ...and the change itself reaches every page of hers as a control message: no poll ran here.
+        assert await closed_with(communicator) == CLOSE_ROLE_CHANGED  # the page reloads as a viewer
         assert await commands_sent(bot) == ["o1"]
     finally:
         await communicator.disconnect()
+        await late.disconnect()
 
 
 async def test_a_deactivated_user_and_an_ended_session_are_disconnected(bot: CommandBus) -> None:
@@ -115,14 +135,11 @@ async def test_a_deactivated_user_and_an_ended_session_are_disconnected(bot: Com
     try:
         assert await get_guard().check_now() == 0  # both fine: nothing closed
         olga.is_active = False
-        await sync_to_async(olga.save)()
-        await sync_to_async(sam_session.delete)()  # logged out elsewhere
-        assert await get_guard().check_now() == 2
-        for socket, code in ((olga_socket, CLOSE_DEACTIVATED), (sam_socket, CLOSE_SESSION_ENDED)):
-            async with asyncio.timeout(5):
-                while (message := await socket.receive_output(5))["type"] != "websocket.close":
-                    pass
-            assert message["code"] == code
+        await sync_to_async(olga.save)()  # through Django: pushed to every web process at once
+        assert await closed_with(olga_socket) == CLOSE_DEACTIVATED
+        await sync_to_async(sam_session.delete)()  # behind Django's back: only the poll can see it
+        assert await get_guard().check_now() == 1
+        assert await closed_with(sam_socket) == CLOSE_SESSION_ENDED
     finally:
         await olga_socket.disconnect()
         await sam_socket.disconnect()
@@ -176,21 +193,24 @@ async def operator_and_viewer(
         await vera_socket.disconnect()
 
 
-async def test_a_used_command_id_is_refused_and_the_log_keeps_its_owner(
+async def test_a_pages_id_is_only_its_reference_the_command_id_is_the_servers(
     bot: CommandBus, operator_and_viewer: tuple[WebsocketCommunicator, WebsocketCommunicator]
 ) -> None:
+    """Two pages (or users) using the same id cannot collide or block each other: every command gets
+    a fresh random id from the web process, which the audit log and the bot key it by."""
     olga_socket, vera_socket = operator_and_viewer
     await olga_socket.send_json_to({"command": "stop_bot", "id": "seen-1"})
     assert await commands_sent(bot, count=1) == ["seen-1"]
-    # Replayed by a viewer: refused for what it is; resent by its owner: never re-run.
-    for socket, refusal in ((vera_socket, ("forbidden", None)),
-                            (olga_socket, ("invalid", "this command id was already used"))):
-        await socket.send_json_to({"command": "stop_bot", "id": "seen-1"})
-        answer = await answer_to(socket, "seen-1")  # no bot runs here: the only answer is the refusal
-        assert (answer["error"], answer["detail"]) == refusal
-    assert await commands_sent(bot) == ["seen-1"]
-    row = await sync_to_async(BotCommand.objects.get)(command_id="seen-1", refused=False)
-    assert (row.username, row.status) == ("olga", "pending")  # untouched by the refusals
+    await vera_socket.send_json_to({"command": "stop_bot", "id": "seen-1"})  # a viewer replays it
+    assert (await answer_to(vera_socket, "seen-1"))["error"] == "forbidden"
+    await olga_socket.send_json_to({"command": "stop_bot", "id": "seen-1"})  # and its owner resends it
+    assert await commands_sent(bot, count=2) == ["seen-1", "seen-1"]  # a second command, not a replay
+    rows = await sync_to_async(lambda: list(BotCommand.objects.order_by("id").values_list(
+        "command_id", "username", "status", "refused")))()
+    assert [row[1:] for row in rows] == [("olga", "pending", False), ("vera", "error", True),
+                                         ("olga", "pending", False)]
+    ids = [row[0] for row in rows]
+    assert len(set(ids)) == 3 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
 
 
 async def test_a_refused_command_does_not_take_its_id_from_an_operator(
@@ -220,11 +240,7 @@ async def test_a_password_change_ends_the_open_socket(bot: CommandBus) -> None:
         assert await get_guard().check_now() == 0
         olga.set_password("a-new-one-98765")
         await sync_to_async(olga.save)()
-        assert await get_guard().check_now() == 1
-        async with asyncio.timeout(5):
-            while (message := await communicator.receive_output(5))["type"] != "websocket.close":
-                pass
-        assert message["code"] == CLOSE_SESSION_ENDED
+        assert await closed_with(communicator) == CLOSE_SESSION_ENDED
     finally:
         await communicator.disconnect()
 

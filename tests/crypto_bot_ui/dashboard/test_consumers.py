@@ -14,9 +14,9 @@ from django.contrib.auth.models import User
 from django.db import connections
 
 from bot_api.command_bus import CommandBus
-from bot_api.commands import CommandName
+from bot_api.commands import ClosePosition, StopBot
 from bot_api.events import Envelope, Side, TradeData, TradeExecutedEvent
-from bot_api.frames import BATCH_MAX, MAX_SEND_BYTES, split_frame
+from bot_api.frames import BATCH_MAX, MAX_SEND_BYTES
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import CLOSE_LAGGED, Cursor, DashboardConsumer
@@ -24,8 +24,7 @@ from crypto_bot_ui.dashboard.queues import Frame, Subscription
 from crypto_bot_ui.dashboard.relay import get_relay
 from crypto_bot_ui.trades.models import BotCommand
 from tests.conftest import make_operator
-from tests.crypto_bot_ui.dashboard.test_relay import price, status_at
-from tests.frames import Envelopes
+from tests.frames import Envelopes, price, split_frame, status_at
 
 RUN_1 = datetime(2026, 1, 1, tzinfo=UTC)
 RUN_2 = datetime(2026, 1, 2, tzinfo=UTC)
@@ -143,7 +142,7 @@ async def test_an_envelope_over_the_frame_limit_is_skipped_not_looped_on() -> No
 
 def queued_frame(seq: int, symbol: str | None = "BTCUSDT") -> Frame:
     """A price of `symbol` (None: a trade, never conflated) as a tiny JSON envelope."""
-    return Frame(raw=f'{{"seq":{seq}}}', seq=seq, price_of=symbol)
+    return Frame(raw=f'{{"seq":{seq}}}', seq=seq, supersedes=None if symbol is None else ("price_update", symbol))
 
 
 @pytest.mark.parametrize(
@@ -253,13 +252,13 @@ async def test_commands_go_to_the_bot_with_their_fields_and_are_audited(
                 received += batch
                 cursor = batch[-1].entry_id if batch else cursor
         close, stop = (r.command for r in received)
-        assert close is not None and (close.command, close.symbol, close.issued_by) == (
-            CommandName.CLOSE_POSITION, "ETHUSDT", "olga")
-        assert stop is not None and (stop.command, stop.close_positions) == (CommandName.STOP_BOT, True)
+        assert close is not None and close.issued_by == "olga"
+        assert close.action == ClosePosition(id="k1", symbol="ETHUSDT")
+        assert stop is not None and stop.action == StopBot(id="k2", close_positions=True)
         rows = await sync_to_async(lambda: list(BotCommand.objects.order_by("issued_at")))()
         assert [(r.command_id, r.command, r.symbol, r.close_positions, r.username, r.address, r.status)
-                for r in rows] == [("k1", "close_position", "ETHUSDT", False, "olga", "10.9.8.7", "pending"),
-                                   ("k2", "stop_bot", "", True, "olga", "10.9.8.7", "pending")]
+                for r in rows] == [(close.id, "close_position", "ETHUSDT", False, "olga", "10.9.8.7", "pending"),
+                                   (stop.id, "stop_bot", "", True, "olga", "10.9.8.7", "pending")]
     finally:
         await communicator.disconnect()
         await get_relay().aclose()

@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from bot_api.events import BotState, PnlData, PriceData, PriceUpdateEvent, StatusData, StatusEvent, encode_event
+from bot_api.events import encode_event
 from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.queues import LAGGED, RECENT_CHARS, REPLAY_LIMIT, Frame, Recent, Subscription, conflate
 from crypto_bot_ui.dashboard.relay import Relay
-
-STARTED = datetime(2026, 1, 1, tzinfo=UTC)
+from tests.frames import price, status_at
 
 
 def test_overflow_drops_the_backlog_and_leaves_only_the_lagged_marker() -> None:
@@ -96,20 +94,6 @@ def drain(sub: Subscription) -> list[Frame]:
     return frames
 
 
-def price(seq: int) -> PriceUpdateEvent:
-    return PriceUpdateEvent(seq=seq, data=PriceData(symbol="BTCUSDT", price=Decimal(100 + seq)))
-
-
-def status_at(seq: int) -> StatusEvent:
-    zero = Decimal(0)
-    return StatusEvent(seq=seq, data=StatusData(
-        state=BotState.RUNNING, mode="paper", market_data="sim", strategy="t", quote_asset="USDT",
-        symbols=["BTCUSDT"], prices={"BTCUSDT": Decimal(100 + seq)}, positions=[],
-        pnl=PnlData(realized=zero, unrealized=zero, total=zero), cash=Decimal(1), equity=Decimal(1),
-        trade_count=0, recent_trades=[], started_at=STARTED,
-    ))
-
-
 async def test_replay_since_refuses_what_it_cannot_supply_completely(
     redis_url: str, redis_prefix: str, settings: Any
 ) -> None:
@@ -146,7 +130,7 @@ async def test_resync_brings_a_trailing_snapshot_up_to_date(redis_url: str, redi
 
 def test_conflate_keeps_the_newest_price_per_symbol_in_seq_order() -> None:
     def p(seq: int, symbol: str) -> Frame:
-        return Frame(raw="", seq=seq, price_of=symbol)
+        return Frame(raw="", seq=seq, supersedes=("price_update", symbol))
 
     trade = Frame(raw="", seq=11)
     batch = [p(10, "BTCUSDT"), trade, p(12, "BTCUSDT"), p(13, "ETHUSDT"), p(14, "BTCUSDT")]

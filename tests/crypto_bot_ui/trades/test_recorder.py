@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot_api.events import (
+    DURABLE_MODELS,
     BotControlEvent,
     CommandResultData,
     EquityData,
@@ -278,3 +279,8 @@ def test_whatever_is_on_the_trades_stream_every_entry_is_stored_or_buried(
         assert client.xlen(keys.dead_letter_stream) == recorder.stats.dead
     finally:
         client.delete(keys.trades_stream, keys.dead_letter_stream, keys.recorded_seq_key)
+
+
+def test_the_recorder_stores_every_kind_of_record_the_contract_declares() -> None:
+    recorder = Recorder(redis_url="redis://unused", keys=RedisKeys(prefix="x", bot_id="main"), consumer="c")
+    assert set(recorder.stores()) == set(DURABLE_MODELS)

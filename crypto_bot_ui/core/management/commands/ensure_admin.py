@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+
+from crypto_bot_ui.env import AdminSettings, load
 
 
 class Command(BaseCommand):
@@ -17,8 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Create or update the admin; print a generated password exactly once."""
-        username = os.environ.get("ADMIN_USERNAME", "admin")
-        password = os.environ.get("ADMIN_PASSWORD", "")
+        admin = load(AdminSettings)  # per run, like the command itself: the environment of this call
+        username, password = admin.admin_username, admin.admin_password
         user_model = get_user_model()
         user = user_model.objects.filter(username=username).first()
         if user is None:

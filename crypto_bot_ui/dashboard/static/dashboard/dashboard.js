@@ -110,7 +110,7 @@ function start(root) {
   }
 
   function onControl(d) {
-    const ours = S.pending && S.pending.id === d.id;
+    const ours = S.pending && S.pending.id === d.ref; // ref: this page's own id, echoed
     const text = commandText(d);
     log("bot_control", text + (ours ? "" : " (from another page)"));
     if (ours) {
@@ -158,6 +158,9 @@ function start(root) {
           break;
         case "bot_control":
           onControl(d);
+          break;
+        case "order_skipped":
+          log("order_skipped", "no " + d.side + " of " + d.symbol + ": " + d.reason);
           break;
         case "bot_presence":
           if (S.botOnline !== (d.online === true)) {

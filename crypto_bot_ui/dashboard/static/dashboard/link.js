@@ -14,9 +14,10 @@ export const OPEN_TIMEOUT_MS = 10000;
 export const backoffDelay = (attempt, rand = Math.random, base = 1000, cap = 30000) =>
   Math.max(250, Math.floor(rand() * Math.min(cap, base * 2 ** Math.min(attempt, 16))));
 
-let idCounter = 0;
-/** A command id unique to this page. */
-export const commandId = (now = Date.now()) => "c-" + now + "-" + ++idCounter;
+/** A command's reference: 128 random bits in hex, so no other page (or user) can share or guess it.
+ *  getRandomValues, not randomUUID: the latter exists only on HTTPS or localhost. */
+export const commandId = (random = globalThis.crypto) =>
+  "c-" + Array.from(random.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** The data of the bot_control answering resume `id`, {refused: true} for an error frame, or null
  *  for any other frame (dropped while resuming). */
@@ -25,7 +26,7 @@ export function resumeAnswer(raw, id) {
     const env = JSON.parse(raw);
     if (env && env.type === "error") return { refused: true };
     const d = env && env.type === "bot_control" ? env.data : null;
-    return d && d.id === id && d.command === "resume" ? d : null;
+    return d && d.ref === id && d.command === "resume" ? d : null;
   } catch (e) {
     return null;
   }

@@ -248,6 +248,10 @@ export function createSocket({ S, view, wsPath, onFrame }) {
       toLogin(); // not logged in, session ended, or account deactivated
       return;
     }
+    if (code === 4009) {
+      location.reload(); // now an operator, or now a viewer: the page comes back with those controls
+      return;
+    }
     if (!opened) {
       checkSession().then((valid) => {
         if (leaving) return;

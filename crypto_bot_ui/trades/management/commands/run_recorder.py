@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import threading
 from types import FrameType
 from typing import Any
@@ -13,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from crypto_bot_ui.core.bot_link import bot_keys
+from crypto_bot_ui.env import RecorderSettings, load
 from crypto_bot_ui.trades.recorder import Recorder
 
 
@@ -30,8 +29,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        # A stable name lets a restarted recorder re-read its own pending entries at once.
-        consumer = os.environ.get("RECORDER_NAME", f"{socket.gethostname()}-recorder")
+        consumer = load(RecorderSettings).recorder_name
         recorder = Recorder(redis_url=settings.REDIS_URL, keys=bot_keys(), consumer=consumer)
         recorder.run(stop)
         self.stdout.write(f"recorder stopped: {recorder.stats}")

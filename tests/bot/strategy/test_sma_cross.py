@@ -6,9 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from bot.strategy import STRATEGIES, build_strategy
+from bot.errors import ConfigError
+from bot.strategy import build_strategy, registered
 from bot.strategy.base import Signal
-from bot.strategy.sma_cross import SmaCrossStrategy
+from bot.strategy.sma_cross import SmaCrossParams, SmaCrossStrategy
 from bot_api.events import Side
 from tests.bot.fakes import settings
 
@@ -79,7 +80,27 @@ def test_invalid_windows_are_refused(fast: int, slow: int) -> None:
 
 
 def test_registry_builds_from_settings() -> None:
-    assert "sma_cross" in STRATEGIES
-    strategy = build_strategy(settings(SMA_FAST="3", SMA_SLOW="9"))
+    assert registered()["sma_cross"].params is SmaCrossParams
+    s = settings(SMA_FAST="3", SMA_SLOW="9")
+    assert s.strategy_params == SmaCrossParams.read({"SMA_FAST": "3", "SMA_SLOW": "9"})
+    strategy = build_strategy(s)
     assert isinstance(strategy, SmaCrossStrategy)
     assert (strategy.fast, strategy.slow, strategy.name) == (3, 9, "sma_cross")
+    assert "strategy=sma_cross/ticks (SMA_FAST=3 SMA_SLOW=9)" in s.summary()
+
+
+def test_defaults_and_empty_values() -> None:
+    assert (SmaCrossParams.read({}).fast, SmaCrossParams.read({"SMA_FAST": "", "SMA_SLOW": ""}).slow) == (2, 4)
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SMA_FAST": "0"}, "SMA_FAST: must be a whole number from 1 to 499, got '0'"),
+    ({"SMA_FAST": "x"}, "SMA_FAST: must be a whole number from 1 to 499, got 'x'"),
+    ({"SMA_SLOW": "501"}, "SMA_SLOW: must be a whole number from 2 to 500, got '501'"),
+    ({"SMA_FAST": "20"}, "SMA_FAST: must be smaller than SMA_SLOW (4), got 20"),
+    ({"SMA_FAST": "5", "SMA_SLOW": "5"}, "SMA_FAST: must be smaller than SMA_SLOW (5), got 5"),
+])
+def test_bad_windows_stop_the_bot_naming_the_setting(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        settings(**env)
+    assert caught.value.message == message

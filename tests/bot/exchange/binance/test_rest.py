@@ -8,8 +8,8 @@ import pytest
 
 from bot.connectivity import Connectivity
 from bot.errors import ExchangeOfflineError, ExchangeRejectedError, ExchangeUnavailableError, RateLimitedError
-from bot.exchange.rest import BinanceRest
-from tests.bot.exchange.fake_binance import API_KEY, API_SECRET, FakeBinance, fake_rest
+from bot.exchange.binance.rest import BinanceRest
+from tests.bot.exchange.binance.fake_binance import API_KEY, API_SECRET, FakeBinance, fake_rest
 
 TICKER = "/api/v3/ticker/price"
 

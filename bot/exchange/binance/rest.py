@@ -17,8 +17,6 @@ from typing import Any, TypeVar
 
 import aiohttp
 import pybreaker
-from binance import AsyncClient
-from binance.exceptions import BinanceAPIException, BinanceRequestException
 
 from bot.connectivity import BreakerState, Connectivity
 from bot.errors import (
@@ -27,6 +25,8 @@ from bot.errors import (
     ExchangeUnavailableError,
     RateLimitedError,
 )
+from bot.exchange.binance import pybinance
+from bot.exchange.binance.pybinance import AsyncClient, BinanceAPIException, BinanceRequestException
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +69,11 @@ class BinanceRest:
         fail_max: int,
         reset_timeout: float,
         call_timeout: float = CALL_TIMEOUT,
+        url: str = "",
     ) -> None:
         self.client = client
+        self.url = url
+        """The REST base it calls (for messages: testnet, live, a proxy or a local fake)."""
         self.call_timeout = call_timeout
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=fail_max,
@@ -99,10 +102,8 @@ class BinanceRest:
         fail_max: int, reset_timeout: float,
     ) -> BinanceRest:
         """Build the client (no network I/O); call inside the running event loop."""
-        client = AsyncClient(api_key or None, api_secret or None)
-        # One attribute redirects every /api/v3 call: testnet, live, a proxy or a local fake.
-        client.API_URL = rest_url.rstrip("/")
-        return cls(client, connectivity, fail_max=fail_max, reset_timeout=reset_timeout)
+        client = pybinance.client(rest_url, api_key, api_secret)
+        return cls(client, connectivity, fail_max=fail_max, reset_timeout=reset_timeout, url=rest_url)
 
     @property
     def state(self) -> str:
@@ -156,13 +157,8 @@ class BinanceRest:
     async def sync_time(self) -> None:
         """Align signed requests' timestamps with the exchange's clock."""
         server = await self.call("time", self.client.get_server_time)
-        self.client.timestamp_offset = int(server["serverTime"]) - int(time.time() * 1000)
+        pybinance.set_clock_offset(self.client, int(server["serverTime"]) - int(time.time() * 1000))
 
     async def close(self) -> None:
         """Close the HTTP session, then (bounded: it may wait out a 10 s read) the WebSocket API."""
-        await self.client.session.close()
-        try:
-            async with asyncio.timeout(CLOSE_TIMEOUT):
-                await self.client.ws_api.close()
-        except Exception as exc:  # noqa: BLE001 - shutting down: report and go on
-            logger.info("closing Binance's WebSocket API connection: %s", exc)
+        await pybinance.close_client(self.client, CLOSE_TIMEOUT)

@@ -12,10 +12,10 @@ from decimal import Decimal
 import pytest
 
 from bot.connectivity import Connectivity
-from bot.exchange.rest import BinanceRest
+from bot.exchange.binance.market import BinanceMarket, price_of, stream_names
+from bot.exchange.binance.rest import BinanceRest
 from bot.market.base import Tick
-from bot.market.binance import BinanceMarket, price_of, stream_names
-from tests.bot.exchange.fake_binance import FakeBinance, FakeStreams, fake_rest, fake_streams
+from tests.bot.exchange.binance.fake_binance import FakeBinance, FakeStreams, fake_rest, fake_streams
 
 
 @dataclass
@@ -138,7 +138,7 @@ def test_price_parsing_takes_only_valid_prices() -> None:
 
 
 async def test_a_connection_is_renewed_before_binance_s_24_h_cut(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.market.binance.MAX_CONNECTION_AGE", 0.5)  # 23.5 h in production
+    monkeypatch.setattr("bot.exchange.binance.market.MAX_CONNECTION_AGE", 0.5)  # 23.5 h in production
     async with running() as run:
         await run.source("stream")
         await run.source("rest")  # renewed: the old session ended

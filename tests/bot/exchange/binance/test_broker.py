@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from bot.broker.binance import BinanceBroker
 from bot.errors import ExchangeUnavailableError, OrderError, OrderStatusUnknownError
-from bot.exchange.rest import BinanceRest
+from bot.exchange.binance.broker import BinanceBroker
+from bot.exchange.binance.rest import BinanceRest
 from bot.portfolio import Portfolio
 from bot_api.events import Side
-from tests.bot.exchange.fake_binance import FakeBinance
+from tests.bot.exchange.binance.fake_binance import FakeBinance
 
 ORDER = "/api/v3/order"
 

@@ -15,14 +15,14 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from binance import BinanceSocketManager
-from binance.ws.reconnecting_websocket import WSListenerState
-
-from bot.exchange.rest import BinanceRest
+from bot.exchange.binance import pybinance
+from bot.exchange.binance.rest import BinanceRest
 from bot.exchange.sessions import keep_reconnecting
 
 logger = logging.getLogger(__name__)
 
+OPEN_TIMEOUT = 10.0
+"""Bound on connecting and subscribing."""
 CLOSE_TIMEOUT = 2.0
 """Bound on unsubscribing; also gives python-binance time to reconnect before the next subscribe."""
 
@@ -55,9 +55,8 @@ class UserDataStream:
         await keep_reconnecting(self._session, what="Binance user data stream")
 
     async def _session(self) -> None:
-        self._rest.client.ws_api._url = self._ws_api_url  # python-binance has no setter for it
-        socket = BinanceSocketManager(self._rest.client).user_socket()
-        async with asyncio.timeout(10):
+        socket = pybinance.user_socket(self._rest.client, self._ws_api_url)
+        async with asyncio.timeout(OPEN_TIMEOUT):
             await socket.__aenter__()
         self.sessions += 1
         logger.info("Binance user data stream subscribed")
@@ -69,12 +68,7 @@ class UserDataStream:
                 self.events += 1
                 self._on_event(message)
         finally:
-            socket.ws_state = WSListenerState.EXITING
-            try:
-                async with asyncio.timeout(CLOSE_TIMEOUT):  # it unsubscribes, and may wait 10 s for an answer
-                    await socket.__aexit__(None, None, None)
-            except Exception as exc:  # noqa: BLE001 - closing a dead subscription may fail in many ways
-                logger.info("closing the user data stream: %s", exc)
+            await pybinance.unsubscribe(socket, CLOSE_TIMEOUT)
 
     def _on_event(self, event: Mapping[str, Any]) -> None:
         kind = event.get("e")

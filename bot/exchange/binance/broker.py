@@ -28,12 +28,12 @@ from bot.errors import (
     OrderStatusUnknownError,
     RateLimitedError,
 )
-from bot.exchange.rest import BinanceRest
+from bot.exchange.binance.rest import BinanceRest
+from bot.money import MONEY_STEP
 from bot_api.events import Side
 
 logger = logging.getLogger(__name__)
 
-MONEY_STEP = Decimal("0.00000001")
 ORDER_NOT_FOUND = -2013
 LOOKUPS = 3
 """Attempts to learn an order's fate after a lost answer (with a short pause between)."""

@@ -1,4 +1,4 @@
-"""Mean reversion signals, the risk guard (position cap, daily loss halt) and paper slippage."""
+"""The risk guard (position cap, daily loss halt), the halts on unsafe fills, and paper slippage."""
 
 from __future__ import annotations
 
@@ -12,24 +12,8 @@ from bot.broker.base import Fill
 from bot.broker.paper import PaperBroker
 from bot.errors import BotError, OrderStatusUnknownError
 from bot.risk import RiskGuard
-from bot.strategy import MeanReversionStrategy, build_strategy
 from bot_api.events import BotState, Side
-from tests.bot.fakes import AlwaysStrategy, ListSink, ScriptedStrategy, engine, settings, tick, trade_data
-
-
-def test_mean_reversion_buys_a_dip_and_sells_the_return_to_the_mean() -> None:
-    strategy = MeanReversionStrategy(window=5, entry_z=Decimal("1.5"), exit_z=Decimal(0))
-    prices = ["100", "101", "100", "101", "100"]
-    assert [strategy.on_price("BTCUSDT", Decimal(p), Decimal(0)) for p in prices] == [None] * 5
-    buy = strategy.on_price("BTCUSDT", Decimal(95), Decimal(0))  # far below the mean
-    assert buy is not None and buy.side is Side.BUY and "z-score" in buy.reason
-    assert strategy.on_price("BTCUSDT", Decimal(96), Decimal(1)) is None  # still below: hold
-    sell = strategy.on_price("BTCUSDT", Decimal(101), Decimal(1))
-    assert sell is not None and sell.side is Side.SELL
-    # No sell while flat, no buy while long; a flat window gives nothing.
-    flat = MeanReversionStrategy(window=3, entry_z=Decimal(1), exit_z=Decimal(0))
-    assert [flat.on_price("ETHUSDT", Decimal(5), Decimal(0)) for _ in range(4)] == [None] * 4
-    assert build_strategy(settings(STRATEGY="mean_reversion", MR_WINDOW="7")).window == 7  # type: ignore[attr-defined]
+from tests.bot.fakes import AlwaysStrategy, ListSink, ScriptedStrategy, engine, tick, trade_data
 
 
 async def test_buys_are_capped_by_max_position_quote() -> None:
@@ -40,6 +24,11 @@ async def test_buys_are_capped_by_max_position_quote() -> None:
     buys = [e.data.qty for e in sink.of_type("trade_executed")]  # type: ignore[union-attr]
     assert buys == [Decimal(10), Decimal(5)]  # the second only up to 1500 in all
     assert eng.portfolio.position_qty("BTCUSDT") * 100 == 1500
+    await eng.on_tick(tick("BTCUSDT", "100"))  # the script is done: no signal, nothing to say
+    eng.strategy = ScriptedStrategy([Side.BUY])
+    await eng.on_tick(tick("BTCUSDT", "100"))
+    assert [e.data.reason for e in sink.of_type("order_skipped")] == [  # type: ignore[union-attr]
+        "the position is at MAX_POSITION_QUOTE (1500)"]
 
 
 async def test_the_daily_loss_limit_stops_trading_and_says_why() -> None:

@@ -21,12 +21,10 @@ from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from binance import BinanceSocketManager
-from binance.ws.reconnecting_websocket import ReconnectingWebsocket, WSListenerState
-
 from bot.connectivity import Connectivity
 from bot.errors import ExchangeError, ExchangeOfflineError, RateLimitedError
-from bot.exchange.rest import BinanceRest
+from bot.exchange.binance import pybinance
+from bot.exchange.binance.rest import BinanceRest
 from bot.exchange.sessions import keep_reconnecting
 from bot.market.base import Tick
 from bot_api.models import utcnow
@@ -34,6 +32,7 @@ from bot_api.tasks import cancel_and_wait, wait_event
 
 MAX_CONNECTION_AGE = 23.5 * 3600
 """Reconnect before Binance cuts every stream connection at 24 h."""
+OPEN_TIMEOUT = 10.0
 CLOSE_TIMEOUT = 2.0
 QUEUE_SIZE = 10_000
 """python-binance's read queue; overflowing it ends the library's read loop for good."""
@@ -72,7 +71,7 @@ class BinanceMarket:
         tick_interval: float, stall_timeout: float, poll_interval: float,
     ) -> None:
         self._rest = rest
-        self._stream_url = stream_url if stream_url.endswith("/") else stream_url + "/"
+        self._stream_url = stream_url
         self._symbols = symbols
         self._connectivity = connectivity
         self._tick_interval = tick_interval
@@ -114,14 +113,8 @@ class BinanceMarket:
         await keep_reconnecting(self._stream_session, what="Binance stream", on_end=lambda: self._set_streaming(False))
 
     async def _stream_session(self) -> None:
-        manager = BinanceSocketManager(self._rest.client, max_queue_size=QUEUE_SIZE)
-        manager.STREAM_URL = self._stream_url
-        socket = manager.multiplex_socket(stream_names(self._symbols))
-        before = asyncio.all_tasks()
-        async with asyncio.timeout(10):
-            await socket.__aenter__()
-        await asyncio.sleep(0)  # the library starts its read loop with call_soon
-        readers = [t for t in asyncio.all_tasks() - before if _reads_for(t, socket)]
+        socket = pybinance.market_socket(self._rest.client, self._stream_url, stream_names(self._symbols), QUEUE_SIZE)
+        readers = await pybinance.open_socket(socket, OPEN_TIMEOUT)
         self.sessions += 1
         opened = time.monotonic()
         try:
@@ -135,7 +128,8 @@ class BinanceMarket:
                     raise _SessionEndedError(f"no message for {self._stall_timeout:g} s (stalled)") from None
                 self._on_message(message)
         finally:
-            await self._close(socket, readers)
+            # Closed by us, each step bounded: python-binance's own exit can hang while it reconnects.
+            await pybinance.leave_socket(socket, readers, CLOSE_TIMEOUT)
 
     def _on_message(self, message: dict[str, Any]) -> None:
         if message.get("e") == "error":
@@ -157,16 +151,6 @@ class BinanceMarket:
                     return
                 self._event_ms[symbol] = event_ms
             self._update(symbol, price)
-
-    async def _close(self, socket: ReconnectingWebsocket, readers: list[asyncio.Task[Any]]) -> None:
-        # Not socket.__aexit__: it can wait forever while the library is reconnecting. Stop the
-        # library's read loop and close the connection ourselves, each with a bound.
-        socket.ws_state = WSListenerState.EXITING
-        await cancel_and_wait(*readers)
-        if socket.ws is not None:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(CLOSE_TIMEOUT):
-                    await socket.ws.close()
 
     def _set_streaming(self, streaming: bool) -> None:
         if streaming == self._stream_up.is_set():
@@ -214,8 +198,3 @@ class BinanceMarket:
                 self._update(*parsed)
         self._connectivity.set_source("rest", "websocket down; polling REST")
 
-
-def _reads_for(task: asyncio.Task[Any], socket: ReconnectingWebsocket) -> bool:
-    """Whether `task` is the library's read loop of `socket` (not another socket's, e.g. the user stream's)."""
-    frame = getattr(task.get_coro(), "cr_frame", None)
-    return frame is not None and frame.f_code.co_name == "_read_loop" and frame.f_locals.get("self") is socket

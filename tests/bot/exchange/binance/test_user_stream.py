@@ -7,9 +7,9 @@ import contextlib
 from decimal import Decimal
 
 from bot.connectivity import Connectivity
-from bot.exchange.rest import BinanceRest
-from bot.exchange.user_stream import UserDataStream, balances_of
-from tests.bot.exchange.fake_binance import API_KEY, API_SECRET, FakeBinance, FakeWsApi, fake_rest, fake_ws_api
+from bot.exchange.binance.rest import BinanceRest
+from bot.exchange.binance.user_stream import UserDataStream, balances_of
+from tests.bot.exchange.binance.fake_binance import API_KEY, API_SECRET, FakeBinance, FakeWsApi, fake_rest, fake_ws_api
 
 
 def position(**free: str) -> dict[str, object]:

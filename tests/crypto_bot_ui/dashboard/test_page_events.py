@@ -1,0 +1,17 @@
+"""The page renders every event the contract declares, and nothing the contract does not."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bot_api.events import EVENT_MODELS
+
+PAGE = Path(__file__).resolve().parents[3] / "crypto_bot_ui/dashboard/static/dashboard/dashboard.js"
+
+
+def test_the_pages_switch_handles_exactly_the_contracts_event_types() -> None:
+    source = PAGE.read_text()
+    switch = source[source.index("switch (env.type)"):source.index("default:", source.index("switch (env.type)"))]
+    handled = set(re.findall(r'case "([a-z_]+)":', switch))
+    assert handled == set(EVENT_MODELS), "add a `case` to applyEnvelope in dashboard.js (or remove a stale one)"
