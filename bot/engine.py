@@ -102,6 +102,8 @@ class TradingEngine:
         # One operation at a time: seq order must equal publish order (the replay stream
         # refuses ids that go backwards), and a command must not interleave with a fill.
         self._lock = asyncio.Lock()
+        self._told_skip: dict[str, str] = {}
+        """By symbol: the cause of the last order_skipped told (see on_tick)."""
         self._handlers: dict[type[Command], Callable[[Any, str], Awaitable[Outcome]]] = {
             StartBot: self._start,
             StopBot: self._stop,
@@ -169,11 +171,15 @@ class TradingEngine:
                             held=position_qty, cash=self.portfolio.cash)
             if isinstance(qty, Decimal):
                 await self._trade(tick, signal, qty)
-            elif qty is not None:
-                skipped = OrderSkippedData(symbol=tick.symbol, side=signal.side, reason=qty)
+            elif qty is not None and self._told_skip.get(tick.symbol) != qty.kind:
+                # Told once per cause and symbol (until it trades again): a strategy that keeps
+                # signalling into an empty wallet must not fill the log and the replay window.
+                self._told_skip[tick.symbol] = qty.kind
+                skipped = OrderSkippedData(symbol=tick.symbol, side=signal.side, reason=qty.reason)
                 await self._emit(OrderSkippedEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=skipped))
 
     async def _trade(self, tick: Tick, signal: Signal, qty: Decimal) -> None:
+        self._told_skip.pop(tick.symbol, None)
         await self._execute(tick.symbol, signal.side, qty, tick.price, signal.reason)
         await self._risk_halt()
 

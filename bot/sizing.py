@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from typing import NamedTuple
 
 from bot.config import BotSettings
 from bot.money import MONEY_STEP, ORDER_QTY_STEP
@@ -14,9 +15,17 @@ PRICE_MARGIN = Decimal("0.005")
 CENT = Decimal("0.01")
 
 
+class Skip(NamedTuple):
+    """Why a signal is not traded: `kind` stays the same while the cause does (`cash`, `limit`,
+    `lot`), `reason` is the sentence for people, with today's figures."""
+
+    kind: str
+    reason: str
+
+
 def order_qty(
     *, settings: BotSettings, risk: RiskGuard, side: Side, price: Decimal, held: Decimal, cash: Decimal
-) -> Decimal | str | None:
+) -> Decimal | Skip | None:
     """The quantity to trade; else the reason nothing can be (None: nothing to say, a sell while flat)."""
     if side is Side.SELL:
         return held if held > 0 else None
@@ -24,8 +33,8 @@ def order_qty(
     qty = risk.cap_buy(qty, price, held, ORDER_QTY_STEP)
     if qty <= 0:
         if settings.max_position_quote is not None and held > 0:
-            return f"the position is at MAX_POSITION_QUOTE ({settings.max_position_quote:f})"
-        return f"ORDER_QUOTE buys less than one lot ({ORDER_QTY_STEP:f}) at {price:f}"
+            return Skip("limit", f"the position is at MAX_POSITION_QUOTE ({settings.max_position_quote:f})")
+        return Skip("lot", f"ORDER_QUOTE buys less than one lot ({ORDER_QTY_STEP:f}) at {price:f}")
     # The worst price the fill may get: slippage plus a margin for the book moving. Rounded up so
     # the estimate is never below the broker's fee.
     worst = price * (1 + settings.slippage_bps / 10_000 + PRICE_MARGIN)
@@ -33,5 +42,5 @@ def order_qty(
     needed = turnover + (turnover * settings.fee_rate).quantize(MONEY_STEP, rounding=ROUND_UP)
     if cash < needed:
         free = cash.quantize(CENT, rounding=ROUND_DOWN)
-        return f"not enough cash: {needed.quantize(CENT, rounding=ROUND_UP):f} needed, {free:f} free"
+        return Skip("cash", f"not enough cash: {needed.quantize(CENT, rounding=ROUND_UP):f} needed, {free:f} free")
     return qty

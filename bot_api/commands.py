@@ -43,18 +43,11 @@ class Command(ContractModel):
     """A command as a client sends it (the browser's frame), and as it travels to the bot inside a
     `BotCommand`: one model per command, carrying what the system needs to know about it."""
 
-    forwarded: ClassVar[bool] = True
-    """Sent on to the bot; otherwise the web process answers it itself."""
     control: ClassVar[bool] = False
     """Changes something: operators only (`control_bot`), and each one is written to the audit log."""
 
     id: CommandId
     """The client's own reference: the answer (`bot_control`) carries it back as `ref`."""
-
-    @classmethod
-    def name(cls) -> str:
-        """The `command` this model carries."""
-        return str(cls.model_fields["command"].default)
 
 
 class StartBot(Command):
@@ -91,7 +84,6 @@ class Resume(Command):
     """After a reconnect: send what came after `last_seq` (or a fresh status if that is gone).
     Answered by the web process itself (a replay), never forwarded to the bot."""
 
-    forwarded: ClassVar[bool] = False
     command: Literal["resume"] = "resume"
     last_seq: Annotated[int, Field(ge=0, le=MAX_SEQ, strict=True)]
 

@@ -288,8 +288,9 @@ class Envelope(ContractModel):
         return str(cls.model_fields["type"].default)
 
     def supersedes_key(self) -> str | None:
-        """Events with the same (type, key) supersede older ones: a lagging reader, or a full outbox,
-        may drop all but the newest. None (the default): never dropped."""
+        """Events with a key may be dropped for newer ones: a lagging socket keeps only the newest of
+        each (type, key), a full outbox drops the oldest of these types first. None (the default):
+        never dropped."""
         return None
 
 

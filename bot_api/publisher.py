@@ -135,7 +135,7 @@ class EventPublisher:
             if str(exc).startswith("NOSNAPSHOT"):
                 raise SnapshotRequiredError(f"no snapshot in Redis for event {seq}") from None
             raise TransportError(f"publish of {seq} failed: {exc}") from exc
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise TransportError(f"publish of {seq} failed: {exc}") from exc
         if removed:
             logger.warning("removed %d foreign entries lying in the way of event %s in %s",
@@ -148,7 +148,7 @@ class EventPublisher:
         """
         try:
             await self._redis.set(self._keys.status_key, snapshot)
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise TransportError(f"storing the snapshot failed: {exc}") from exc
 
     async def journal_mark(self) -> str | None:
@@ -156,7 +156,7 @@ class EventPublisher:
         Raises TransportError (retryable)."""
         try:
             raw = await self._redis.get(self._keys.journal_mark_key)
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise TransportError(f"reading the journal mark failed: {exc}") from exc
         return raw.decode() if isinstance(raw, bytes) else raw
 
@@ -164,14 +164,14 @@ class EventPublisher:
         """Mark Redis with this bot's journal id. Raises TransportError (retryable)."""
         try:
             await self._redis.set(self._keys.journal_mark_key, journal_id)
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise TransportError(f"marking Redis failed: {exc}") from exc
 
     async def recorded_seq(self) -> int:
         """The recorder's watermark: every trade up to this seq is stored. Raises TransportError."""
         try:
             return int(await self._redis.get(self._keys.recorded_seq_key) or 0)
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise TransportError(f"reading the recorder's watermark failed: {exc}") from exc
 
     async def rerecord(self, event: Envelope) -> None:
@@ -180,13 +180,13 @@ class EventPublisher:
         try:
             await self._redis.xadd(self._keys.trades_stream, {EVENT_FIELD: encode_event(event)},
                                    maxlen=TRADES_STREAM_MAXLEN, approximate=True)
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise TransportError(f"re-sending event {event.seq} to the recorder failed: {exc}") from exc
 
     async def last_seq(self) -> int:
         """Return the last seq published for this bot (0 if none)."""
         try:
             raw = await self._redis.get(self._keys.seq_key)
-        except RedisError as exc:
+        except (RedisError, OSError) as exc:
             raise TransportError(f"reading seq failed: {exc}") from exc
         return int(raw) if raw else 0

@@ -15,8 +15,12 @@ them). The rules every model follows are here once:
 
 from __future__ import annotations
 
+import ast
+import inspect
+import itertools
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +29,7 @@ from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -90,7 +94,7 @@ Seconds = Annotated[float, Unit("seconds")]
 """A duration in seconds; bounds go on the field."""
 WholeSeconds = Annotated[int, Unit("seconds")]
 """A whole number of seconds; bounds go on the field."""
-Secret = Annotated[str, Sensitive()]
+Secret = Annotated[str, Sensitive(), StringConstraints(strip_whitespace=False)]
 """A string that errors never quote back (the field also takes repr=False)."""
 
 
@@ -192,7 +196,9 @@ class EnvSettings(BaseSettings):
         frozen=True,
         extra="ignore",
         str_strip_whitespace=True,
-        use_attribute_docstrings=True,  # a field's docstring is its description (and its table row)
+        # Not use_attribute_docstrings: pydantic finds the source through inspect, whose module
+        # scan wakes lazily imported modules (in the web process: autobahn's WAMP and numpy,
+        # 15 MB). `env_fields` reads the docstrings from the file, when a table asks.
     )
 
     @classmethod
@@ -218,9 +224,37 @@ class EnvSettings(BaseSettings):
 
     @classmethod
     def env_fields(cls) -> Iterable[tuple[str, FieldInfo]]:
-        """(env name, field) of every setting, in declaration order."""
+        """(env name, field) of every setting, in declaration order; each field's docstring is its
+        description (the settings tables' meaning column)."""
+        docs = field_docstrings(cls)
         for name, field in cls.model_fields.items():
+            if field.description is None and name in docs:
+                field.description = docs[name]  # documentation only: validation never reads it
             yield field.alias or name, field
+
+
+def field_docstrings(model: type) -> dict[str, str]:
+    """The string under each annotated attribute of `model` and its bases, read from their files."""
+    docs: dict[str, str] = {}
+    for klass in reversed(model.__mro__):
+        module = sys.modules.get(klass.__module__)
+        path = getattr(module, "__file__", None)
+        if not path or not path.endswith(".py") or klass.__module__.startswith(("pydantic", "builtins")):
+            continue
+        tree = ast.parse(Path(path).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name == klass.__name__:
+                docs.update(_attribute_docs(node.body))
+    return docs
+
+
+def _attribute_docs(body: list[ast.stmt]) -> dict[str, str]:
+    found = {}
+    for stmt, after in itertools.pairwise(body):
+        if (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant) and isinstance(after.value.value, str)):
+            found[stmt.target.id] = inspect.cleandoc(after.value.value)
+    return found
 
 
 def first_problem(model: type[BaseSettings], exc: ValidationError, raw: Mapping[str, Any]) -> SettingError:

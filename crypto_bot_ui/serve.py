@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from daphne.cli import CommandLineInterface
+from django.core.exceptions import ImproperlyConfigured
 
 from bot_api.frames import MAX_SEND_BYTES
 from crypto_bot_ui.env import ServeSettings, load
@@ -24,7 +25,10 @@ def daphne_args(*, host: str, port: int, app: str = APP) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve until stopped; `--bind`/`--port` override WEB_HOST/WEB_PORT."""
-    where = load(ServeSettings)
+    try:
+        where = load(ServeSettings)
+    except ImproperlyConfigured as exc:
+        raise SystemExit(f"configuration error: {exc}") from None
     parser = argparse.ArgumentParser(prog="python -m crypto_bot_ui.serve", description=__doc__.splitlines()[0])
     parser.add_argument("--bind", default=where.web_host, help="address (WEB_HOST)")
     parser.add_argument("--port", type=int, default=where.web_port, help="port (WEB_PORT)")

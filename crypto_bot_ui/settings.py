@@ -262,9 +262,9 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            # socket_timeout None: redis-py 8 defaults to 5 s, which breaks the layer's
-            # blocking receive (channels_redis issue 422).
-            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            # socket_timeout above the layer's 5 s blocking receive (redis-py 8's default of 5 s
+            # breaks it: channels_redis issue 422), yet bounded, like the connect.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 10, "socket_connect_timeout": 3}],
             "prefix": RedisKeys(prefix=REDIS_PREFIX).channel_layer_prefix,
         },
     }

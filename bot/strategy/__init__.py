@@ -42,8 +42,8 @@ def _load(path: str) -> StrategyPlugin[Any]:
     """Import `path` and return its PLUGIN."""
     try:
         module = importlib.import_module(path)
-    except ImportError as exc:
-        raise ValueError(f"cannot import the strategy module ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - whatever a plug-in's import does, one line says so
+        raise ValueError(f"cannot import the strategy module ({type(exc).__name__}: {exc})") from None
     plugin = getattr(module, "PLUGIN", None)
     if not isinstance(plugin, StrategyPlugin):
         raise ValueError(f"module {path} has no PLUGIN = StrategyPlugin(...)")

@@ -16,14 +16,12 @@ OPERATORS_GROUP = "Operators"
 def can_control(user_id: int | None) -> bool:
     """Whether the user may send commands, read afresh from the database (no cached permissions):
     a user removed from Operators or deactivated loses the right at their next command."""
-    if user_id is None:
-        return False
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
-    return user is not None and user.has_perm(CONTROL_PERMISSION)
+    return user_id is not None and user_id in controllers([user_id])
 
 
 def controllers(user_ids: Iterable[int]) -> set[int]:
-    """Which of these (active) users may send commands: one query, whatever their number."""
+    """Which of these (active) users may send commands: one query, whatever their number. The one
+    definition of the role (the page's socket is closed when its answer changes)."""
     app_label, codename = CONTROL_PERMISSION.split(".")
     granted = Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label) | Q(
         groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -156,7 +155,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.watched = Watched(user.pk, getattr(session, "session_key", None), self._close_for_guard,
                                auth_hash=session.get(HASH_SESSION_KEY) if session is not None else None,
                                can_control=await database_sync_to_async(can_control)(user.pk))
-        await get_guard().watch(self.watched)
+        get_guard().watch(self.watched)
         self._start_pump(Cursor(), snapshot_first=True)
 
     async def disconnect(self, code: int) -> None:
@@ -172,7 +171,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             SOCKETS.give_back(self.counted_user)
             self.counted_user = None
         if self.watched is not None:
-            await get_guard().forget(self.watched)
+            get_guard().forget(self.watched)
             self.watched = None
         await self._stop_pump()
         if self.sub is not None:
@@ -278,10 +277,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             resync = [] if replay is not None else await self.relay.resync()
         except TransportError as exc:
             logger.warning("resume from %d failed: %s", frame.last_seq, exc)
-            await self._answer(refusal(frame, CommandError.UNAVAILABLE))
+            await self._answer(refusal(frame, CommandError.UNAVAILABLE, command_id=frame.id))
             self._start_pump(Cursor(), snapshot_first=True)  # back to a fresh start
             return
-        await self._answer(CommandResultData(id=uuid.uuid4().hex, ref=frame.id, command=frame.command, ok=True,
+        # id = ref: a resume is never audited, and a page loaded before ref existed matches by id.
+        await self._answer(CommandResultData(id=frame.id, ref=frame.id, command=frame.command, ok=True,
                                              recovered=replay is not None))
         if replay is not None:
             # The run of the events being resumed: without it, any later status would pass as

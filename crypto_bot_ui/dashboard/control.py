@@ -28,6 +28,13 @@ from bot_api.backoff import Backoff
 
 logger = logging.getLogger(__name__)
 
+LAYER_TIMEOUT = 2.0
+"""Longest wait for one channel-layer call: a Redis that stalls must hold up neither a socket nor
+a request (the guard's poll is the backstop)."""
+MEMBERSHIP_REFRESH = 3600.0
+"""How often the groups of this process's users are joined again: the layer forgets a membership
+after a day (channels-redis' group expiry)."""
+
 NO_CHANNEL_LAYER = "none"
 """A channel layer alias that names no layer: a consumer with it gets none (see consumers.py)."""
 ACCESS_CHANGED = "access.changed"
@@ -47,15 +54,20 @@ async def access_changed(*user_ids: int) -> None:
         return
     for user_id in user_ids:
         try:
-            await layer.group_send(user_group(user_id), {"type": ACCESS_CHANGED, "user": user_id})
-        except (RedisError, OSError) as exc:
+            async with asyncio.timeout(LAYER_TIMEOUT):
+                await layer.group_send(user_group(user_id), {"type": ACCESS_CHANGED, "user": user_id})
+        except (RedisError, OSError, TimeoutError) as exc:
             logger.warning("could not tell the web processes about user %s: %s", user_id, exc)
 
 
 def access_changed_on_commit(*user_ids: int) -> None:
-    """`access_changed` once the current transaction commits (the re-check must see the change)."""
+    """`access_changed` once the current transaction commits (the re-check must see the change).
+
+    Robust: whatever goes wrong telling the other processes, the change itself is committed and
+    the request that made it succeeds.
+    """
     if user_ids:
-        transaction.on_commit(lambda: async_to_sync(access_changed)(*user_ids))
+        transaction.on_commit(lambda: async_to_sync(access_changed)(*user_ids), robust=True)
 
 
 class ControlListener:
@@ -67,32 +79,68 @@ class ControlListener:
         self._users: Counter[int] = Counter()
         self._channel: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._pending: dict[int, str] = {}
+        """By user: the membership change still to make (the latest wins: bounded by the users)."""
+        self._wake = asyncio.Event()
+        self._refreshed = 0.0
 
-    async def join(self, user_id: int) -> None:
-        """A socket of `user_id` opened here."""
+    def join(self, user_id: int) -> None:
+        """A socket of `user_id` opened here: the first one joins the user's group."""
         self._users[user_id] += 1
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="control-listener")
-        # Every socket re-joins: it also renews the membership before the layer's group expiry.
-        await self._group("group_add", user_id)
+        if self._users[user_id] == 1:
+            self._change("group_add", user_id)
 
-    async def leave(self, user_id: int) -> None:
-        """A socket of `user_id` closed here."""
+    def leave(self, user_id: int) -> None:
+        """A socket of `user_id` closed here: the last one leaves the group."""
         self._users[user_id] -= 1
         if self._users[user_id] <= 0:
             del self._users[user_id]
-            await self._group("group_discard", user_id)
+            self._change("group_discard", user_id)
+
+    def refresh(self, now: float) -> None:
+        """Join every group again once MEMBERSHIP_REFRESH has passed (one long-lived tab included)."""
+        if now - self._refreshed >= MEMBERSHIP_REFRESH:
+            self._refreshed = now
+            for user_id in list(self._users):
+                self._change("group_add", user_id)
+
+    def _change(self, method: str, user_id: int) -> None:
+        # Never awaited by a socket (opening, closing and revoking go on whatever Redis does), and
+        # made one at a time by one task: a thousand sockets opening at once are not a thousand
+        # Redis connections.
+        self._pending[user_id] = method
+        self._wake.set()
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._apply(), name="control-membership")
+
+    async def _apply(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                user_id, method = self._pending.popitem()
+                await self._group(method, user_id)
 
     async def _group(self, method: str, user_id: int) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        if self._channel is None:
-            self._channel = await layer.new_channel()
+        channel = await self._channel_of(layer)
         try:
-            await getattr(layer, method)(user_group(user_id), self._channel)
-        except (RedisError, OSError) as exc:
+            async with asyncio.timeout(LAYER_TIMEOUT):
+                await getattr(layer, method)(user_group(user_id), channel)
+        except (RedisError, OSError, TimeoutError) as exc:
             logger.warning("channel layer unavailable (%s); user %s is checked by the poll", exc, user_id)
+
+    async def _channel_of(self, layer: Any) -> str:
+        """This process's one channel: the listener receives on the channel the groups hold."""
+        if self._channel is None:
+            name = await layer.new_channel()
+            self._channel = self._channel or name  # another task may have named it meanwhile
+        return self._channel
 
     async def _run(self) -> None:
         """Receive for the life of the process; after an outage, join every group again."""
@@ -102,9 +150,7 @@ class ControlListener:
         backoff = Backoff(initial=0.5, maximum=10.0)
         while True:
             try:
-                if self._channel is None:
-                    self._channel = await layer.new_channel()
-                message = await layer.receive(self._channel)
+                message = await layer.receive(await self._channel_of(layer))
                 backoff.reset()
             except (RedisError, OSError) as exc:
                 logger.warning("control messages unavailable (%s); retrying", exc)
@@ -119,7 +165,8 @@ class ControlListener:
 
     async def aclose(self) -> None:
         """Stop listening (tests and shutdown)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        tasks = [task for task in (self._task, self._worker) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = self._worker = None

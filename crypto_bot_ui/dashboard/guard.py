@@ -65,18 +65,18 @@ class SessionGuard:
     def __post_init__(self) -> None:
         self.listener = ControlListener(self._on_control)
 
-    async def watch(self, socket: Watched) -> None:
+    def watch(self, socket: Watched) -> None:
         """Check `socket` from now on (starts the task on first use)."""
         self.sockets.add(socket)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="session-guard")
-        await self.listener.join(socket.user_id)
+        self.listener.join(socket.user_id)
 
-    async def forget(self, socket: Watched) -> None:
+    def forget(self, socket: Watched) -> None:
         """Stop checking `socket` (it closed)."""
         if socket in self.sockets:
             self.sockets.discard(socket)
-            await self.listener.leave(socket.user_id)
+            self.listener.leave(socket.user_id)
 
     async def _on_control(self, message: dict[str, Any]) -> None:
         """A control message from any web process: re-check that user's sockets here, now."""
@@ -96,7 +96,7 @@ class SessionGuard:
             code = _verdict(socket, valid)
             if code is None or socket not in self.sockets:
                 continue
-            await self.forget(socket)
+            self.forget(socket)
             logger.info("closing a socket of user %s: %s", socket.user_id, REASONS[code])
             try:
                 await socket.close(code)
@@ -108,6 +108,7 @@ class SessionGuard:
     async def _run(self) -> None:
         while self.sockets:
             await asyncio.sleep(self.interval)
+            self.listener.refresh(asyncio.get_running_loop().time())
             try:
                 await self.check_now()
             except DatabaseError as exc:

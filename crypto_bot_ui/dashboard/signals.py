@@ -12,8 +12,11 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from crypto_bot_ui.dashboard.control import access_changed_on_commit
 
 
-def _user_saved_or_deleted(sender: Any, instance: Any, **_: Any) -> None:
-    # Any save: deactivation, a new password, a superuser flag; a re-check is three queries.
+def _user_saved_or_deleted(sender: Any, instance: Any, update_fields: Any = None, **_: Any) -> None:
+    # Any save (deactivation, a new password, a superuser flag) but a login's: a re-check is three
+    # queries, and each login saves last_login alone.
+    if update_fields is not None and set(update_fields) == {"last_login"}:
+        return
     access_changed_on_commit(instance.pk)
 
 

@@ -84,7 +84,10 @@ class Bench:
         self.keys = RedisKeys(prefix=f"bench-{uuid.uuid4().hex[:8]}")
         self.env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": self.keys.prefix, "DATABASE_URL": "",
                     "SQLITE_PATH": str(tmp / "db.sqlite3"), "VAR_DIR": str(tmp / "var"),
-                    "SECRET_KEY": "bench-" + uuid.uuid4().hex, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
+                    "SECRET_KEY": "bench-" + uuid.uuid4().hex, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+                    # Every client is the one bench account: the per-account cap (20) would refuse
+                    # all but the first sockets.
+                    "WS_MAX_SOCKETS_PER_USER": "100000"}
         self.seq = 0
         self.trade_seqs: set[int] = set()
         self.servers_started = 0

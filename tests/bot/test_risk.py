@@ -25,8 +25,9 @@ async def test_buys_are_capped_by_max_position_quote() -> None:
     assert buys == [Decimal(10), Decimal(5)]  # the second only up to 1500 in all
     assert eng.portfolio.position_qty("BTCUSDT") * 100 == 1500
     await eng.on_tick(tick("BTCUSDT", "100"))  # the script is done: no signal, nothing to say
-    eng.strategy = ScriptedStrategy([Side.BUY])
+    eng.strategy = ScriptedStrategy([Side.BUY, Side.BUY])
     await eng.on_tick(tick("BTCUSDT", "100"))
+    await eng.on_tick(tick("BTCUSDT", "101"))  # the same cause again: told once
     assert [e.data.reason for e in sink.of_type("order_skipped")] == [  # type: ignore[union-attr]
         "the position is at MAX_POSITION_QUOTE (1500)"]
 

@@ -36,7 +36,7 @@ async def bot(redis_url: str, redis_prefix: str, settings: Any) -> AsyncIterator
     """The web side on this test's keys (the channel layer's too), with a live bot heartbeat;
     yields the bot's command bus."""
     settings.REDIS_URL, settings.REDIS_PREFIX = redis_url, redis_prefix
-    layer = {"hosts": [{"address": redis_url, "socket_timeout": None}],
+    layer = {"hosts": [{"address": redis_url, "socket_timeout": 10, "socket_connect_timeout": 3}],
              "prefix": RedisKeys(prefix=redis_prefix).channel_layer_prefix}
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": layer}}
     keys = bot_link.bot_keys()
@@ -125,6 +125,44 @@ async def test_leaving_operators_closes_the_open_page_at_once_and_takes_effect_a
     finally:
         await communicator.disconnect()
         await late.disconnect()
+
+
+@pytest.fixture
+async def stalled_layer(bot: CommandBus, settings: Any) -> AsyncIterator[None]:
+    """A channel layer whose Redis accepts connections and never answers (a hung server)."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # read nothing, answer nothing
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
+        "hosts": [{"address": f"redis://127.0.0.1:{port}/0", "socket_timeout": 10, "socket_connect_timeout": 3}]}}}
+    yield
+    await get_guard().listener.aclose()
+    for writer in held:
+        writer.close()
+    server.close()
+
+
+async def test_a_hung_channel_layer_holds_up_no_socket_and_the_poll_still_revokes(
+    bot: CommandBus, stalled_layer: None
+) -> None:
+    """Control messages are a shortcut: with their Redis hung, sockets open, commands go, a change
+    of access is committed, and the guard's poll closes what it must."""
+    olga = await sync_to_async(User.objects.create_user)("olga", password="pw-olga-12345")
+    communicator, _ = await socket_of(olga)
+    try:
+        await communicator.send_json_to({"command": "request_status", "id": "s1"})
+        assert await commands_sent(bot, count=1) == ["s1"]
+        olga.is_active = False
+        async with asyncio.timeout(10):  # the save waits at most LAYER_TIMEOUT for the layer
+            await sync_to_async(olga.save)()
+        assert await get_guard().check_now() == 1
+        assert await closed_with(communicator) == CLOSE_DEACTIVATED
+    finally:
+        await communicator.disconnect()
 
 
 async def test_a_deactivated_user_and_an_ended_session_are_disconnected(bot: CommandBus) -> None:
