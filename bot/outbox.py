@@ -128,7 +128,7 @@ class Outbox:
 
     def _snapshot_for(self, row: OutboxRow) -> tuple[str, int] | None:
         """The snapshot to write with `row`, if one is due."""
-        if row.type == "status" and row.seq == self._source.seq:
+        if row.type == StatusEvent.type_name() and row.seq == self._source.seq:
             return row.payload, row.seq  # the event is the current snapshot: no encoding
         due = time.monotonic() - self._snapshot_at >= SNAPSHOT_INTERVAL and self._snapshot_behind()
         if row.type in STATE_CHANGE_TYPES or due:

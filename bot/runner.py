@@ -91,7 +91,7 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
             asyncio.create_task(_market_loop(venue.market, engine), name="bot-market"),
             asyncio.create_task(_exchange_status_loop(venue.connectivity, engine), name="bot-exchange-status"),
             asyncio.create_task(venue.exchange.run(), name="bot-exchange"),
-            asyncio.create_task(_command_loop(redis, bus, engine, keys, cursor), name="bot-commands"),
+            asyncio.create_task(_command_loop(bus, engine, cursor), name="bot-commands"),
             asyncio.create_task(_heartbeat_loop(redis, keys, journal), name="bot-heartbeat"),
             asyncio.create_task(_equity_loop(engine, settings.equity_interval), name="bot-equity"),
             asyncio.create_task(candle_loop(engine.candles, redis, keys), name="bot-candles"),
@@ -202,9 +202,7 @@ async def _exchange_status_loop(connectivity: Connectivity, engine: TradingEngin
         await engine.publish_status()
 
 
-async def _command_loop(
-    redis: Redis, bus: CommandBus, engine: TradingEngine, keys: RedisKeys, cursor: str | None
-) -> None:
+async def _command_loop(bus: CommandBus, engine: TradingEngine, cursor: str | None) -> None:
     backoff = Backoff(initial=0.5, maximum=5.0)
     while True:
         try:

@@ -24,6 +24,14 @@ PAGE = 500
 in memory."""
 
 
+def parse_snapshot(raw: str | bytes) -> StatusEvent:
+    """A stored status snapshot; ContractError (not retryable) if it is off-contract or no status."""
+    event = parse_event(raw)
+    if not isinstance(event, StatusEvent):
+        raise ContractError("invalid_snapshot", f"the snapshot is a {event.type} event, not a status")
+    return event
+
+
 class StoredEvents:
     """Read one bot's stored events. Every method raises TransportError (retryable) when Redis fails."""
 
@@ -51,11 +59,9 @@ class StoredEvents:
         if not raw:
             return None
         try:
-            event = parse_event(raw)
+            event = parse_snapshot(raw)
         except ContractError as exc:
-            logger.warning("ignoring an off-contract status snapshot: %s", exc.message)
-            return None
-        if not isinstance(event, StatusEvent):
+            logger.warning("ignoring the stored snapshot: %s", exc.message)
             return None
         return Received(event=event, raw=raw.decode() if isinstance(raw, bytes) else str(raw))
 

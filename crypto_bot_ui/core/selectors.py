@@ -9,7 +9,7 @@ from django.db import connection
 from redis.exceptions import RedisError
 
 from bot_api.errors import ContractError
-from bot_api.events import StatusEvent, parse_event
+from bot_api.stored import parse_snapshot
 from crypto_bot_ui.core.bot_link import bot_keys, sync_redis
 
 logger = logging.getLogger(__name__)
@@ -43,9 +43,7 @@ def health_report() -> dict[str, Any]:
             state = "online"
             if raw:
                 try:
-                    event = parse_event(raw)
-                    if isinstance(event, StatusEvent):
-                        state = event.data.state.value
+                    state = parse_snapshot(raw).data.state.value
                 except ContractError:
                     logger.warning("status snapshot in Redis is off-contract")
         report["bot"] = state

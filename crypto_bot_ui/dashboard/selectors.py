@@ -9,7 +9,8 @@ from redis.exceptions import RedisError
 
 from bot_api.candles import HOUR, Candle, parse_candles
 from bot_api.errors import ContractError
-from bot_api.events import StatusEvent, parse_event
+from bot_api.events import StatusEvent
+from bot_api.stored import parse_snapshot
 from crypto_bot_ui.core.bot_link import bot_keys, sync_redis
 
 logger = logging.getLogger(__name__)
@@ -28,13 +29,10 @@ def current_snapshot() -> StatusEvent:
     if raw is None:
         raise BotDataUnavailableError("the bot has not published a snapshot yet")
     try:
-        event = parse_event(raw)
+        return parse_snapshot(raw)
     except ContractError as exc:
-        logger.warning("the stored snapshot is off-contract: %s", exc.message)
+        logger.warning("the stored snapshot is unusable: %s", exc.message)
         raise BotDataUnavailableError("the stored snapshot is not readable") from exc
-    if not isinstance(event, StatusEvent):
-        raise BotDataUnavailableError("the stored snapshot is not a status")
-    return event
 
 
 def bot_symbols() -> list[str]:
