@@ -29,6 +29,7 @@ $(NODE_STAMP): package.json package-lock.json
 install: $(RUNTIME_STAMP) $(NODE_STAMP)
 
 ## run: everything (Redis if none answers, bot, recorder, web) on http://127.0.0.1:$${WEB_PORT:-8000}/
+## several bots: BOT_IDS=main,eth BOT_ETH_SYMBOLS=ETHUSDT make run (one process per id; README.md)
 run: $(RUNTIME_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m scripts.launch
 
@@ -62,6 +63,7 @@ test: lint typecheck test-js test-py test-pg test-browser
 ## bench: our relay vs the textbook Channels bridge vs a plain websockets floor (printed; docs/benchmarks.md, var/bench.json)
 bench: $(DEV_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m scripts.bench --profile ours --write-docs --json var/bench.json
+	$(BIN)/python -m scripts.bench.overview --write-docs
 
 clean:
 	rm -rf $(VENV) var staticfiles test-artifacts

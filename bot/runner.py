@@ -28,11 +28,12 @@ from bot_api.backoff import Backoff
 from bot_api.command_bus import CommandBus
 from bot_api.errors import TransportError
 from bot_api.events import BotEvent
-from bot_api.heartbeat import HEARTBEAT_INTERVAL, beat
+from bot_api.heartbeat import HEARTBEAT_INTERVAL
 from bot_api.keys import RedisKeys
 from bot_api.models import utcnow
 from bot_api.publisher import EventPublisher
 from bot_api.redis_conn import connect
+from bot_api.registry import announce
 from bot_api.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ async def _start(settings: BotSettings, redis: Redis, journal: Journal) -> Start
     # Listening and alive before announcing: a client that sees the first status can send a
     # command at once (it is not skipped as history) and already finds the heartbeat.
     cursor = await _try(bus.start_cursor(), "resolving the command cursor")
-    await _try(beat(redis, keys.heartbeat_key), "first heartbeat")
+    await _try(announce(redis, keys), "first heartbeat")
     await engine.publish_status()
     return engine, venue, bus, cursor, outbox
 
@@ -230,7 +231,7 @@ async def _heartbeat_loop(redis: Redis, keys: RedisKeys, journal: Journal) -> No
     failing = False
     while True:
         try:
-            await beat(redis, keys.heartbeat_key)
+            await announce(redis, keys)
             await reconcile(publisher, journal)
             if failing:
                 logger.info("heartbeat restored")

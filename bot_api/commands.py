@@ -27,6 +27,9 @@ class CommandError(StrEnum):
 
     EXPIRED = "expired"
     BOT_OFFLINE = "bot_offline"
+    """The bot's process is not running (its heartbeat lapsed): refused by the web process."""
+    UNKNOWN_BOT = "unknown_bot"
+    """No bot of that id ever announced itself (or it was retired): refused by the web process."""
     UNAVAILABLE = "unavailable"
     INVALID = "invalid"
     NO_POSITION = "no_position"

@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar, Literal, get_args
 from pydantic import Field, TypeAdapter, ValidationError
 
 from bot_api.errors import ContractError
-from bot_api.models import MAX_SEQ, ContractModel, Money, Symbol, UtcDatetime, over_bytes, utcnow
+from bot_api.models import MAX_SEQ, BotId, ContractModel, Money, Symbol, UtcDatetime, over_bytes, utcnow
 
 PROTOCOL_VERSION = 1
 MAX_EVENT_BYTES = 1_048_576
@@ -255,6 +255,40 @@ class BotPresenceData(ContractModel):
     online: bool
 
 
+class BotSummaryData(ContractModel):
+    """One bot as the overview lists it: state and headline figures, rounded as its own page shows
+    them (from its `marks` when it has sent any). Null figures: the bot never published a status."""
+
+    online: bool
+    last_seen: UtcDatetime | None = None
+    """The bot's last heartbeat."""
+    state: BotState | None = None
+    reason: str | None = None
+    strategy: str | None = None
+    symbols: list[Symbol] = Field(default_factory=list)
+    mode: str | None = None
+    """paper or live."""
+    market_data: str | None = None
+    """Where its prices come from: sim or binance."""
+    quote_asset: str | None = None
+    decimals: Annotated[int, Field(ge=0, le=8)] = 2
+    pnl: PnlData | None = None
+    equity: Money | None = None
+    trade_count: int = 0
+    win_rate: Money | None = None
+    """Closing trades won, as a fraction 0..1 like the status's `stats.win_rate` (null before the first)."""
+    max_drawdown: Money | None = None
+    max_drawdown_pct: Money | None = None
+    last_seq: int | None = None
+    """The last event of the bot these figures reflect."""
+
+
+class BotListData(ContractModel):
+    """Every bot the dashboard knows of, by id (sent on connect and whenever the list changes)."""
+
+    bots: Annotated[list[BotId], Field(max_length=500)]
+
+
 class HeartbeatData(ContractModel):
     """The web process is alive and this socket is up to date: sent on a socket idle for a second."""
 
@@ -280,7 +314,7 @@ class Envelope(ContractModel):
     v: Literal[1] = 1
     seq: Annotated[int, Field(ge=1, le=MAX_SEQ)] | None = None
     ts: UtcDatetime = Field(default_factory=utcnow)
-    bot: str = "main"
+    bot: BotId = "main"
 
     @classmethod
     def type_name(cls) -> str:
@@ -368,6 +402,25 @@ class HeartbeatEvent(Envelope):
     data: HeartbeatData
 
 
+class BotSummaryEvent(Envelope):
+    """One bot's state and figures for the overview (sent by the web process, seq is null; a few a
+    second per bot at most)."""
+
+    type: Literal["bot_summary"] = "bot_summary"
+    data: BotSummaryData
+
+    def supersedes_key(self) -> str | None:
+        """A newer summary of the same bot carries everything this one did."""
+        return self.bot
+
+
+class BotListEvent(Envelope):
+    """The bots there are (sent by the web process, seq is null): a bot not in it was retired."""
+
+    type: Literal["bot_list"] = "bot_list"
+    data: BotListData
+
+
 class ErrorEvent(Envelope):
     """A frame the server refused (sent by the web process, seq is null)."""
 
@@ -386,7 +439,7 @@ BotEvent = (
 )
 """Every event the bot emits (with a seq, journalled, published on its channel)."""
 
-WebEvent = BotPresenceEvent | ErrorEvent | HeartbeatEvent
+WebEvent = BotPresenceEvent | ErrorEvent | HeartbeatEvent | BotSummaryEvent | BotListEvent
 """Every event a web process makes for its sockets itself (no seq)."""
 
 Event = Annotated[BotEvent | WebEvent, Field(discriminator="type")]

@@ -11,14 +11,6 @@ HEARTBEAT_INTERVAL = 1.0
 HEARTBEAT_TTL_MS = 5_000
 
 
-async def beat(redis: Redis, key: str, *, value: str = "1", ttl_ms: int = HEARTBEAT_TTL_MS) -> None:
-    """Refresh a heartbeat key. Raises TransportError (retryable) on failure."""
-    try:
-        await redis.set(key, value, px=ttl_ms)
-    except (RedisError, OSError) as exc:
-        raise TransportError(f"heartbeat {key}: {exc}") from exc
-
-
 async def is_alive(redis: Redis, key: str) -> bool:
     """True while the heartbeat key exists. Raises TransportError (retryable) on failure."""
     try:

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 
 from bot_api.errors import ContractError
+from bot_api.models import BOT_ID_PATTERN
 
-_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_ID_RE = re.compile(BOT_ID_PATTERN)
 
 EVENT_FIELD = "e"
 """The field of an events, trades or dead-letter stream entry that holds the envelope's JSON."""
@@ -18,9 +19,15 @@ DEAD_REASON_FIELD = "reason"
 """A dead letter's other fields: the entry's id in the trades stream, and why it was buried."""
 
 
+def _glob_escape(text: str) -> str:
+    """`text` matched literally in a Redis glob pattern."""
+    return re.sub(r"([\\*?\[\]])", r"\\\1", text)
+
+
 def validate_bot_id(bot_id: str) -> str:
     """Return the bot id if it is safe to embed in Redis names, else raise ContractError."""
-    if not _ID_RE.match(bot_id):
+    # fullmatch: `$` alone also matches before a trailing newline ("evil\n" would pass).
+    if not _ID_RE.fullmatch(bot_id):
         raise ContractError("invalid_bot_id", f"bot id {bot_id!r} must match {_ID_RE.pattern}")
     return bot_id
 
@@ -40,6 +47,29 @@ class RedisKeys:
     @property
     def _base(self) -> str:
         return f"{self.prefix}:bot:{self.bot_id}"
+
+    def for_bot(self, bot_id: str) -> RedisKeys:
+        """The names of another bot under the same prefix."""
+        return RedisKeys(prefix=self.prefix, bot_id=bot_id)
+
+    @property
+    def bots_registry(self) -> str:
+        """Sorted set of every bot that beat under this prefix, scored by its last beat (Unix ms):
+        how web processes and recorders discover bots. A retired bot is removed from it."""
+        return f"{self.prefix}:bots"
+
+    @property
+    def events_pattern(self) -> str:
+        """Pub/sub pattern matching every bot's events channel (the relay's one subscription)."""
+        return f"{_glob_escape(self.prefix)}:bot:*:events"
+
+    def bot_of_events_channel(self, channel: str) -> str | None:
+        """The bot id of an events channel under this prefix, or None for any other name."""
+        head, tail = f"{self.prefix}:bot:", ":events"
+        if not (channel.startswith(head) and channel.endswith(tail)):
+            return None
+        bot_id = channel[len(head):-len(tail)]
+        return bot_id if _ID_RE.fullmatch(bot_id) else None
 
     @property
     def channel_layer_prefix(self) -> str:

@@ -70,6 +70,10 @@ MAX_SEQ = 2**53 - 1
 Symbol = Annotated[str, Field(pattern=r"^[A-Z0-9]{2,20}$")]
 """An exchange symbol such as BTCUSDT."""
 
+BOT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
+"""What a bot id may be: it is embedded in Redis names and URLs."""
+BotId = Annotated[str, Field(pattern=BOT_ID_PATTERN)]
+
 
 def over_bytes(raw: str | bytes, limit: int) -> bool:
     """Whether `raw` takes more than `limit` bytes in UTF-8: a limit on characters would let 4-byte

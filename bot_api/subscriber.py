@@ -1,4 +1,5 @@
-"""Subscribe to one bot's events on Redis, validated, with reconnects that never give up."""
+"""Subscribe to one bot's events on Redis (or every bot's, with one pattern), validated, with
+reconnects that never give up."""
 
 from __future__ import annotations
 
@@ -46,14 +47,17 @@ SubscriberItem = Received | Subscribed | Disconnected
 
 
 class EventSubscriber:
-    """Yield a bot's events from pub/sub, skipping (and logging) anything off-contract."""
+    """Yield a bot's events from pub/sub (every bot's under the prefix with `every_bot`), skipping
+    (and logging) anything off-contract, and any event that names another bot than its channel's."""
 
     def __init__(
-        self, redis_factory: Callable[[], Redis], keys: RedisKeys, *, backoff: Backoff | None = None
+        self, redis_factory: Callable[[], Redis], keys: RedisKeys, *, backoff: Backoff | None = None,
+        every_bot: bool = False,
     ) -> None:
         self._redis_factory = redis_factory
         self._keys = keys
         self._backoff = backoff or Backoff(initial=0.5, maximum=10.0)
+        self._every_bot = every_bot
         self.skipped = 0
 
     async def __aiter__(self) -> AsyncIterator[SubscriberItem]:
@@ -62,15 +66,18 @@ class EventSubscriber:
             redis = self._redis_factory()
             pubsub = redis.pubsub()
             try:
-                await pubsub.subscribe(self._keys.events_channel)
+                if self._every_bot:
+                    await pubsub.psubscribe(self._keys.events_pattern)
+                else:
+                    await pubsub.subscribe(self._keys.events_channel)
                 await self._confirmed(pubsub)
                 self._backoff.reset()
                 yield Subscribed()
                 while True:
                     message = await pubsub.get_message(timeout=1.0)
-                    if message is None or message.get("type") != "message":
+                    if message is None or message.get("type") not in ("message", "pmessage"):
                         continue
-                    item = self._decode(message["data"])
+                    item = self._decode(message["data"], message.get("channel"))
                     if item is not None:
                         yield item
             except (RedisError, OSError) as exc:
@@ -93,18 +100,26 @@ class EventSubscriber:
         deadline = asyncio.get_running_loop().time() + SUBSCRIBE_TIMEOUT
         while asyncio.get_running_loop().time() < deadline:
             message = await pubsub.get_message(timeout=0.5)
-            if message is not None and message.get("type") == "subscribe":
+            if message is not None and message.get("type") in ("subscribe", "psubscribe"):
                 return
         raise RedisTimeoutError(f"no subscribe confirmation within {SUBSCRIBE_TIMEOUT} s")
 
-    def _decode(self, data: bytes | str) -> Received | None:
+    def _decode(self, data: bytes | str, channel: bytes | str | None) -> Received | None:
+        name = channel.decode("utf-8", "replace") if isinstance(channel, bytes) else channel or ""
         try:
             text = data.decode("utf-8") if isinstance(data, bytes) else data
-            return Received(event=parse_event(text), raw=text)
+            event = parse_event(text)
+            owner = self._keys.bot_of_events_channel(name)
+            if event.bot == owner:
+                return Received(event=event, raw=text)
+            # A bot publishes only on its own channel: anything else would show one bot's
+            # figures on another's page.
+            reason = f"an event of bot {event.bot!r} on the channel of {owner!r}"
         except UnicodeDecodeError:
             reason = "not UTF-8"
         except ContractError as exc:
             reason = f"{exc.code}: {exc.message}"
         self.skipped += 1
-        logger.warning("skipped a message on %s: %s", self._keys.events_channel, reason)
+        if self.skipped <= 10 or self.skipped % 1000 == 0:  # a flood must not flood the log
+            logger.warning("skipped a message on %s (%d so far): %s", name, self.skipped, reason)
         return None

@@ -1,13 +1,14 @@
 """HTTP routes."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from crypto_bot_ui.core.views import favicon
-from crypto_bot_ui.dashboard.views import index
+from crypto_bot_ui.dashboard.views import bot_dashboard, overview
 
 urlpatterns = [
-    path("", index, name="dashboard"),
+    path("", overview, name="dashboard"),
+    re_path(r"^bots/(?P<bot_id>[A-Za-z0-9_-]{1,32})/$", bot_dashboard, name="bot-dashboard"),
     path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis as redis_sync
 from redis.asyncio import Redis
 
 from bot_api.redis_conn import connect
@@ -59,6 +60,14 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = connect(redis_url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def raw_redis(redis_url: str) -> Iterator[redis_sync.Redis]:
+    """A blocking client of the test Redis (as threads, REST views and the recorder use it)."""
+    client = redis_sync.Redis.from_url(redis_url)
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -91,12 +91,13 @@ class Stack:
         )
         return out.stdout
 
-    def start(self, name: str, command: str | None = None) -> subprocess.Popen[bytes]:
-        """Start one Procfile process (or `command`) with output to a log file."""
+    def start(self, name: str, command: str | None = None, **env: str) -> subprocess.Popen[bytes]:
+        """Start one Procfile process (or `command`) with output to a log file; `env` adds to the
+        stack's environment (a second bot: `start("bot-eth", procfile_commands()["bot"], BOT_ID="eth")`)."""
         command = command or procfile_commands()[name]
         log = (self.tmp / f"{name}.log").open("ab")
         proc = subprocess.Popen(  # noqa: S602 - the Procfile line, run as honcho runs it
-            command, shell=True, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            command, shell=True, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         self.processes[name] = proc
@@ -248,7 +249,9 @@ class Browserless:
             self.base_url + "/accounts/login/", data=body, headers={"Referer": self.base_url + "/accounts/login/"}
         )
         with self.opener.open(req, timeout=10) as resp:
-            assert resp.url.rstrip("/") == self.base_url, f"login did not redirect home: {resp.url}"
+            # Home: the overview, or the one bot's page it leads to.
+            assert resp.url.startswith(self.base_url) and "/accounts/login" not in resp.url, (
+                f"login did not redirect home: {resp.url}")
         assert self.cookie("sessionid"), "no session cookie after login"
 
     def cookie(self, name: str) -> str | None:

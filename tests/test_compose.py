@@ -1,4 +1,5 @@
-"""Every docker-compose service command starts here, outside Docker, with the compose environment."""
+"""Every docker-compose service command starts here, outside Docker, with the compose environment
+(the second-bot profile's bot-eth too)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,20 @@ def compose_env(
             delete_prefix(redis_url, prefix)
 
 
+SECOND_BOT = "bot-eth"
+"""The second bot, started only with `docker compose --profile second-bot up`."""
+DEFAULT_SERVICES = {"redis", "postgres", "migrate", "bot", "recorder", "web"}
+"""What a plain `docker compose up` starts."""
+
+
+def service_env(compose: dict[str, Any], name: str, env: dict[str, str]) -> dict[str, str]:
+    """`env` (the bot service's, mapped to this machine) with what service `name` sets differently."""
+    own = compose["services"][name]["environment"]
+    differs = {key: interpolate(str(value)) for key, value in own.items()
+               if value != compose["services"]["bot"]["environment"].get(key)}
+    return {**env, **differs}
+
+
 def localise(argv: list[str], port: str) -> list[str]:
     """Bind to loopback on a free port instead of the container's 0.0.0.0:8000."""
     return [a.replace("0.0.0.0", "127.0.0.1").replace("8000", port) for a in argv]  # noqa: S104
@@ -71,26 +86,32 @@ def test_compose_services_start_and_become_healthy(
     env, mapped = compose_env
     services = compose["services"]
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("bot", "recorder", "web"):
+    started = ("bot", SECOND_BOT, "recorder", "web")
+    for name in started:
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
     subprocess.run(localise(services["migrate"]["command"], mapped["port"]), cwd=ROOT, env=env, check=True,
                    timeout=120, capture_output=True)
+    envs = {name: service_env(compose, name, env) for name in started}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        for name in ("bot", "recorder", "web"):
+        for name in started:
             log = (tmp_path / f"{name}.log").open("wb")
             procs[name] = subprocess.Popen(
-                localise(services[name]["command"], mapped["port"]), cwd=ROOT, env=env,
+                localise(services[name]["command"], mapped["port"]), cwd=ROOT, env=envs[name],
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        for name in ("bot", "recorder", "web"):
+        for name in started:
             check = localise(services[name]["healthcheck"]["test"][1:], mapped["port"])
 
-            def healthy(check: list[str] = check) -> bool:
-                return subprocess.run(check, cwd=ROOT, env=env, capture_output=True, timeout=20).returncode == 0
+            def healthy(check: list[str] = check, name: str = name) -> bool:
+                run = subprocess.run(check, cwd=ROOT, env=envs[name], capture_output=True, timeout=20)
+                return run.returncode == 0
 
             wait_for(healthy, 40, f"compose service {name} healthcheck", interval=0.5)
             assert procs[name].poll() is None, f"{name} exited: {(tmp_path / f'{name}.log').read_text()}"
+        # Two bots, each its own: the second's health check answers for its heartbeat, not the first's.
+        assert "bot=eth" in (tmp_path / f"{SECOND_BOT}.log").read_text()
+        assert "strategy=mean_reversion" in (tmp_path / f"{SECOND_BOT}.log").read_text()
     finally:
         for proc in procs.values():
             os.killpg(proc.pid, signal.SIGTERM)
@@ -122,3 +143,26 @@ def test_compose_passes_every_setting_through_without_restating_its_default(comp
     }  # every setting, nothing else; an empty value means the model's default
     for service in ("migrate", "bot", "recorder", "web"):
         assert compose["services"][service]["environment"] == env, service
+    # The second bot: the same settings but its id, strategy and symbol.
+    second = compose["services"][SECOND_BOT]["environment"]
+    assert {name: value for name, value in second.items() if value != env[name]} == {
+        "BOT_ID": "eth", "STRATEGY": "mean_reversion", "SYMBOLS": "ETHUSDT"}
+    assert second.keys() == env.keys()
+
+
+def test_a_plain_compose_up_is_unchanged_and_the_second_bot_is_a_profile(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert {name for name, service in services.items() if not service.get("profiles")} == DEFAULT_SERVICES
+    second, bot = services[SECOND_BOT], services["bot"]
+    assert second["profiles"] == ["second-bot"]
+    # The same image, command and health check as `bot` (it reads BOT_ID: this bot's heartbeat).
+    for key in ("image", "build", "command", "healthcheck", "depends_on", "volumes", "restart"):
+        assert second[key] == bot[key], key
+    # A valid bot of its own: another id, another strategy than the default bot's.
+    environ = {key: interpolate(str(value)) for key, value in second["environment"].items()}
+    settings = BotSettings.from_env(environ)
+    default = BotSettings.from_env({key: interpolate(str(value)) for key, value in bot["environment"].items()})
+    assert settings.bot_id != default.bot_id
+    assert settings.strategy != default.strategy
+    assert settings.strategy in registered()
+    assert settings.symbols == ("ETHUSDT",)

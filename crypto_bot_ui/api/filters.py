@@ -7,10 +7,12 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.conf import settings
+from django.core.validators import RegexValidator
 from django_filters.fields import IsoDateTimeField
 
-from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, bot_symbols, not_a_symbol
+from bot_api.models import BOT_ID_PATTERN
+from crypto_bot_ui.api.bots import EVERY_BOT_HELP
+from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, bot_overview, bot_symbols, not_a_symbol
 from crypto_bot_ui.trades.models import Side, Trade
 from crypto_bot_ui.trades.selectors import has_traded, traded_symbols
 
@@ -42,28 +44,56 @@ class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 
 class TradeFilterForm(forms.Form):
-    """The filters' form: a symbol must be one this bot trades now or has traded."""
+    """The filters' form: a symbol must be one the bot (every bot, without `bot`) trades now or has traded."""
 
-    def clean_symbol(self) -> str:
-        """The symbol, or a ValidationError naming the symbols there are."""
-        symbol: str = self.cleaned_data.get("symbol") or ""
-        if not symbol:
-            return symbol
-        try:
-            trading = bot_symbols()
-        except BotDataUnavailableError:
+    def clean(self) -> dict[str, Any]:
+        """The filters, or a ValidationError on `symbol` naming the symbols there are."""
+        cleaned: dict[str, Any] = super().clean() or {}
+        symbol: str = cleaned.get("symbol") or ""
+        if not symbol or self.has_error("bot"):
+            return cleaned
+        bot_id: str | None = cleaned.get("bot") or None
+        trading = _trading_now(bot_id)
+        if trading is None:
             # Without the bot's own list a refusal could be wrong; no trades is then the true answer.
-            return symbol
+            return cleaned
         # Stored trades count too: after a restart with other SYMBOLS their history stays queryable.
-        if symbol in trading or has_traded(bot_id=settings.BOT_ID, symbol=symbol):
-            return symbol
-        known = {*trading, *traded_symbols(bot_id=settings.BOT_ID)}
-        raise forms.ValidationError("%(why)s", code="unknown_symbol", params={"why": not_a_symbol(symbol, known)})
+        if symbol in trading or has_traded(bot_id=bot_id, symbol=symbol):
+            return cleaned
+        known = {*trading, *traded_symbols(bot_id=bot_id)}
+        why = not_a_symbol(symbol, known) if bot_id is not None else (
+            f"{symbol} is not a symbol of any bot; they have: {', '.join(sorted(known)) or 'none yet'}")
+        self.add_error("symbol", forms.ValidationError("%(why)s", code="unknown_symbol", params={"why": why}))
+        return cleaned
+
+
+def _trading_now(bot_id: str | None) -> set[str] | None:
+    """The symbols the bot (None: any bot with a snapshot, and the default one) trades now; None
+    when there is nothing to judge by (Redis does not answer, or no bot has a snapshot)."""
+    if bot_id is not None:
+        try:
+            return set(bot_symbols(bot_id))
+        except BotDataUnavailableError:
+            return None
+    try:
+        snapshots = [summary for _, summary in bot_overview() if summary.state is not None]  # state: has one
+    except BotDataUnavailableError:
+        return None
+    symbols = {symbol for summary in snapshots for symbol in summary.symbols}
+    judged = bool(snapshots)
+    try:
+        symbols |= set(bot_symbols())  # the default bot, registered or not
+        judged = True
+    except BotDataUnavailableError:
+        pass
+    return symbols if judged else None
 
 
 class TradeFilter(django_filters.FilterSet):
-    """`symbol`, `side`, and a time window `since` <= executed_at < `until` (ISO-8601)."""
+    """`bot`, `symbol`, `side`, and a time window `since` <= executed_at < `until` (ISO-8601)."""
 
+    bot = django_filters.CharFilter(field_name="bot_id", lookup_expr="exact", max_length=32,
+                                    validators=[RegexValidator(BOT_ID_PATTERN)], help_text=EVERY_BOT_HELP)
     symbol = django_filters.CharFilter(field_name="symbol", lookup_expr="exact", max_length=20)
     side = django_filters.ChoiceFilter(field_name="side", choices=Side.choices)
     since = BoundedIsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
@@ -72,4 +102,4 @@ class TradeFilter(django_filters.FilterSet):
     class Meta:
         model = Trade
         form = TradeFilterForm
-        fields = ["symbol", "side", "since", "until"]
+        fields = ["bot", "symbol", "side", "since", "until"]

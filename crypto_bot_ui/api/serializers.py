@@ -32,7 +32,7 @@ class TradeSerializer(RecordSerializer):
     class Meta:
         model = Trade
         fields = [
-            "trade_id", "order_id", "seq", "symbol", "side", "qty", "price", "quote_qty", "fee", "fee_asset",
+            "bot_id", "trade_id", "order_id", "seq", "symbol", "side", "qty", "price", "quote_qty", "fee", "fee_asset",
             "fee_quote", "realized_pnl", "reason", "executed_at", "note",
         ]
         read_only_fields = fields
@@ -47,6 +47,13 @@ class EquityPointSerializer(RecordSerializer):
         read_only_fields = fields
 
 
+class BotCountSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """How many bots the registry lists, and how many of them are alive."""
+
+    online = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
 class HealthSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """What `/api/health` reports (no secrets)."""
 
@@ -56,9 +63,11 @@ class HealthSerializer(serializers.Serializer):  # type: ignore[type-arg]
     bot = serializers.CharField(help_text="running, stopped, online, offline or unknown")
     recorder = serializers.ChoiceField(choices=["ok", "down", "unknown"])
     dead_letters = serializers.IntegerField(
-        allow_null=True, help_text="Records the recorder could not store (see the admin); null without Redis"
+        allow_null=True,
+        help_text="Records the recorder could not store, of every bot (see the admin); null without Redis",
     )
-    bot_id = serializers.CharField()
+    bot_id = serializers.CharField(help_text="The default bot, the one `bot` and `recorder` are about")
+    bots = BotCountSerializer(allow_null=True, help_text="Every bot listed in Redis; null without Redis")
 
 
 class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]

@@ -8,6 +8,7 @@ from crypto_bot_ui.api.docs import ApiDocsView
 
 urlpatterns = [
     path("health", views.HealthView.as_view(), name="api-health"),
+    path("bots", views.BotsView.as_view(), name="api-bots"),
     path("dashboard", views.DashboardView.as_view(), name="api-dashboard"),
     path("positions", views.PositionsView.as_view(), name="api-positions"),
     path("candles", views.CandlesView.as_view(), name="api-candles"),

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -23,13 +22,16 @@ from rest_framework.views import APIView
 
 from bot_api.candles import TIMEFRAMES
 from bot_api.events import StatusEvent
+from crypto_bot_ui.api.bots import BotQuery, requested_bot, requested_bot_filter
 from crypto_bot_ui.api.filters import TradeFilter, in_range
 from crypto_bot_ui.api.query import KnownQueryParamsMixin
-from crypto_bot_ui.api.schemas import CandlesResponse, PositionsResponse
+from crypto_bot_ui.api.schemas import BotResponse, BotsResponse, CandlesResponse, PositionsResponse
 from crypto_bot_ui.api.serializers import EquityPointSerializer, ErrorSerializer, HealthSerializer, TradeSerializer
+from crypto_bot_ui.core.roles import controlled_bots
 from crypto_bot_ui.core.selectors import health_report
 from crypto_bot_ui.dashboard.selectors import (
     BotDataUnavailableError,
+    bot_overview,
     bot_symbols,
     candles_of,
     current_snapshot,
@@ -40,6 +42,8 @@ from crypto_bot_ui.trades.selectors import CSV_COLUMNS, csv_row, equity_curve, t
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE = OpenApiResponse(ErrorSerializer, description="The bot's data is not reachable now (retry).")
+UNKNOWN_BOT = OpenApiResponse(ErrorSerializer,
+                              description="`unknown_bot`: no bot of that id is registered or has records.")
 
 
 def unavailable(exc: BotDataUnavailableError) -> Response:
@@ -62,35 +66,62 @@ class HealthView(APIView):
 
 
 @method_decorator(never_cache, name="dispatch")
-class DashboardView(KnownQueryParamsMixin, APIView):
-    """The bot's full snapshot: the same `status` envelope a WebSocket gets first."""
+class BotsView(KnownQueryParamsMixin, APIView):
+    """Every registered bot (online or not), by id: state, figures, and whether you may steer it."""
 
-    @extend_schema(responses={200: StatusEvent, 400: ErrorSerializer, 503: UNAVAILABLE})
+    @extend_schema(responses={200: BotsResponse, 400: ErrorSerializer, 503: UNAVAILABLE})
+    def get(self, request: Request) -> Response:
+        """The bots the web processes discovered in Redis (nothing is configured); a retired bot is not listed."""
+        try:
+            overview = bot_overview()
+        except BotDataUnavailableError as exc:
+            return unavailable(exc)
+        controlled = controlled_bots(request.user.pk, [bot_id for bot_id, _ in overview])
+        bots = BotsResponse([BotResponse(
+            id=bot_id, state=s.state, online=s.online, strategy=s.strategy, symbols=s.symbols, mode=s.mode,
+            market_data=s.market_data, pnl=s.pnl, equity=s.equity, trade_count=s.trade_count, win_rate=s.win_rate,
+            max_drawdown=s.max_drawdown, last_seen=s.last_seen, can_control=bot_id in controlled,
+        ) for bot_id, s in overview])
+        return Response(bots.model_dump(mode="json"))
+
+
+@method_decorator(never_cache, name="dispatch")
+class DashboardView(KnownQueryParamsMixin, APIView):
+    """A bot's full snapshot: the same `status` envelope a WebSocket gets first."""
+
+    query_serializer = BotQuery
+
+    @extend_schema(parameters=[BotQuery], responses={200: StatusEvent, 400: ErrorSerializer, 404: UNKNOWN_BOT,
+                                                      503: UNAVAILABLE})
     def get(self, request: Request) -> Response:
         """The fallback for browsers whose WebSockets are blocked (poll it)."""
         try:
-            return Response(current_snapshot().model_dump(mode="json"))
+            return Response(current_snapshot(requested_bot(request)).model_dump(mode="json"))
         except BotDataUnavailableError as exc:
             return unavailable(exc)
 
 
 @method_decorator(never_cache, name="dispatch")
 class PositionsView(KnownQueryParamsMixin, APIView):
-    """Open positions marked to the latest price, as of the bot's snapshot."""
+    """Open positions marked to the latest price, as of a bot's snapshot."""
 
-    @extend_schema(responses={200: PositionsResponse, 400: ErrorSerializer, 503: UNAVAILABLE})
+    query_serializer = BotQuery
+
+    @extend_schema(parameters=[BotQuery], responses={200: PositionsResponse, 400: ErrorSerializer,
+                                                      404: UNKNOWN_BOT, 503: UNAVAILABLE})
     def get(self, request: Request) -> Response:
         """The positions (empty when flat) and the snapshot they come from."""
         try:
-            snapshot = current_snapshot()
+            snapshot = current_snapshot(requested_bot(request))
         except BotDataUnavailableError as exc:
             return unavailable(exc)
         body = PositionsResponse(seq=snapshot.seq, ts=snapshot.ts, positions=snapshot.data.positions)
         return Response(body.model_dump(mode="json"))
 
 
-class CandlesQuery(serializers.Serializer):  # type: ignore[type-arg]
-    """`symbol`: which symbol's candles; `timeframe`: the chart's candle in seconds (default 60)."""
+class CandlesQuery(BotQuery):
+    """`symbol`: which symbol's candles; `timeframe`: the chart's candle in seconds (default 60);
+    `bot`: whose (default: the default bot)."""
 
     symbol = serializers.RegexField(r"^[A-Z0-9]{2,20}$", max_length=20)
     timeframe = serializers.ChoiceField(choices=TIMEFRAMES, default=TIMEFRAMES[0])
@@ -103,35 +134,38 @@ class CandlesView(KnownQueryParamsMixin, APIView):
     query_serializer = CandlesQuery
 
     @extend_schema(parameters=[CandlesQuery], responses={200: CandlesResponse, 400: ErrorSerializer,
-                                                          503: UNAVAILABLE})
+                                                          404: UNKNOWN_BOT, 503: UNAVAILABLE})
     def get(self, request: Request) -> Response:
         """Candles `{time, open, high, low, close}`, oldest first, `time` in Unix seconds; `interval`
         seconds each: 1-minute ones (CANDLE_INTERVAL) below an hour, hour ones from an hour up."""
         query = CandlesQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         symbol, timeframe = query.validated_data["symbol"], int(query.validated_data["timeframe"])
+        bot_id = requested_bot(request)
         try:
-            symbols = bot_symbols()
+            symbols = bot_symbols(bot_id)
             if symbol not in symbols:
                 raise serializers.ValidationError({"symbol": not_a_symbol(symbol, symbols)}, code="unknown_symbol")
-            interval, candles = candles_of(symbol, timeframe)
+            interval, candles = candles_of(symbol, timeframe, bot_id)
         except BotDataUnavailableError as exc:
             return unavailable(exc)
         body = CandlesResponse(symbol=symbol, timeframe=timeframe, interval=interval, candles=candles)
         return Response(body.model_dump(mode="json"))
 
 
-@extend_schema_view(get=extend_schema(responses={200: TradeSerializer(many=True), 400: ErrorSerializer}))
+@extend_schema_view(get=extend_schema(responses={200: TradeSerializer(many=True), 400: ErrorSerializer,
+                                                 404: UNKNOWN_BOT}))
 class TradeListView(KnownQueryParamsMixin, generics.ListAPIView):  # type: ignore[type-arg]
-    """Stored trades, newest first; paginated `{count, next, previous, results}`."""
+    """Stored trades of every bot or of one (`bot`), newest first; paginated `{count, next, previous, results}`."""
 
     serializer_class = TradeSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = TradeFilter
 
     def get_queryset(self) -> Any:
-        """This dashboard's bot's trades."""
-        return trade_list(bot_id=settings.BOT_ID)
+        """Every bot's trades (the `bot` filter narrows them), once the bot named is known."""
+        requested_bot_filter(self.request)
+        return trade_list(bot_id=None)
 
 
 class _Echo:
@@ -149,10 +183,12 @@ class TradeCsvView(KnownQueryParamsMixin, generics.GenericAPIView):  # type: ign
     pagination_class = None
 
     def get_queryset(self) -> Any:
-        """This dashboard's bot's trades."""
-        return trade_list(bot_id=settings.BOT_ID)
+        """Every bot's trades (the `bot` filter narrows them), once the bot named is known."""
+        requested_bot_filter(self.request)
+        return trade_list(bot_id=None)
 
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR, 400: ErrorSerializer})
+    @extend_schema(filters=True, responses={(200, "text/csv"): OpenApiTypes.STR, 400: ErrorSerializer,
+                                            404: UNKNOWN_BOT})
     def get(self, request: Request) -> StreamingHttpResponse:
         """One row per trade, header first; streamed, so any number of rows fits."""
         trades = self.filter_queryset(self.get_queryset())
@@ -175,8 +211,8 @@ class TradeCsvView(KnownQueryParamsMixin, generics.GenericAPIView):  # type: ign
         return response
 
 
-class EquityQuery(serializers.Serializer):  # type: ignore[type-arg]
-    """`since` (ISO-8601, 1970..9000) and `limit` (1..5000, default 1000)."""
+class EquityQuery(BotQuery):
+    """`since` (ISO-8601, 1970..9000), `limit` (1..5000, default 1000) and `bot` (default: the default bot)."""
 
     since = serializers.DateTimeField(required=False)
 
@@ -189,16 +225,18 @@ class EquityQuery(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class EquityView(KnownQueryParamsMixin, APIView):
-    """The equity curve: stored points, oldest first."""
+    """A bot's equity curve: stored points, oldest first."""
 
     query_serializer = EquityQuery
 
-    @extend_schema(parameters=[EquityQuery], responses={200: EquityPointSerializer(many=True), 400: ErrorSerializer})
+    @extend_schema(parameters=[EquityQuery], responses={200: EquityPointSerializer(many=True), 400: ErrorSerializer,
+                                                         404: UNKNOWN_BOT})
     def get(self, request: Request) -> Response:
         """The last `limit` points after `since`."""
         query = EquityQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        points = equity_curve(bot_id=settings.BOT_ID, since=query.validated_data.get("since"),
+        bot_id = requested_bot(request)
+        points = equity_curve(bot_id=bot_id, since=query.validated_data.get("since"),
                               limit=query.validated_data["limit"])
         return Response(EquityPointSerializer(points, many=True).data)
 

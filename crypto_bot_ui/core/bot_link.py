@@ -17,9 +17,10 @@ from bot_api.redis_conn import connect, connect_sync
 _clients: WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = WeakKeyDictionary()
 
 
-def bot_keys() -> RedisKeys:
-    """Redis names of the bot this dashboard watches."""
-    return RedisKeys(prefix=settings.REDIS_PREFIX, bot_id=settings.BOT_ID)
+def bot_keys(bot_id: str | None = None) -> RedisKeys:
+    """Redis names of one bot (default: the default bot, BOT_ID); raise ContractError for an id
+    that is not one."""
+    return RedisKeys(prefix=settings.REDIS_PREFIX, bot_id=bot_id or settings.BOT_ID)
 
 
 def redis_client() -> Redis:

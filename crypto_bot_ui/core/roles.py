@@ -1,5 +1,6 @@
-"""Who may steer the bot: operators hold `trades.control_bot` (the "Operators" group has it);
-everyone else who can log in is a viewer. Checked on the server for every command."""
+"""Who may steer the bots: operators hold `trades.control_bot` (the "Operators" group has it) and
+steer every bot; a user may also be an operator of some bots only (`Bot.operators`, in the admin).
+Everyone else who can log in is a viewer. Checked on the server for every command."""
 
 from __future__ import annotations
 
@@ -9,22 +10,44 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 CONTROL_PERMISSION = "trades.control_bot"
-"""Start, stop and close positions: every command that changes anything."""
+"""Start, stop and close positions: every command that changes anything, on every bot."""
 OPERATORS_GROUP = "Operators"
 
 
-def can_control(user_id: int | None) -> bool:
-    """Whether the user may send commands, read afresh from the database (no cached permissions):
-    a user removed from Operators or deactivated loses the right at their next command."""
-    return user_id is not None and user_id in controllers([user_id])
+def can_control(user_id: int | None, bot_id: str | None = None) -> bool:
+    """Whether the user may send commands to `bot_id` (None: to every bot, the global right only),
+    read afresh from the database (no cached permissions): a user removed from Operators, from the
+    bot's operators or deactivated loses the right at their next command."""
+    return user_id is not None and user_id in controllers([user_id], bot_id)
 
 
-def controllers(user_ids: Iterable[int]) -> set[int]:
-    """Which of these (active) users may send commands: one query, whatever their number. The one
-    definition of the role (the page's socket is closed when its answer changes)."""
-    app_label, codename = CONTROL_PERMISSION.split(".")
-    granted = Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label) | Q(
-        groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label
-    )
+def controllers(user_ids: Iterable[int], bot_id: str | None = None) -> set[int]:
+    """Which of these (active) users may send commands to `bot_id` (None: to every bot): one query,
+    whatever their number. The one definition of the role (the page's socket is closed when its
+    answer changes)."""
     users = get_user_model().objects.filter(pk__in=list(user_ids), is_active=True)
-    return set(users.filter(granted | Q(is_superuser=True)).values_list("pk", flat=True).distinct())
+    return set(users.filter(_granted(bot_id)).values_list("pk", flat=True).distinct())
+
+
+def controlled_bots(user_id: int | None, bot_ids: Iterable[str]) -> set[str]:
+    """Which of these bots the user may steer (as `can_control` answers for each): two queries at
+    most, however many bots."""
+    wanted = set(bot_ids)
+    if user_id is None or not wanted:
+        return set()
+    if can_control(user_id):
+        return wanted
+    user = get_user_model().objects.filter(pk=user_id, is_active=True, operated_bots__bot_id__in=wanted)
+    return set(user.values_list("operated_bots__bot_id", flat=True))
+
+
+def _granted(bot_id: str | None) -> Q:
+    """The users with the global right (their own permission, a group's, or superuser), or with a
+    grant for `bot_id`."""
+    app_label, codename = CONTROL_PERMISSION.split(".")
+    granted = (
+        Q(user_permissions__codename=codename, user_permissions__content_type__app_label=app_label)
+        | Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label=app_label)
+        | Q(is_superuser=True)
+    )
+    return granted if bot_id is None else granted | Q(operated_bots__bot_id=bot_id)

@@ -1,18 +1,16 @@
-"""The dashboard socket: snapshot first, then live events; commands go to the bot."""
+"""A bot's dashboard socket: its snapshot first, then its live events; commands go to that bot."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY
+from django.db import DatabaseError
 
 from bot_api.backoff import Backoff
 from bot_api.commands import Ack, CommandError, Resume, parse_browser_frame
@@ -20,35 +18,31 @@ from bot_api.errors import ContractError, TransportError
 from bot_api.events import (
     BotControlEvent,
     CommandResultData,
-    Envelope,
     StatusEvent,
     encode_event,
     error_event,
     parse_event,
 )
 from bot_api.frames import MAX_SEND_BYTES, join_frames, too_big
+from bot_api.registry import is_registered
 from bot_api.tasks import cancel_and_wait
-from crypto_bot_ui.core.bot_link import bot_keys
-from crypto_bot_ui.core.roles import can_control
-from crypto_bot_ui.dashboard.control import NO_CHANNEL_LAYER
-from crypto_bot_ui.dashboard.flow import InboundLimit, SocketCounts, Window
-from crypto_bot_ui.dashboard.guard import Watched, get_guard
+from crypto_bot_ui.core.bot_link import redis_client
+from crypto_bot_ui.dashboard.feed import BotFeed
+from crypto_bot_ui.dashboard.flow import InboundLimit, Window
 from crypto_bot_ui.dashboard.queues import LAGGED, Frame, Subscription, conflate
 from crypto_bot_ui.dashboard.relay import Relay, get_relay
 from crypto_bot_ui.dashboard.services import refusal, send_bot_command
+from crypto_bot_ui.dashboard.sockets import (
+    CLOSE_INTERNAL_ERROR,
+    CLOSE_LAGGED,
+    CLOSE_UNKNOWN_BOT,
+    GuardedSocket,
+)
+from crypto_bot_ui.trades.selectors import has_records
 
 logger = logging.getLogger(__name__)
 
 
-CLOSE_UNAUTHENTICATED = 4001
-CLOSE_LAGGED = 4008
-"""The client fell behind (its queue was dropped, it acknowledged nothing while its window was
-full, or a frame could not be sent): reconnect and resume at once."""
-CLOSE_TOO_MANY = 4029
-"""This user has WS_MAX_SOCKETS_PER_USER dashboards open in this web process already."""
-CLOSE_INTERNAL_ERROR = 1011
-SOCKETS = SocketCounts()
-"""Open sockets per user in this process (consumers all run on its one event loop)."""
 READY_TIMEOUT = 5.0
 CONFLATE_ABOVE = 50
 """Frames queued for one socket beyond which its price updates are conflated (it is behind)."""
@@ -97,17 +91,15 @@ def _unrecovered(resync: list[Frame]) -> list[Frame]:
     return [Frame.of(marked, encode_event(marked)), *resync[1:]]
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):
-    """Relays one bot's events to a logged-in browser and its commands back to the bot."""
+class DashboardConsumer(GuardedSocket):
+    """Relays one bot's events to a logged-in browser and its commands back to that bot only.
 
-    # No channel layer of its own (Channels gives a socket one unless its alias names none):
-    # events come from the relay, and control messages from the process's one listener
-    # (control.py). A layer receive per socket would end every socket on a Redis blip.
-    channel_layer_alias = NO_CHANNEL_LAYER
+    The bot is the path's (`/ws/bots/<id>/`), or the default bot (`/ws/dashboard/`)."""
 
+    bot_id: str
     relay: Relay
+    feed: BotFeed
     sub: Subscription | None = None
-    watched: Watched | None = None
     pump: asyncio.Task[None] | None = None
     window: Window
     """Bot events sent and not yet acknowledged (flow control, one per socket)."""
@@ -116,66 +108,53 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     """A socket resumes once, right after it opens (a client that needs another reconnects)."""
     last_resume: float = -RESUME_INTERVAL
     """When this socket last resumed (monotonic): a replay reads up to thousands of entries."""
-    counted_user: int | None = None
-    """The user whose socket count this socket holds (given back on release)."""
-    send_failed: bool = False
-    """A send failed: the socket is being closed and sends no more."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.bot_id = settings.BOT_ID  # the path's, once connected
         self.window = Window(max_events=settings.WS_MAX_UNACKED, max_bytes=settings.WS_MAX_UNACKED_BYTES)
         self.inbound = InboundLimit(rate=INBOUND_RATE, burst=INBOUND_BURST)
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Run the consumer; however it ends, stop the pump and leave the relay."""
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            await self._release()
-
     async def connect(self) -> None:
-        """Refuse anonymous users before accepting; otherwise start the event pump."""
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        """Refuse anonymous users and unknown bots; otherwise start the event pump."""
+        self.bot_id = self.scope.get("url_route", {}).get("kwargs", {}).get("bot_id") or settings.BOT_ID
+        if not await self.admit(bot_id=self.bot_id):
             return
-        if not SOCKETS.take(user.pk, settings.WS_MAX_SOCKETS_PER_USER):
-            # Accepted, then closed with a reason the page can show (a refused handshake cannot say why).
-            logger.warning("%s has %d dashboards open; one more refused", user, settings.WS_MAX_SOCKETS_PER_USER)
-            await self.accept()
-            await self._send_event(error_event(
-                "too_many_sockets", f"at most {settings.WS_MAX_SOCKETS_PER_USER} dashboards per account at once"))
-            await self.close(code=CLOSE_TOO_MANY)
-            return
-        self.counted_user = user.pk
         self.relay = get_relay()
-        self.sub = self.relay.subscribe(settings.WS_SEND_QUEUE)
-        await self.accept()
-        session = self.scope.get("session")
-        self.watched = Watched(user.pk, getattr(session, "session_key", None), self._close_for_guard,
-                               auth_hash=session.get(HASH_SESSION_KEY) if session is not None else None,
-                               can_control=await database_sync_to_async(can_control)(user.pk))
-        get_guard().watch(self.watched)
+        if not await self._known():
+            await self._error("unknown_bot", f"there is no bot {self.bot_id}")
+            await self.close(code=CLOSE_UNKNOWN_BOT)
+            return
+        subscribed = self.relay.subscribe(self.bot_id, settings.WS_SEND_QUEUE)
+        if subscribed is None:
+            await self._error("too_many_bots", "this dashboard relays no more bots")
+            await self.close(code=CLOSE_UNKNOWN_BOT)
+            return
+        self.feed, self.sub = subscribed
         self._start_pump(Cursor(), snapshot_first=True)
 
-    async def disconnect(self, code: int) -> None:
+    async def _known(self) -> bool:
+        """Whether the path's bot is one to relay: the default one, one already relayed, one in the
+        registry, or one with records (as the page and the REST API know bots). True when Redis
+        cannot say: the page then shows the outage, not a refusal."""
+        if self.bot_id == settings.BOT_ID or self.bot_id in self.relay.feeds:
+            return True
+        try:
+            if await is_registered(redis_client(), self.relay.keys.for_bot(self.bot_id)):
+                return True
+        except TransportError:
+            return True
+        try:
+            return bool(await database_sync_to_async(has_records)(bot_id=self.bot_id))
+        except DatabaseError:
+            return True
+
+    async def release(self) -> None:
         """Stop the pump and leave the relay."""
-        await self._release()
-
-    async def _close_for_guard(self, code: int) -> None:
-        """The user's access changed (deactivated, session ended, role changed): close at once."""
-        await self.close(code=code)
-
-    async def _release(self) -> None:
-        if self.counted_user is not None:
-            SOCKETS.give_back(self.counted_user)
-            self.counted_user = None
-        if self.watched is not None:
-            get_guard().forget(self.watched)
-            self.watched = None
+        await super().release()
         await self._stop_pump()
         if self.sub is not None:
-            self.relay.unsubscribe(self.sub)
+            self.relay.unsubscribe(self.feed, self.sub)
             self.sub = None
 
     def _start_pump(self, cursor: Cursor, *, snapshot_first: bool, backlog: list[Frame] | None = None) -> None:
@@ -192,7 +171,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         than the cursor, in order, all through the socket's window."""
         try:
             if snapshot_first:
-                await self._send_new(cursor, *conflate(await self._initial_state()), self.relay.presence_frame())
+                await self._send_new(cursor, *conflate(await self._initial_state()), self.feed.presence_frame(),
+                                     self.relay.list_frame(self.bot_id))
             if not await self._send_paced(cursor, backlog):
                 return
             del backlog[:]  # sent: not kept for the socket's lifetime
@@ -273,8 +253,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         """
         await self._stop_pump()
         try:
-            replay = await self.relay.replay_since(frame.last_seq)
-            resync = [] if replay is not None else await self.relay.resync()
+            replay = await self.feed.replay_since(frame.last_seq)
+            resync = [] if replay is not None else await self.feed.resync()
         except TransportError as exc:
             logger.warning("resume from %d failed: %s", frame.last_seq, exc)
             await self._answer(refusal(frame, CommandError.UNAVAILABLE, command_id=frame.id))
@@ -286,10 +266,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if replay is not None:
             # The run of the events being resumed: without it, any later status would pass as
             # "another run", even an older snapshot of this one (after Redis lost data, say).
-            cursor = Cursor(seq=frame.last_seq, started_at=self.relay.run)
+            cursor = Cursor(seq=frame.last_seq, started_at=self.feed.run)
         else:
             cursor, replay = Cursor(), _unrecovered(resync)
-        presence = self.relay.presence_frame()
+        presence = self.feed.presence_frame()
         backlog = [*replay, *([presence] if presence is not None else [])]
         self.window.restart()
         # The replay goes through the pump and the window like live frames: paced by the acks.
@@ -309,11 +289,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 # stops this pump exactly while the relay is becoming ready).
                 async with asyncio.timeout(READY_TIMEOUT):
                     await self.relay.ready.wait()
-                return await self.relay.resync()
+                return await self.feed.resync()
             except (TimeoutError, TransportError) as exc:
                 if not told:
                     logger.warning("no snapshot for a new socket yet: %s", exc)
-                    await self._send_event(error_event("unavailable", "the bot's data is unreachable; retrying"))
+                    await self._error("unavailable", "the bot's data is unreachable; retrying")
                     told = True
             await asyncio.sleep(backoff.next_delay())
 
@@ -323,64 +303,50 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if not self.inbound.allow(now):
             # Dropped unread: a flood costs neither parsing nor answers (one notice a second).
             if self.inbound.should_tell(now):
-                await self._send_event(error_event("rate_limited", "too many frames: some were dropped"))
+                await self._error("rate_limited", "too many frames: some were dropped")
             return
         if text_data is None:
-            await self._send_event(error_event("invalid_frame", "binary frames are not accepted"))
+            await self._error("invalid_frame", "binary frames are not accepted")
             return
         try:
             frame = parse_browser_frame(text_data)
         except ContractError as exc:
-            await self._send_event(error_event(exc.code, exc.message))
+            await self._error(exc.code, exc.message)
             return
         except Exception:
             # Whatever a frame does to the parser, the socket survives and says so.
             logger.exception("unexpected failure parsing a browser frame")
-            await self._send_event(error_event("invalid_frame", "frame could not be parsed"))
+            await self._error("invalid_frame", "frame could not be parsed")
             return
         if isinstance(frame, Ack):
             if not self.window.ack(frame.seq):
                 # An ack for events never sent would open the window of a socket that stopped
                 # reading: refused, and the old ack stands.
-                await self._send_event(error_event(
-                    "invalid_ack", f"ack of seq {frame.seq}, but the last event sent was {self.window.top}"))
+                await self._error(
+                    "invalid_ack", f"ack of seq {frame.seq}, but the last event sent was {self.window.top}")
             return
         if isinstance(frame, Resume):
             if now - self.last_resume < RESUME_INTERVAL:
-                await self._send_event(error_event("rate_limited", "resume at most once a second"))
+                await self._error("rate_limited", "resume at most once a second")
                 return
             if self.resumed:
                 # One replay per connection: a client acking events it never read could otherwise
                 # pull replay after replay into the server's buffers.
-                await self._send_event(error_event("rate_limited", "one resume per connection; reconnect to resume"))
+                await self._error("rate_limited", "one resume per connection; reconnect to resume")
                 return
             self.resumed = True
             self.last_resume = now
             await self._resume(frame)
             return
         client = self.scope.get("client") or (None, None)
-        answer = await send_bot_command(user=self.scope["user"], command=frame, address=client[0])
+        answer = await send_bot_command(user=self.scope["user"], command=frame, address=client[0], bot_id=self.bot_id)
         if answer is not None:
             await self._answer(answer)
 
+    async def _error(self, code: str, message: str) -> None:
+        """Send an `error` frame about this socket's bot."""
+        await self.send_event(error_event(code, message, bot=self.bot_id))
+
     async def _answer(self, result: CommandResultData) -> None:
         """Answer this socket's command itself (the bot's answers come with the events)."""
-        await self._send_event(BotControlEvent(bot=bot_keys().bot_id, data=result))
-
-    async def _send_event(self, event: Envelope) -> None:
-        await self.send(text_data=encode_event(event))
-
-    async def send(self, *args: Any, **kwargs: Any) -> None:
-        """Send a frame; if one cannot go, close the socket (once) so the client resumes past the hole."""
-        if self.send_failed:
-            return  # closing: later frames would fail the same way
-        try:
-            await super().send(*args, **kwargs)
-        except RuntimeError as exc:
-            # The socket is closing (autobahn's Disconnected), or Daphne refused the frame (over
-            # --websocket-max-message-size); both are RuntimeErrors. Going on would leave a silent
-            # hole in this client's stream: a resume fills it.
-            self.send_failed = True
-            logger.warning("a frame could not be sent (%s: %s); closing the socket", type(exc).__name__, exc)
-            with contextlib.suppress(RuntimeError):
-                await self.close(code=CLOSE_LAGGED)
+        await self.send_event(BotControlEvent(bot=self.bot_id, data=result))

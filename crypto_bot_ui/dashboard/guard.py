@@ -50,7 +50,9 @@ class Watched:
     auth_hash: str | None = None
     """The session's HASH_SESSION_KEY at connect (None: not checked)."""
     can_control: bool | None = None
-    """Whether the user was an operator at connect (None: not checked)."""
+    """Whether the user was an operator of `bot_id` at connect (None: not checked)."""
+    bot_id: str | None = None
+    """The bot the socket shows (its role is for that bot: a per-bot grant counts)."""
 
 
 @dataclass
@@ -90,7 +92,8 @@ class SessionGuard:
         if not sockets:
             return 0
         sessions = {s.session_key for s in sockets if s.session_key}
-        valid = await database_sync_to_async(_still_valid)({s.user_id for s in sockets}, sessions)
+        valid = await database_sync_to_async(_still_valid)(
+            {s.user_id for s in sockets}, sessions, {s.bot_id for s in sockets if s.can_control is not None})
         closed = 0
         for socket in sockets:
             code = _verdict(socket, valid)
@@ -125,17 +128,17 @@ class Access:
     """The session auth hash of each user who is still active."""
     live: set[str]
     """The sessions that still exist and have not expired."""
-    controllers: set[int]
-    """The users who may steer the bot."""
+    controllers: dict[str | None, set[int]]
+    """By bot: the users who may steer it."""
 
 
-def _still_valid(users: set[int], sessions: set[str]) -> Access:
-    """Three queries, however many users and sessions."""
+def _still_valid(users: set[int], sessions: set[str], bots: set[str | None]) -> Access:
+    """Two queries, and one per bot shown, however many users and sessions."""
     active = get_user_model().objects.filter(pk__in=users, is_active=True)
     hashes = {u.pk: u.get_session_auth_hash() for u in active}
     live = set(Session.objects.filter(session_key__in=sessions, expire_date__gt=timezone.now())
                .values_list("session_key", flat=True))
-    return Access(hashes=hashes, live=live, controllers=controllers(users))
+    return Access(hashes=hashes, live=live, controllers={bot: controllers(users, bot) for bot in bots})
 
 
 def _verdict(socket: Watched, access: Access) -> int | None:
@@ -146,7 +149,8 @@ def _verdict(socket: Watched, access: Access) -> int | None:
         return CLOSE_SESSION_ENDED
     if socket.auth_hash is not None and not constant_time_compare(socket.auth_hash, access.hashes[socket.user_id]):
         return CLOSE_SESSION_ENDED  # the password changed: Django would log this session out
-    if socket.can_control is not None and socket.can_control != (socket.user_id in access.controllers):
+    if socket.can_control is not None and socket.can_control != (
+            socket.user_id in access.controllers.get(socket.bot_id, set())):
         return CLOSE_ROLE_CHANGED
     return None
 

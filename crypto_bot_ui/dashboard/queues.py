@@ -15,7 +15,11 @@ REPLAY_LIMIT = 5_000
 """Most events replayed after a reconnect (from memory or the stream); beyond that a snapshot is sent."""
 
 RECENT_CHARS = 8 * 2**20
-"""Most characters of recent events a relay keeps for replays (statuses are ~15 KB each)."""
+"""Most characters of recent events a relay keeps for replays of one bot (statuses are ~15 KB each)."""
+RECENT_TOTAL_CHARS = 64 * 2**20
+"""Most characters a relay keeps for every watched bot together: with many bots watched, each
+keeps a share (at least RECENT_MIN_CHARS), and resumes beyond it read the Redis stream."""
+RECENT_MIN_CHARS = 256 * 2**10
 
 REPLAY_CHARS = 4 * 2**20
 """Most characters one replay reads from the Redis stream; a larger one is answered with a snapshot
@@ -36,14 +40,16 @@ class Frame:
     """For a status: when that bot run started (tells a restarted bot from a stale snapshot)."""
     supersedes: tuple[str, str] | None = None
     """(type, key) for an event a newer one of the same pair supersedes (a price: its symbol)."""
+    type: str = ""
+    """The envelope's type (the relay's summary follows some types; "" for server frames)."""
 
     @classmethod
     def of(cls, event: Event, raw: str) -> Frame:
         """The frame for a validated event and its exact JSON text."""
         if isinstance(event, StatusEvent):
-            return cls(raw=raw, seq=event.seq, is_status=True, started_at=event.data.started_at)
+            return cls(raw=raw, seq=event.seq, is_status=True, started_at=event.data.started_at, type=event.type)
         key = event.supersedes_key()
-        return cls(raw=raw, seq=event.seq, supersedes=None if key is None else (event.type, key))
+        return cls(raw=raw, seq=event.seq, supersedes=None if key is None else (event.type, key), type=event.type)
 
 
 def conflate(frames: list[Frame]) -> list[Frame]:
@@ -87,6 +93,7 @@ class Recent:
 
     frames: deque[Frame] = field(default_factory=deque)
     chars: int = 0
+    max_chars: int = RECENT_CHARS
 
     def add(self, frame: Frame) -> None:
         """Remember a stream event; one that does not follow the last starts the window afresh."""
@@ -100,7 +107,7 @@ class Recent:
                 self.clear()
         self.frames.append(frame)
         self.chars += len(frame.raw)
-        while len(self.frames) > REPLAY_LIMIT or self.chars > RECENT_CHARS:
+        while len(self.frames) > REPLAY_LIMIT or self.chars > self.max_chars:
             self.chars -= len(self.frames.popleft().raw)
 
     def clear(self) -> None:

@@ -1,8 +1,12 @@
-"""One Redis subscription per web process, fanned out to every socket through bounded queues.
+"""One Redis subscription per web process, for every bot, fanned out to every socket through
+bounded queues.
 
 Channels' textbook bridge (a worker calling `group_send` per event) lost most events under load
 when measured here, so events do not go through the channel layer: the relay holds the only
-subscription and hands each event's JSON text, unchanged, to each consumer's queue.
+subscription (a pattern over every bot's events channel) and hands each event's JSON text,
+unchanged, to the queues of the sockets watching that bot (feed.py). Bots are discovered from
+their heartbeats in Redis (bot_api.registry): nothing to configure. Overview sockets get each
+bot's summary instead, conflated to a few a second.
 """
 
 from __future__ import annotations
@@ -12,53 +16,59 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from weakref import WeakKeyDictionary
 
 from django.conf import settings
 
 from bot_api.backoff import Backoff
-from bot_api.errors import TransportError
-from bot_api.events import (
-    BotPresenceData,
-    BotPresenceEvent,
-    HeartbeatData,
-    HeartbeatEvent,
-    encode_event,
-)
-from bot_api.heartbeat import HEARTBEAT_INTERVAL, is_alive
+from bot_api.errors import ContractError, TransportError
+from bot_api.events import BotListData, BotListEvent, HeartbeatData, HeartbeatEvent, StatusEvent, encode_event
+from bot_api.heartbeat import is_alive
 from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect
-from bot_api.stored import StoredEvents
+from bot_api.registry import MAX_BOTS, BotSeen, discover
 from bot_api.subscriber import Disconnected, EventSubscriber, Received, Subscribed
 from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
-from crypto_bot_ui.dashboard.queues import REPLAY_CHARS, REPLAY_LIMIT, Frame, Recent, Subscription
+from crypto_bot_ui.dashboard.feed import BotFeed
+from crypto_bot_ui.dashboard.queues import (
+    RECENT_CHARS,
+    RECENT_MIN_CHARS,
+    RECENT_TOTAL_CHARS,
+    Frame,
+    Subscription,
+)
+from crypto_bot_ui.dashboard.summaries import summary_of
 
 logger = logging.getLogger(__name__)
 
 IDLE_HEARTBEAT = 1.0
-"""Seconds without any frame after which every socket gets a heartbeat: a page that hears nothing
+"""Seconds without any frame after which a socket gets a heartbeat: a page that hears nothing
 for a few seconds can then say the link is stale instead of showing frozen prices as live."""
+SUMMARY_INTERVAL = 0.5
+"""Seconds between two summaries of one bot on overview sockets (conflated: the newest goes)."""
+PRESENCE_INTERVAL = 0.5
+"""Seconds between two reads of the registry and the heartbeats: a bot that dies is shown offline
+within ~4.5 s (bot_api.registry.STALE_BELOW_MS), inside its heartbeat's 5 s TTL."""
+UNWATCHED_KEEP = 60.0
+"""Seconds a bot's recent events are kept for replays after its last socket left."""
+
 
 @dataclass(eq=False)
 class Relay:
-    """Owns the subscription task and the presence watcher for one event loop."""
+    """Owns the subscription, the bots' feeds and the overview for one event loop."""
 
     keys: RedisKeys
+    """Names under the shared prefix; `keys.bot_id` is the default bot (always relayed)."""
     redis_url: str
-    subscribers: set[Subscription] = field(default_factory=set)
+    feeds: dict[str, BotFeed] = field(default_factory=dict)
+    listed: tuple[str, ...] | None = None
+    """The bots of the registry, by id, as last read (None: not read yet)."""
+    overview: set[Subscription] = field(default_factory=set)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
-    bot_online: bool | None = None
-    last_seq: int | None = None
-    """The seq of the last bot event handed to the sockets (where a catch-up resumes)."""
-    recent: Recent = field(default_factory=Recent)
-    run: datetime | None = None
-    """`started_at` of the last status handed to the sockets (snapshots included): the bot run."""
-    refused: int = 0
-    """Live events dropped because they were ahead of the bot's stored seq (forged or foreign)."""
-    last_fan_out: float = float("-inf")
-    """When (time.monotonic()) a frame last went to every socket: heartbeats fill the silences."""
+    overview_fan_out: float = float("-inf")
+    unlisted: int = 0
+    """Live events dropped because their bot has no feed (not in the registry, nobody watches it)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start(self) -> None:
@@ -66,8 +76,9 @@ class Relay:
         if not self._tasks:
             self._tasks = [
                 asyncio.create_task(self._supervise(self._pump), name="relay-pump"),
-                asyncio.create_task(self._supervise(self._watch_presence), name="relay-presence"),
+                asyncio.create_task(self._supervise(self._watch_bots), name="relay-bots"),
                 asyncio.create_task(self._supervise(self._heartbeat), name="relay-heartbeat"),
+                asyncio.create_task(self._supervise(self._summaries), name="relay-summaries"),
             ]
 
     async def _supervise(self, body: Callable[[], Awaitable[None]]) -> None:
@@ -84,194 +95,204 @@ class Relay:
                 raise
             except Exception:
                 logger.exception("relay loop %s crashed; restarting", getattr(body, "__name__", body))
-                self.ready.clear()
+                if body == self._pump:  # the pump sets it again once subscribed; no other loop would
+                    self.ready.clear()
             await asyncio.sleep(backoff.next_delay())
 
-    def subscribe(self, maxsize: int) -> Subscription:
-        """Register a socket; subscribe before reading the snapshot so nothing falls between."""
+    def feed(self, bot_id: str) -> BotFeed | None:
+        """The feed of `bot_id`, made on first use; None beyond MAX_BOTS."""
+        feed = self.feeds.get(bot_id)
+        if feed is None:
+            if len(self.feeds) >= MAX_BOTS:
+                return None
+            feed = self.feeds[bot_id] = BotFeed(keys=self.keys.for_bot(bot_id))
+        return feed
+
+    def subscribe(self, bot_id: str, maxsize: int) -> tuple[BotFeed, Subscription] | None:
+        """Register a socket of `bot_id`; subscribe before reading the snapshot so nothing falls
+        between. None when the bot cannot be relayed (beyond MAX_BOTS)."""
+        self.start()
+        feed = self.feed(bot_id)
+        if feed is None:
+            return None
+        sub = Subscription(queue=asyncio.Queue(maxsize=maxsize))
+        feed.watch(sub)
+        return feed, sub
+
+    def unsubscribe(self, feed: BotFeed, sub: Subscription) -> None:
+        """Forget a socket."""
+        feed.unwatch(sub)
+
+    def subscribe_overview(self, maxsize: int) -> Subscription:
+        """Register an overview socket (it reads `overview_frames` first)."""
         self.start()
         sub = Subscription(queue=asyncio.Queue(maxsize=maxsize))
-        self.subscribers.add(sub)
+        self.overview.add(sub)
         return sub
 
-    def unsubscribe(self, sub: Subscription) -> None:
-        """Forget a socket."""
-        self.subscribers.discard(sub)
+    def unsubscribe_overview(self, sub: Subscription) -> None:
+        """Forget an overview socket."""
+        self.overview.discard(sub)
 
-    def stored(self) -> StoredEvents:
-        """What Redis keeps of the bot's events (snapshot, seq, replay stream)."""
-        return StoredEvents(redis_client(), self.keys)
+    def list_frame(self, bot_id: str | None = None) -> Frame | None:
+        """The list of bots, if read yet, as an envelope of `bot_id` (default: the default bot's):
+        a bot's socket carries only envelopes of its bot."""
+        return None if self.listed is None else self._list_frame_of(bot_id or self.keys.bot_id, self.listed)
 
-    async def snapshot(self) -> Frame | None:
-        """The bot's latest status envelope from Redis, or None if the bot never published."""
-        received = await self.stored().snapshot()
-        return None if received is None else Frame.of(received.event, received.raw)
-
-    async def resync(self, *, from_memory: bool = True) -> list[Frame]:
-        """The bot's snapshot, then every event published after it: a full state, in order.
-
-        The bot writes its snapshot a few times a second, not with every event, so it may trail
-        the stream; the replay brings it up to date. While the bot re-publishes a backlog (after
-        Redis was away) the snapshot is ahead instead: the older events that follow are dropped
-        by seq. Empty if the bot never published. `from_memory`: the replay may come from the
-        recent events this relay forwarded (a socket's view); the relay's own catch-up reads Redis.
-        """
-        snapshot = await self.snapshot()
-        if snapshot is None or snapshot.seq is None:
-            return [] if snapshot is None else [snapshot]
-        after = await (self.replay_since(snapshot.seq) if from_memory else self.stream_since(snapshot.seq))
-        if after is None and snapshot.seq < await self.stored().stored_seq():
-            # A hole after the snapshot; the bot's next event brings a fresh snapshot in that
-            # case (its publish refuses to go without one).
-            logger.warning("the events after snapshot %d are not all in the stream", snapshot.seq)
-        return [snapshot, *(after or [])]
-
-    def presence_frame(self) -> Frame | None:
-        """A bot_presence frame for the current state, if known."""
-        if self.bot_online is None:
-            return None
-        event = BotPresenceEvent(bot=self.keys.bot_id, data=BotPresenceData(online=self.bot_online))
+    @staticmethod
+    def _list_frame_of(bot_id: str, listed: tuple[str, ...]) -> Frame:
+        event = BotListEvent(bot=bot_id, data=BotListData(bots=list(listed)))
         return Frame(raw=encode_event(event), seq=None)
 
-    def _fan_out(self, frame: Frame) -> None:
-        # Every socket gets every frame, so one timestamp tells whether any socket is idle.
-        self.last_fan_out = time.monotonic()
-        for sub in tuple(self.subscribers):
+    def overview_frames(self) -> list[Frame]:
+        """What a new overview socket starts from: the list, then every listed bot's summary."""
+        listed = self.list_frame()
+        if listed is None:
+            return []
+        return [listed, *(self.feeds[b].summary_frame() for b in self.listed or () if b in self.feeds)]
+
+    def _to_overview(self, frame: Frame) -> None:
+        self.overview_fan_out = time.monotonic()
+        for sub in tuple(self.overview):
             sub.offer(frame)
 
-    def heartbeat_frame(self) -> Frame:
-        """A heartbeat carrying the last bot seq this process handed out."""
-        event = HeartbeatEvent(bot=self.keys.bot_id, data=HeartbeatData(last_seq=self.last_seq))
-        return Frame(raw=encode_event(event), seq=None)
-
-    async def _heartbeat(self) -> None:
-        """Send a heartbeat to every socket whenever nothing went out for IDLE_HEARTBEAT seconds.
-
-        A socket that just connected may get its first one up to a second late; its snapshot
-        arrived meanwhile. One frame for all sockets, built once a second at most.
-        """
-        while True:
-            idle = time.monotonic() - self.last_fan_out
-            if idle >= IDLE_HEARTBEAT:
-                if self.subscribers:
-                    self._fan_out(self.heartbeat_frame())
-                idle = 0.0
-            await asyncio.sleep(IDLE_HEARTBEAT - idle)
-
     async def _pump(self) -> None:
-        subscriber = EventSubscriber(lambda: connect(self.redis_url, for_pubsub=True), self.keys)
+        subscriber = EventSubscriber(lambda: connect(self.redis_url, for_pubsub=True), self.keys, every_bot=True)
         async for item in subscriber:
             if isinstance(item, Received):
-                await self._on_live(Frame.of(item.event, item.raw))
+                feed = self.feeds.get(item.event.bot)
+                if feed is None:
+                    # Not a bot of the registry (yet): its feed is made when the registry lists
+                    # it, or a socket asks for it. Events on made-up channels cost nothing more.
+                    self.unlisted += 1
+                    continue
+                await feed.on_live(Frame.of(item.event, item.raw), item.event)
             elif isinstance(item, Subscribed):
                 self.ready.set()
                 # Pub/sub keeps nothing for absent subscribers: what was published while we were
                 # (re)connecting is replayed from the events stream, or else covered by the
-                # snapshot. Sockets drop whatever they already have (by seq).
-                await self._catch_up()
+                # snapshot. Sockets drop whatever they already have (by seq). A bot nobody
+                # watches only needs its summary: its snapshot, not a replay.
+                for feed in tuple(self.feeds.values()):
+                    if feed.subscribers:
+                        await feed.catch_up()
+                    else:
+                        await self._refresh_summary(feed)
             elif isinstance(item, Disconnected):
                 self.ready.clear()
 
-    async def _on_live(self, frame: Frame) -> None:
-        """Forward a frame from pub/sub; a hole in the seqs before it is filled first, and a frame
-        ahead of the seq the bot stored is dropped."""
-        if self.last_seq is not None and frame.seq is not None and frame.seq > self.last_seq + 1:
-            if not await self._stored_at_least(frame.seq):
-                # The bot's publish script stores the seq before it publishes: an event ahead of
-                # it was not published by the bot. Forwarded, its seq would make every socket
-                # drop the real events below it (a page frozen until reloaded).
-                self.refused += 1
-                if self.refused in (1, 10, 100) or self.refused % 1000 == 0:
-                    logger.warning("dropped %d event(s) ahead of the bot's stored seq (latest: %s after %s)",
-                                   self.refused, frame.seq, self.last_seq)
-                return
-            # Bot seqs are consecutive on the channel: a hole means events were lost (e.g. in
-            # flight when Redis died). Replay them from the stream, or resync with the snapshot.
-            logger.warning("relay saw seq %s after %s; catching up", frame.seq, self.last_seq)
-            await self._catch_up()
-        self._forward(frame)
-
-    async def _stored_at_least(self, seq: int) -> bool:
-        """Whether the bot's stored seq has reached `seq` (True when Redis cannot say: a catch-up follows)."""
-        try:
-            return await self.stored().stored_seq() >= seq
-        except TransportError:
-            return True
-
-    def _forward(self, frame: Frame, *, event: bool = True) -> None:
-        """Hand a frame to every socket; `event`: it is a stream event (a snapshot is not)."""
-        if frame.is_status:
-            if frame.started_at != self.run:
-                self.recent.clear()  # another bot run: its numbering may have started again
-            self.run = frame.started_at
-        if event:
-            self.recent.add(frame)
-        if frame.seq is not None:
-            # Never backwards: a catch-up may already have gone past this frame.
-            self.last_seq = frame.seq if self.last_seq is None else max(self.last_seq, frame.seq)
-        self._fan_out(frame)
-
-    async def _catch_up(self) -> None:
-        """After (re)subscribing: replay the missed events if the stream has them all, else resync."""
-        try:
-            missed = await self._missed_events()
-            if missed is not None:
-                if missed:
-                    logger.info("relay replays %d event(s) missed while away", len(missed))
-                for frame in missed:
-                    self._forward(frame)
-                return
-            frames = await self.resync(from_memory=False)
-        except TransportError as exc:
-            logger.warning("catching up after subscribing failed: %s", exc)
-            return
-        if frames and self.subscribers:
-            logger.info("relay sends the snapshot (seq %s) to %d socket(s)", frames[0].seq, len(self.subscribers))
-        self.recent.clear()
-        for index, frame in enumerate(frames):
-            self._forward(frame, event=index > 0)
-        if frames and frames[-1].seq is not None:
-            # What Redis holds is the truth now, even if behind what was forwarded before (Redis
-            # came back from lossy persistence): a later event that does not follow it is then a
-            # hole, and its catch-up finds the snapshot the bot writes with that event.
-            self.last_seq = frames[-1].seq
-
-    async def _missed_events(self) -> list[Frame] | None:
-        """Events after the last one forwarded, or None when the stream cannot supply them all."""
-        if self.last_seq is None:
-            return None
-        return await self.stream_since(self.last_seq)
-
-    async def replay_since(self, seq: int) -> list[Frame] | None:
-        """Every bot event after `seq` for a socket: from the recent events this relay forwarded
-        when they cover it, else from the Redis stream (see `stream_since`).
-
-        Events newer than this relay has seen are not included: the socket's queue brings them.
-        None (a snapshot answers) beyond REPLAY_CHARS: the stream would hold the same events.
-        """
-        remembered = self.recent.since(seq)
-        if remembered is None:
-            return await self.stream_since(seq)
-        return remembered if sum(len(frame.raw) for frame in remembered) <= REPLAY_CHARS else None
-
-    async def stream_since(self, seq: int) -> list[Frame] | None:
-        """Every bot event after `seq`, in order, from the events stream (the replay window); None
-        when the stream cannot supply them all within REPLAY_LIMIT and REPLAY_CHARS."""
-        return await self.stored().since(seq, max_events=REPLAY_LIMIT, max_chars=REPLAY_CHARS,
-                                         keep=lambda r: Frame.of(r.event, r.raw))
-
-    async def _watch_presence(self) -> None:
+    async def _watch_bots(self) -> None:
+        """Every PRESENCE_INTERVAL: the registry (new and retired bots) and who is online."""
+        self.feed(self.keys.bot_id)  # the default bot is relayed even before it ever announced itself
         while True:
             try:
-                online = await is_alive(redis_client(), self.keys.heartbeat_key)
+                seen = await discover(redis_client(), self.keys)
             except TransportError:
-                online = False
-            if online != self.bot_online:
-                self.bot_online = online
-                frame = self.presence_frame()
-                if frame is not None:
-                    self._fan_out(frame)
-            await asyncio.sleep(HEARTBEAT_INTERVAL)
+                seen = None
+            await self._apply_registry(seen)
+            self._tidy()
+            await asyncio.sleep(PRESENCE_INTERVAL)
+
+    def _tidy(self) -> None:
+        """Let go of what nobody needs: the feeds of bots neither listed, watched nor the default
+        (retired bots, ids a socket asked for while Redis was away), the recent events of bots
+        nobody watched for a while, and whatever exceeds each watched bot's share of
+        RECENT_TOTAL_CHARS."""
+        listed = self.listed
+        for bot_id, feed in tuple(self.feeds.items()):
+            feed.let_go(UNWATCHED_KEEP)
+            if listed is not None and bot_id != self.keys.bot_id and bot_id not in listed and feed.idle():
+                del self.feeds[bot_id]
+        watched = [feed for feed in self.feeds.values() if feed.subscribers or feed.unwatched_since is not None]
+        share = min(RECENT_CHARS, max(RECENT_TOTAL_CHARS // max(1, len(watched)), RECENT_MIN_CHARS))
+        for feed in watched:
+            feed.recent.max_chars = share
+
+    async def _apply_registry(self, seen: list[BotSeen] | None) -> None:
+        """Bring the feeds in line with the registry (None: Redis did not answer, every bot offline)."""
+        by_id = {} if seen is None else {bot.bot_id: bot for bot in seen}
+        for bot_id in by_id:
+            feed = self.feed(bot_id)
+            if feed is not None and not feed.summary_read:
+                # Made before the registry was read (the default bot, one whose events came
+                # first): its summary starts from its snapshot all the same.
+                await self._first_summary(feed, by_id[bot_id])
+        for feed in tuple(self.feeds.values()):
+            was = feed.bot_online
+            bot = by_id.get(feed.bot_id)
+            if bot is not None:
+                feed.set_online(bot.online, bot.last_seen)
+            else:  # not (or no longer) registered: its heartbeat alone says
+                feed.set_online(seen is not None and await self._alive(feed), None)
+            if was is not None and was != feed.bot_online and feed.bot_id in (self.listed or ()):
+                # A bot going off- or online is news now, not at the next summary tick.
+                self._to_overview(feed.summary_frame())
+                feed.summary_changed = False
+        if seen is not None:
+            listed = tuple(sorted(by_id))
+            if listed != self.listed:
+                self.listed = listed
+                self._to_overview(self._list_frame_of(self.keys.bot_id, listed))
+                for feed in self.feeds.values():
+                    if feed.subscribers:
+                        feed.fan_out(self._list_frame_of(feed.bot_id, listed))
+
+    async def _alive(self, feed: BotFeed) -> bool:
+        try:
+            return await is_alive(redis_client(), feed.keys.heartbeat_key)
+        except TransportError:
+            return False
+
+    async def _first_summary(self, feed: BotFeed, bot: BotSeen) -> None:
+        """A bot seen for the first time: its summary from its snapshot (its events keep it current)."""
+        feed.set_online(bot.online, bot.last_seen)
+        await self._refresh_summary(feed)
+        feed.summary_read = True
+
+    async def _refresh_summary(self, feed: BotFeed) -> None:
+        """The summary from the bot's snapshot, keeping figures of newer events already followed."""
+        try:
+            received = await feed.stored().snapshot()
+        except (TransportError, ContractError) as exc:
+            logger.info("no snapshot of %s: %s", feed.bot_id, exc)
+            return
+        if received is None or not isinstance(received.event, StatusEvent):
+            return
+        old = feed.summary
+        summary = summary_of(received.event, online=old.online, last_seen=old.last_seen)
+        if old.pnl is not None and (old.last_seq or 0) > (summary.last_seq or 0):
+            # The snapshot trails the events (written a few times a second): state and strategy
+            # from it, the account's figures from the newer event.
+            summary = summary.model_copy(update={"pnl": old.pnl, "equity": old.equity, "decimals": old.decimals,
+                                                 "last_seq": old.last_seq})
+        feed.set_summary(summary)
+
+    async def _summaries(self) -> None:
+        """Every SUMMARY_INTERVAL: the summaries that changed, to every overview socket."""
+        while True:
+            await asyncio.sleep(SUMMARY_INTERVAL)
+            changed = [feed for feed in self.feeds.values() if feed.summary_changed]
+            for feed in changed:
+                feed.summary_changed = False
+            if self.overview and changed:
+                listed = set(self.listed or ())
+                for feed in changed:
+                    if feed.bot_id in listed:
+                        self._to_overview(feed.summary_frame())
+
+    async def _heartbeat(self) -> None:
+        """Send a heartbeat to the sockets of every bot (and the overview) that heard nothing for
+        IDLE_HEARTBEAT seconds. A socket that just connected may get its first one up to a second
+        late; its snapshot arrived meanwhile. One frame per bot, built once a second at most."""
+        while True:
+            now = time.monotonic()
+            for feed in self.feeds.values():
+                if feed.subscribers and now - feed.last_fan_out >= IDLE_HEARTBEAT:
+                    feed.fan_out(feed.heartbeat_frame())
+            if self.overview and now - self.overview_fan_out >= IDLE_HEARTBEAT:
+                event = HeartbeatEvent(bot=self.keys.bot_id, data=HeartbeatData(last_seq=None))
+                self._to_overview(Frame(raw=encode_event(event), seq=None))
+            await asyncio.sleep(IDLE_HEARTBEAT / 4)
 
     async def aclose(self) -> None:
         """Stop the background tasks (tests and shutdown)."""

@@ -17,6 +17,7 @@ from bot_api.errors import TransportError
 from bot_api.events import CommandResultData
 from bot_api.heartbeat import is_alive
 from bot_api.models import utcnow
+from bot_api.registry import is_registered
 from crypto_bot_ui.core.bot_link import bot_keys, redis_client
 from crypto_bot_ui.core.rate_limit import allow_command
 from crypto_bot_ui.core.roles import can_control
@@ -32,14 +33,16 @@ def refusal(command: Command, error: CommandError, *, command_id: str | None = N
                              ok=False, error=error.value, detail=detail)
 
 
-async def send_bot_command(*, user: Any, command: BotAction, address: str | None) -> CommandResultData | None:
-    """Decide on a client's command: send it to the bot (None: the bot's answer comes with its
-    events) or refuse it (the answer for the sender). Commands that change something are written
-    to the audit log first, refusals included.
+async def send_bot_command(
+    *, user: Any, command: BotAction, address: str | None, bot_id: str,
+) -> CommandResultData | None:
+    """Decide on a client's command for bot `bot_id`: send it to that bot only (None: the bot's
+    answer comes with its events) or refuse it (the answer for the sender). Commands that change
+    something are written to the audit log first, refusals included, with the bot.
 
     Checked here, per command, on the server: a page's disabled buttons are a courtesy.
     """
-    keys = bot_keys()
+    keys = bot_keys(bot_id)
     redis = redis_client()
     cmd = BotCommand.create(action=command, bot=keys.bot_id, issued_by=user.get_username())
     try:
@@ -48,11 +51,17 @@ async def send_bot_command(*, user: Any, command: BotAction, address: str | None
                                    limit=settings.COMMAND_RATE_LIMIT, window=settings.COMMAND_RATE_WINDOW):
             logger.info("%s is over the command rate limit", user.get_username())
             return refusal(command, CommandError.RATE_LIMITED, command_id=cmd.id)
-        if command.control and not await database_sync_to_async(can_control)(user.pk):
-            logger.warning("%s (a viewer) tried %s; refused", user.get_username(), command.command)
-            return await _refuse(cmd, CommandError.FORBIDDEN, user=user, address=address)
+        if command.control and not await database_sync_to_async(can_control)(user.pk, keys.bot_id):
+            logger.warning("%s (not an operator of %s) tried %s; refused", user.get_username(), keys.bot_id,
+                           command.command)
+            return await _refuse(cmd, CommandError.FORBIDDEN, user=user, address=address,
+                                 detail=f"you are not an operator of bot {keys.bot_id}")
         if not await is_alive(redis, keys.heartbeat_key):
-            return await _refuse(cmd, CommandError.BOT_OFFLINE, user=user, address=address)
+            if not await is_registered(redis, keys):
+                return await _refuse(cmd, CommandError.UNKNOWN_BOT, user=user, address=address,
+                                     detail=f"there is no bot {keys.bot_id}")
+            return await _refuse(cmd, CommandError.BOT_OFFLINE, user=user, address=address,
+                                 detail=f"bot {keys.bot_id} is offline: its process is not running")
         await _audit(cmd, user=user, address=address)
         await CommandBus(redis, keys).send(cmd)
         logger.info("%s sent %s (%s)", user.get_username(), command.command, cmd.id)
@@ -80,7 +89,8 @@ async def _audit(cmd: BotCommand, *, user: Any, address: str | None) -> None:
         logger.error("command %s not written to the audit log: %s", cmd.id, exc)
 
 
-async def _refuse(cmd: BotCommand, error: CommandError, *, user: Any, address: str | None) -> CommandResultData:
+async def _refuse(cmd: BotCommand, error: CommandError, *, user: Any, address: str | None,
+                  detail: str | None = None) -> CommandResultData:
     """The answer to a command the web process will not send, written to the audit log."""
     action = cmd.action
     if action.control:
@@ -92,7 +102,7 @@ async def _refuse(cmd: BotCommand, error: CommandError, *, user: Any, address: s
             )
         except (DatabaseError, ValueError) as exc:
             logger.error("refusal of command %s not written to the audit log: %s", cmd.id, exc)
-    return refusal(action, error, command_id=cmd.id)
+    return refusal(action, error, command_id=cmd.id, detail=detail)
 
 
 async def _unavailable(cmd: BotCommand) -> CommandResultData:

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from crypto_bot_ui.dashboard.control import access_changed_on_commit
+from crypto_bot_ui.trades.models import Bot
 
 
 def _user_saved_or_deleted(sender: Any, instance: Any, update_fields: Any = None, **_: Any) -> None:
@@ -48,6 +49,19 @@ def _group_permissions_changed(sender: Any, instance: Any, action: str, reverse:
                              .distinct())
 
 
+def _bot_operators_changed(sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None,
+                           **_: Any) -> None:
+    """A bot's own operators: forward from the bot (the users in pk_set), reverse from the user."""
+    if not action.startswith("post_"):
+        return
+    if reverse:
+        access_changed_on_commit(instance.pk)
+    elif pk_set:
+        access_changed_on_commit(*pk_set)
+    elif action == "post_clear":  # pk_set is None: who was in it is gone; all users re-checked
+        access_changed_on_commit(*get_user_model().objects.values_list("pk", flat=True))
+
+
 def connect() -> None:
     """Connect the receivers (from the app's `ready`)."""
     user = get_user_model()
@@ -59,3 +73,4 @@ def connect() -> None:
                         dispatch_uid="dashboard-user-permissions")
     m2m_changed.connect(_group_permissions_changed, sender=Group.permissions.through,
                         dispatch_uid="dashboard-group-permissions")
+    m2m_changed.connect(_bot_operators_changed, sender=Bot.operators.through, dispatch_uid="dashboard-bot-operators")

@@ -1,22 +1,26 @@
-"""Django admin for the records: trade facts read-only (a journal note editable), CSV export,
-equity points, the command audit log and the recorder's dead letters read-only."""
+"""Django admin for the records: the bots (their own operators, retirement from the list), trade
+facts read-only (a journal note editable), CSV export, equity points, the command audit log and
+the recorder's dead letters read-only."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.text import capfirst
 
 from crypto_bot_ui.core.decimals import plain
-from crypto_bot_ui.trades.models import BotCommand, DeadLetter, EquitySnapshot, Trade
-from crypto_bot_ui.trades.selectors import csv_rows
-from crypto_bot_ui.trades.services import set_trade_note
+from crypto_bot_ui.trades.models import Bot, BotCommand, DeadLetter, EquitySnapshot, Trade
+from crypto_bot_ui.trades.selectors import bot_list, csv_rows, registry_entries
+from crypto_bot_ui.trades.services import retire_bots, set_trade_note
 
 Column = str | Callable[[models.Model], str]
 
@@ -49,6 +53,65 @@ class _RecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_delete_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         """The records are an audit trail."""
         return False
+
+
+@admin.register(Bot)
+class BotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The bots, online or not as the registry says now, with their own operators; retiring one
+    removes it from the bot list (its records stay). A bot comes back by itself when it runs."""
+
+    list_display = ("bot_id", "online", "last_seen", "first_seen", "retired_at", "operator_count")
+    list_filter = (("retired_at", admin.EmptyFieldListFilter),)
+    search_fields = ("bot_id",)
+    filter_horizontal = ("operators",)
+    actions = ["retire"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Bot]:
+        """The bots, each with its number of operators."""
+        return bot_list()
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Bot | None = None) -> tuple[str, ...]:
+        """The id is the bot's identity: typed in only when adding one (to grant operators before it runs)."""
+        return ("first_seen", "retired_at") if obj is None else ("bot_id", "first_seen", "retired_at")
+
+    def has_delete_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        """Bots are retired from the list (the action), never deleted: their records name them."""
+        return False
+
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        """The list, each row given what the registry says of it now (one read of Redis per page)."""
+        changelist = super().get_changelist_instance(request)
+        entries = registry_entries()
+        for bot in changelist.result_list:  # evaluates the page; the template shows these very objects
+            bot.registry_known = entries is not None
+            bot.seen = None if entries is None else entries.get(bot.bot_id)
+        return changelist
+
+    @admin.display(description="Online", boolean=True)
+    def online(self, obj: Any) -> bool | None:
+        """Whether its heartbeat is alive (unknown without Redis)."""
+        if not getattr(obj, "registry_known", False):
+            return None
+        return obj.seen is not None and obj.seen.online
+
+    @admin.display(description="Last seen")
+    def last_seen(self, obj: Any) -> datetime | str:
+        """Its last heartbeat, as the registry has it."""
+        seen = getattr(obj, "seen", None)
+        if seen is not None:
+            return seen.last_seen  # type: ignore[no-any-return]
+        return "not listed" if getattr(obj, "registry_known", False) else "unknown (Redis does not answer)"
+
+    @admin.display(description="Operators", ordering="operator_count")
+    def operator_count(self, obj: Any) -> int:
+        """How many users operate this bot only (besides everyone with the control_bot permission)."""
+        return int(obj.operator_count)
+
+    @admin.action(description="Remove from the bot list (retired)")
+    def retire(self, request: HttpRequest, queryset: QuerySet[Bot]) -> None:
+        """Retire each selected bot that is offline; an online one is refused, with why."""
+        for result in retire_bots(bot_ids=list(queryset.values_list("bot_id", flat=True))):
+            self.message_user(request, result.message, messages.SUCCESS if result.retired else messages.ERROR)
 
 
 @admin.register(Trade)

@@ -1,15 +1,16 @@
-"""Stored records: trades (one row per fill), equity points, the audit log of bot commands and the
-recorder's dead letters."""
+"""Stored records: the bots (with their own operators), trades (one row per fill), equity points,
+the audit log of bot commands and the recorder's dead letters."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
-from bot_api.models import MONEY_DIGITS, MONEY_PLACES
+from bot_api.models import BOT_ID_PATTERN, MONEY_DIGITS, MONEY_PLACES
 from crypto_bot_ui.core.decimals import plain
 
 
@@ -41,6 +42,32 @@ def money_in_range(*names: str) -> Q:
 TRADE_MONEY = ("qty", "price", "quote_qty", "fee", "realized_pnl")
 """The money columns a trade always has (`fee_quote` only sometimes: a CHECK passes on NULL too)."""
 EQUITY_MONEY = ("equity", "cash", "realized_pnl", "unrealized_pnl", "total_pnl")
+
+
+class Bot(models.Model):
+    """A bot the records know of (the recorder notes each one it finds in the registry), with the
+    users who may steer this bot only."""
+
+    bot_id = models.CharField(max_length=32, unique=True, validators=[RegexValidator(BOT_ID_PATTERN)],
+                              help_text="The bot's BOT_ID: letters, digits, - and _, at most 32")
+    first_seen = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Removed from the bot list; cleared when the bot runs again"
+    )
+    operators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="operated_bots",
+        help_text="operators of this bot only (everyone with the control_bot permission operates every bot)",
+    )
+
+    class Meta:
+        ordering = ["bot_id"]
+        constraints = [
+            # The id is embedded in Redis names and URLs: the database refuses any other.
+            models.CheckConstraint(condition=Q(bot_id__regex=BOT_ID_PATTERN), name="bot_id_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.bot_id
 
 
 class Trade(models.Model):

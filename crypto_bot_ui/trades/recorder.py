@@ -96,7 +96,10 @@ class Recorder:
                     backoff.reset()
                     last_claim = time.monotonic()
                 self._beat(client)
-                self._read_new(client)
+                if not self._read_new(client):
+                    # Idle: give the database connection back. A recorder process runs a thread per
+                    # bot; holding one connection each would exhaust PostgreSQL's (100 by default).
+                    connections.close_all()
                 if time.monotonic() - last_claim > self.claim_idle_ms / 1000:
                     self._claim_abandoned(client)
                     last_claim = time.monotonic()
@@ -150,13 +153,16 @@ class Recorder:
             self._handle(client, entries)
             start = entries[-1][0]
 
-    def _read_new(self, client: redis.Redis) -> None:
+    def _read_new(self, client: redis.Redis) -> bool:
+        """Store what arrived within block_ms; False when nothing did."""
         reply: Any = client.xreadgroup(
             self.keys.recorder_group, self.consumer, {self.keys.trades_stream: ">"},
             count=self.batch_size, block=self.block_ms,
         )
-        if reply:
+        if reply and reply[0][1]:
             self._handle(client, reply[0][1])
+            return True
+        return False
 
     def _claim_abandoned(self, client: redis.Redis) -> None:
         """Take over entries another recorder read but never acknowledged (it died)."""

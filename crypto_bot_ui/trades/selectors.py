@@ -1,35 +1,59 @@
-"""Reads of the records: trades with filters, the equity curve, trades as CSV rows."""
+"""Reads of the records: the bots, trades with filters, the equity curve, trades as CSV rows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from redis.exceptions import RedisError
 
+from bot_api.errors import TransportError
+from bot_api.registry import BotSeen, discover_blocking
+from crypto_bot_ui.core.bot_link import bot_keys, sync_redis
 from crypto_bot_ui.core.decimals import plain
-from crypto_bot_ui.trades.models import EquitySnapshot, Trade
+from crypto_bot_ui.trades.models import Bot, BotCommand, EquitySnapshot, Trade
 
 CSV_COLUMNS = (
     "executed_at", "trade_id", "order_id", "symbol", "side", "qty", "price", "quote_qty", "fee", "fee_asset",
-    "fee_quote", "realized_pnl", "reason", "note",
+    "fee_quote", "realized_pnl", "reason", "note", "bot_id",
 )
 """The CSV export's columns, in order (the admin's export and /api/trades.csv share them)."""
 
 
-def trade_list(*, bot_id: str) -> QuerySet[Trade]:
-    """One bot's trades, newest first."""
-    return Trade.objects.filter(bot_id=bot_id).order_by("-executed_at", "-id")
+def bot_list() -> QuerySet[Bot]:
+    """The bots the records know of, by id, each with `operator_count`."""
+    return Bot.objects.annotate(operator_count=Count("operators")).order_by("bot_id")
 
 
-def has_traded(*, bot_id: str, symbol: str) -> bool:
-    """Whether one bot has any stored trade of `symbol`."""
-    return Trade.objects.filter(bot_id=bot_id, symbol=symbol).exists()
+def registry_entries() -> dict[str, BotSeen] | None:
+    """By bot id: what the registry in Redis says of each listed bot (last beat, online); None
+    when Redis does not answer."""
+    try:
+        return {seen.bot_id: seen for seen in discover_blocking(sync_redis(), bot_keys())}
+    except (TransportError, RedisError, OSError):
+        return None
 
 
-def traded_symbols(*, bot_id: str) -> list[str]:
-    """The symbols of one bot's stored trades, sorted."""
-    return list(Trade.objects.filter(bot_id=bot_id).order_by("symbol").values_list("symbol", flat=True).distinct())
+def has_records(*, bot_id: str) -> bool:
+    """Whether the database knows the bot: its row, or any trade, equity point or command of it."""
+    return any(model.objects.filter(bot_id=bot_id).exists() for model in (Bot, Trade, EquitySnapshot, BotCommand))
+
+
+def trade_list(*, bot_id: str | None) -> QuerySet[Trade]:
+    """One bot's trades (None: every bot's), newest first."""
+    trades = Trade.objects.all() if bot_id is None else Trade.objects.filter(bot_id=bot_id)
+    return trades.order_by("-executed_at", "-id")
+
+
+def has_traded(*, bot_id: str | None, symbol: str) -> bool:
+    """Whether one bot (None: any bot) has any stored trade of `symbol`."""
+    return bool(trade_list(bot_id=bot_id).filter(symbol=symbol).exists())
+
+
+def traded_symbols(*, bot_id: str | None) -> list[str]:
+    """The symbols of one bot's (None: every bot's) stored trades, sorted."""
+    return list(trade_list(bot_id=bot_id).order_by("symbol").values_list("symbol", flat=True).distinct())
 
 
 def equity_curve(*, bot_id: str, since: datetime | None = None, limit: int = 1000) -> list[EquitySnapshot]:
@@ -38,6 +62,15 @@ def equity_curve(*, bot_id: str, since: datetime | None = None, limit: int = 100
     if since is not None:
         points = points.filter(taken_at__gte=since)
     return list(reversed(points.order_by("-taken_at", "-seq")[:limit]))
+
+
+SPARK_POINTS = 60
+"""Points of each bot's equity sparkline on the overview (ten minutes at the default EQUITY_INTERVAL)."""
+
+
+def equity_sparks(bot_ids: Iterable[str], *, points: int = SPARK_POINTS) -> dict[str, list[str]]:
+    """By bot: its last `points` equity values, oldest first, as exact decimal strings."""
+    return {bot_id: [plain(p.equity) for p in equity_curve(bot_id=bot_id, limit=points)] for bot_id in bot_ids}
 
 
 def csv_rows(trades: Iterable[Trade]) -> Iterator[list[str]]:
@@ -53,7 +86,7 @@ def csv_row(trade: Trade) -> list[str]:
         trade.executed_at.isoformat(), *(_inert(t) for t in (trade.trade_id, trade.order_id, trade.symbol, trade.side)),
         *(plain(getattr(trade, f)) for f in ("qty", "price", "quote_qty", "fee")),
         _inert(trade.fee_asset), "" if trade.fee_quote is None else plain(trade.fee_quote),
-        plain(trade.realized_pnl), _inert(trade.reason), _inert(trade.note),
+        plain(trade.realized_pnl), _inert(trade.reason), _inert(trade.note), _inert(trade.bot_id),
     ]
 
 

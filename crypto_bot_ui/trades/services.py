@@ -1,4 +1,4 @@
-"""Writes to the records: trades, equity points, the command audit log and journal notes."""
+"""Writes to the records: the bots, trades, equity points, the command audit log and journal notes."""
 
 from __future__ import annotations
 
@@ -8,9 +8,55 @@ from datetime import datetime
 
 from django.db import transaction
 
+from bot_api.errors import TransportError
 from bot_api.events import BotControlEvent, EquitySnapshotEvent, TradeExecutedEvent
 from bot_api.models import utcnow
-from crypto_bot_ui.trades.models import BotCommand, CommandStatus, DeadLetter, EquitySnapshot, Trade
+from bot_api.registry import retire_blocking
+from crypto_bot_ui.core.bot_link import bot_keys, sync_redis
+from crypto_bot_ui.trades.models import Bot, BotCommand, CommandStatus, DeadLetter, EquitySnapshot, Trade
+
+
+def note_bots(*, bot_ids: Sequence[str]) -> int:
+    """Make sure each bot seen in the registry has its row, and that none of them is marked
+    retired (a retired bot that runs again is back on the list); return how many rows were new."""
+    wanted = set(bot_ids)
+    if not wanted:
+        return 0
+    with transaction.atomic():
+        known = set(Bot.objects.filter(bot_id__in=wanted).values_list("bot_id", flat=True))
+        # ignore_conflicts: another recorder process may note the same new bot at the same moment.
+        Bot.objects.bulk_create([Bot(bot_id=bot_id) for bot_id in sorted(wanted - known)], ignore_conflicts=True)
+        Bot.objects.filter(bot_id__in=wanted, retired_at__isnull=False).update(retired_at=None)
+    return len(wanted - known)
+
+
+@dataclass(frozen=True)
+class RetireResult:
+    """What became of one bot an admin asked to retire."""
+
+    bot_id: str
+    retired: bool
+    message: str
+
+
+def retire_bots(*, bot_ids: Sequence[str]) -> list[RetireResult]:
+    """Remove offline bots from the registry and mark their rows retired; a bot that is online (or
+    that Redis cannot be asked about) is left as it is, with the reason. Records are kept."""
+    results = []
+    for bot_id in bot_ids:
+        try:
+            removed = retire_blocking(sync_redis(), bot_keys(), bot_id)
+        except TransportError as exc:
+            results.append(RetireResult(bot_id, retired=False, message=f"{bot_id}: not retired, Redis: {exc}"))
+            continue
+        if not removed:
+            results.append(RetireResult(bot_id, retired=False, message=(
+                f"{bot_id}: not retired, it is online (stop its process first: it would list itself again "
+                "within a second)")))
+            continue
+        Bot.objects.filter(bot_id=bot_id).update(retired_at=utcnow())
+        results.append(RetireResult(bot_id, retired=True, message=f"{bot_id}: removed from the bot list"))
+    return results
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from bot_api.models import over_bytes
 def test_the_registries_are_derived_from_the_models() -> None:
     assert set(EVENT_MODELS) == {
         "status", "status_change", "price_update", "trade_executed", "bot_control", "equity_snapshot",
-        "order_skipped", "bot_presence", "error", "heartbeat",
+        "order_skipped", "bot_presence", "error", "heartbeat", "bot_summary", "bot_list",
     }
     for kind, model in EVENT_MODELS.items():
         assert model.model_fields["type"].default == kind
@@ -187,3 +187,20 @@ def test_limits_count_utf8_bytes_not_characters() -> None:
     assert not over_bytes("a" * 4096, 4096) and over_bytes("a" * 4097, 4096)
     assert over_bytes("\u00e9" * 2049, 4096) and not over_bytes("\u00e9" * 2048, 4096)  # two bytes each
     assert over_bytes(b"x" * 4097, 4096)
+
+
+def test_an_envelope_names_a_valid_bot() -> None:
+    """The bot id is embedded in Redis names and page URLs: the contract refuses anything else."""
+    for bad in ("", "a:b", "x" * 33, "a b", "../x"):
+        with pytest.raises(ContractError):
+            parse_event(encode_event(PriceUpdateEvent(seq=1, data=PriceData(symbol="BTCUSDT", price=Decimal(1))))
+                        .replace('"bot":"main"', f'"bot":"{bad}"'))
+
+
+def test_events_channels_name_their_bot_and_the_pattern_matches_only_them() -> None:
+    keys = RedisKeys(prefix="p*x", bot_id="alpha")
+    assert keys.bot_of_events_channel(keys.events_channel) == "alpha"
+    assert keys.bot_of_events_channel(keys.for_bot("b-2").events_channel) == "b-2"
+    assert keys.bot_of_events_channel("other:bot:alpha:events") is None
+    assert keys.bot_of_events_channel("p*x:bot:a:b:events") is None  # not a bot id
+    assert keys.events_pattern == r"p\*x:bot:*:events"  # the prefix matched literally

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,6 +49,12 @@ BUSY = {"TICK_INTERVAL": "0.2", "SMA_FAST": "3", "SMA_SLOW": "8", "STRATEGY_TIME
 
 
 @pytest.fixture(scope="session")
+def busy() -> dict[str, str]:
+    """The busy bots' settings (see BUSY), for a test that starts its own bots."""
+    return dict(BUSY)
+
+
+@pytest.fixture(scope="session")
 def busy_stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One busy bot, recorder and web server for the browser tests that only watch and steer it."""
     prefix = f"test-{uuid.uuid4().hex[:12]}"
@@ -68,7 +75,8 @@ def log_in() -> Callable[[Page, Stack], None]:
         page.fill("#id_username", username)
         page.fill("#id_password", password)
         page.get_by_role("button", name="Log in").click()
-        expect(page).to_have_url(f"{stack.base_url}/")
+        # Home: the overview, or the one bot's page it leads to.
+        expect(page).to_have_url(re.compile(re.escape(stack.base_url) + r"/(bots/[\w-]+/)?(\?all)?$"))
 
     return go
 

@@ -57,4 +57,4 @@ def test_reconnects_after_a_server_restart_and_goes_to_login_when_the_session_is
     page.context.clear_cookies()  # the session is gone (expired, logged out elsewhere)
     stack.start("web")
     wait_for(stack.health, 30, "Daphne back")
-    expect(page).to_have_url(f"{stack.base_url}/accounts/login/?next=/", timeout=40_000)
+    expect(page).to_have_url(f"{stack.base_url}/accounts/login/?next=/bots/main/", timeout=40_000)

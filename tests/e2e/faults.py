@@ -37,20 +37,19 @@ def kill9(stack: Stack, name: str) -> None:
     proc.wait(10)
 
 
-def journal_of(stack: Stack) -> Journal:
-    """The bot's journal, opened read-side from the test (SQLite WAL allows it)."""
-    return Journal(Path(stack.env["VAR_DIR"]) / "bot-main.sqlite3")
+def journal_of(stack: Stack, bot_id: str = "main") -> Journal:
+    """A bot's journal, opened read-side from the test (SQLite WAL allows it)."""
+    return Journal(Path(stack.env["VAR_DIR"]) / f"bot-{bot_id}.sqlite3")
 
 
-def stored_trade_ids(stack: Stack) -> list[str]:
-    """Trade ids in the stack's database (SQLite file or PostgreSQL), in no particular order."""
+def stored_trade_ids(stack: Stack, bot_id: str = "main") -> list[str]:
+    """A bot's trade ids in the stack's database (SQLite file or PostgreSQL), in no particular order."""
     url = stack.env["DATABASE_URL"]
-    query = "SELECT trade_id FROM trades_trade WHERE bot_id = 'main'"
     if url.startswith("sqlite:///"):
         with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db:
-            return [row[0] for row in db.execute(query)]
+            return [row[0] for row in db.execute("SELECT trade_id FROM trades_trade WHERE bot_id = ?", (bot_id,))]
     with psycopg.connect(url) as db:
-        return [row[0] for row in db.execute(query)]
+        return [row[0] for row in db.execute("SELECT trade_id FROM trades_trade WHERE bot_id = %s", (bot_id,))]
 
 
 @dataclass

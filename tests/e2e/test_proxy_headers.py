@@ -65,7 +65,8 @@ def login(stack: Stack, username: str, password: str, **headers: str) -> str:
     request = urllib.request.Request(stack.base_url + "/accounts/login/", data=body, headers=sent)  # noqa: S310
     try:
         with browser.opener.open(request, timeout=10) as response:
-            return "in" if response.url.rstrip("/") == stack.base_url else "refused"
+            # Home is the overview, or the one bot's page it leads to; the form again is a refusal.
+            return "refused" if "/accounts/login" in response.url else "in"
     except urllib.error.HTTPError as exc:
         return "locked" if exc.code == 429 else f"HTTP {exc.code}"
 

@@ -3,6 +3,7 @@ restarted, a crash loop stopping everything with a message, clean stop."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -45,12 +46,16 @@ def started_pids(output: str, name: str) -> list[int]:
 
 
 def stop_and_reap(proc: subprocess.Popen[bytes]) -> None:
-    """Leave nothing behind, whatever the test did."""
+    """Leave nothing behind, whatever the test did (a failed assertion included)."""
+    # Read before the launcher dies: its children are re-parented then, out of its tree.
+    children = descendants(proc.pid)
     if proc.poll() is None:
         proc.kill()
         proc.wait()
-    for pid in descendants(proc.pid):
-        os.kill(pid, signal.SIGKILL)
+    for pid in children | descendants(proc.pid):
+        if alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_launcher_runs_everything_restarts_a_killed_worker_and_stops_on_ctrl_c(tmp_path: Path) -> None:

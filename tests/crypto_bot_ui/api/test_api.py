@@ -45,7 +45,7 @@ async def a_snapshot() -> StatusEvent:
 
 
 def test_every_endpoint_but_health_needs_a_login(client: Client, keys: RedisKeys) -> None:
-    for path in ("/api/dashboard", "/api/positions", "/api/candles?symbol=BTCUSDT", "/api/trades",
+    for path in ("/api/bots", "/api/dashboard", "/api/positions", "/api/candles?symbol=BTCUSDT", "/api/trades",
                  "/api/trades.csv", "/api/equity", "/api/schema/", "/api/trades?symbl=X"):
         response = client.get(path)
         assert response.status_code == 401, path  # no session: a challenge, not a refusal
@@ -118,7 +118,6 @@ def test_candles_of_an_unknown_symbol_or_timeframe_are_refused(
 def test_trades_are_paginated_newest_first(viewer: Client, keys: RedisKeys) -> None:
     for n in range(1, 121):
         make_trade(n)
-    make_trade(999, bot="other")  # another bot's trade never shows
     first = viewer.get("/api/trades").json()
     assert first["count"] == 120 and first["previous"] is None and "page=2" in first["next"]
     assert [t["trade_id"] for t in first["results"][:3]] == ["t120", "t119", "t118"] and len(first["results"]) == 50
@@ -160,25 +159,35 @@ def test_a_symbol_must_be_traded_now_or_in_the_stored_trades(
     make_trade(1, symbol="SOLUSDT")  # traded before a restart with other SYMBOLS
     make_trade(2, symbol="DOGEUSDT", bot="other")  # another bot's symbol is not this one's
     assert viewer.get("/api/trades?symbol=NOPE").status_code == 200  # no snapshot yet: nothing to judge by
+    assert viewer.get("/api/trades?symbol=NOPE&bot=main").status_code == 200
     raw_redis.set(keys.status_key, asyncio.run(a_snapshot()).model_dump_json())
-    for path in ("/api/trades?symbol=NOPE", "/api/trades.csv?symbol=NOPE", "/api/trades?symbol=DOGEUSDT"):
+    for path in ("/api/trades?symbol=NOPE&bot=main", "/api/trades.csv?bot=main&symbol=NOPE",
+                 "/api/trades?symbol=DOGEUSDT&bot=main"):
         bad = viewer.get(path)
         assert bad.status_code == 400, path
         assert bad.json()["code"] == "unknown_symbol", path
         assert "is not a symbol of this bot; it has: BTCUSDT, ETHUSDT, SOLUSDT" in bad.json()["message"], path
-    assert viewer.get("/api/trades?symbol=NOPE").json()["message"].startswith("symbol: NOPE is not")
-    assert [t["trade_id"] for t in viewer.get("/api/trades?symbol=SOLUSDT").json()["results"]] == ["t1"]
+    assert viewer.get("/api/trades?symbol=NOPE&bot=main").json()["message"].startswith("symbol: NOPE is not")
+    # Without `bot`: every bot's trades, so every bot's symbols count.
+    every = viewer.get("/api/trades?symbol=NOPE")
+    assert every.status_code == 400 and every.json()["code"] == "unknown_symbol"
+    assert every.json()["message"] == (
+        "symbol: NOPE is not a symbol of any bot; they have: BTCUSDT, DOGEUSDT, ETHUSDT, SOLUSDT")
+    assert [t["trade_id"] for t in viewer.get("/api/trades?symbol=DOGEUSDT").json()["results"]] == ["t2"]
+    assert [t["trade_id"] for t in viewer.get("/api/trades?symbol=SOLUSDT&bot=main").json()["results"]] == ["t1"]
     assert viewer.get("/api/trades?symbol=ETHUSDT").json()["count"] == 0  # traded now, nothing stored yet
-    odd = viewer.get("/api/trades?symbol=%25s%25%28x%29d")  # printf-like input is only echoed
+    odd = viewer.get("/api/trades?symbol=%25s%25%28x%29d&bot=main")  # printf-like input is only echoed
     assert odd.status_code == 400 and "%s%(x)d is not" in odd.json()["message"]
 
 
 @pytest.mark.parametrize(("path", "reads"), [
-    ("/api/trades?symbl=BTCUSDT", "limit, page, page_size, side, since, symbol, until"),
-    ("/api/trades.csv?page=2", "side, since, symbol, until"),
-    ("/api/equity?limit=5&from=2026-01-01", "limit, since"),
-    ("/api/dashboard?x=1", "none"),
-    ("/api/positions?x=1&y=2", "none"),
+    ("/api/trades?symbl=BTCUSDT", "bot, limit, page, page_size, side, since, symbol, until"),
+    ("/api/trades.csv?page=2", "bot, side, since, symbol, until"),
+    ("/api/equity?limit=5&from=2026-01-01", "bot, limit, since"),
+    ("/api/dashboard?x=1", "bot"),
+    ("/api/positions?x=1&y=2", "bot"),
+    ("/api/candles?symbol=BTCUSDT&bots=main", "bot, symbol, timeframe"),
+    ("/api/bots?bot=main", "none"),
 ])
 def test_unknown_query_parameters_are_refused(viewer: Client, keys: RedisKeys, path: str, reads: str) -> None:
     response = viewer.get(path)
@@ -225,7 +234,8 @@ def test_csv_export_streams_the_filtered_trades(viewer: Client, keys: RedisKeys)
     assert (t3["qty"], t3["price"], t3["fee"], t3["realized_pnl"], t3["note"]) == (
         "0.5", "100.25", "0.050125", "-1.5", 'held, "patient"')
     assert t3["executed_at"] == (T0 + timedelta(minutes=3)).isoformat()
-    assert rows[2][-1] == "'=HYPERLINK(1)"
+    assert rows[2][rows[0].index("note")] == "'=HYPERLINK(1)"
+    assert rows[0][-1] == "bot_id" and {r[-1] for r in rows[1:]} == {"main"}  # which bot's: the export mixes them
 
 
 def test_equity_curve_oldest_first_with_since_and_limit(viewer: Client, keys: RedisKeys) -> None:
@@ -246,9 +256,16 @@ def test_health_is_open_and_names_no_secret(client: Client, keys: RedisKeys, raw
     body = client.get("/api/health").json()
     assert body["redis"] == "ok" and body["database"] == "ok" and body["bot"] == "offline"
     assert "password" not in str(body).lower() and "redis://" not in str(body)
-    assert body["dead_letters"] == 0
+    assert body["dead_letters"] == 0 and body["bots"] == {"online": 0, "total": 0}
     raw_redis.xadd(keys.dead_letter_stream, {"id": "1-0", "reason": "off-contract", "e": "x"})
     assert client.get("/api/health").json()["dead_letters"] == 1
+    # Every listed bot counts: how many are online, and their dead letters too.
+    raw_redis.zadd(keys.bots_registry, {"main": 1_700_000_000_000, "b2": 1_700_000_000_000})
+    raw_redis.set(keys.for_bot("b2").heartbeat_key, "1", px=5000)
+    raw_redis.xadd(keys.for_bot("b2").dead_letter_stream, {"id": "1-0", "reason": "off-contract", "e": "x"})
+    body = client.get("/api/health").json()
+    assert body["bots"] == {"online": 1, "total": 2} and body["dead_letters"] == 2
+    assert body["bot"] == "offline" and body["bot_id"] == "main"  # the default bot's own state
 
 
 def test_the_openapi_schema_lists_every_endpoint(viewer: Client, keys: RedisKeys) -> None:
@@ -256,10 +273,11 @@ def test_the_openapi_schema_lists_every_endpoint(viewer: Client, keys: RedisKeys
     assert response.status_code == 200
     schema = yaml.safe_load(response.content)
     assert schema["openapi"].startswith("3.1")
-    assert set(schema["paths"]) == {"/api/health", "/api/dashboard", "/api/positions", "/api/candles",
+    assert set(schema["paths"]) == {"/api/health", "/api/bots", "/api/dashboard", "/api/positions", "/api/candles",
                                     "/api/trades", "/api/trades.csv", "/api/equity"}
     trades = schema["paths"]["/api/trades"]["get"]
-    assert {p["name"] for p in trades["parameters"]} >= {"symbol", "side", "since", "until", "page", "page_size"}
+    assert {p["name"] for p in trades["parameters"]} >= {"bot", "symbol", "side", "since", "until", "page",
+                                                         "page_size"}
     ok = trades["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/PaginatedTradeList"}  # still the paginated shape
     assert "StatusEvent" in schema["components"]["schemas"]
@@ -271,7 +289,17 @@ def test_the_openapi_schema_lists_every_endpoint(viewer: Client, keys: RedisKeys
         assert responses["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
         assert "WWW-Authenticate" in responses["401"]["headers"], path
         assert "400" in responses, path
+        if path != "/api/bots":  # every endpoint about one bot names it with `bot`, and may not know it
+            assert "bot" in {p["name"] for p in operations["get"]["parameters"]}, path
+            assert responses["404"]["content"]["application/json"]["schema"] == {
+                "$ref": "#/components/schemas/Error"}, path
     assert "Error" in schema["components"]["schemas"]
+    bots = schema["paths"]["/api/bots"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema["components"]["schemas"][bots["$ref"].rsplit("/", 1)[-1]]["items"] == {
+        "$ref": "#/components/schemas/BotResponse"}
+    assert set(schema["components"]["schemas"]["BotResponse"]["properties"]) == {
+        "id", "state", "online", "strategy", "symbols", "mode", "market_data", "pnl", "equity", "trade_count",
+        "win_rate", "max_drawdown", "last_seen", "can_control"}
 
 
 @pytest.mark.django_db(transaction=True)

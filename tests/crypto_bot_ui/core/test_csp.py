@@ -61,7 +61,10 @@ def admin_client() -> Client:
 PAGES = [
     # (path, logged in, status, content type)
     ("/accounts/login/", False, 200, "text/html"),
-    ("/", True, 200, "text/html"),
+    ("/bots/main/", True, 200, "text/html"),
+    ("/", True, 302, "text/html"),  # one bot (or none yet): straight to its page
+    ("/?all", True, 200, "text/html"),  # the overview of every bot, asked for
+    ("/admin/trades/bot/", True, 200, "text/html"),
     ("/admin/", True, 200, "text/html"),
     ("/admin/trades/trade/", True, 200, "text/html"),
     ("/admin/trades/botcommand/", True, 200, "text/html"),
@@ -69,6 +72,7 @@ PAGES = [
     ("/api/docs/", True, 200, "text/html"),
     ("/api/docs/?script=", True, 200, "application/javascript"),
     ("/api/trades", True, 200, "application/json"),
+    ("/api/bots", True, 200, "application/json"),
     ("/api/health", False, 200, "application/json"),
     ("/api/trades", False, 401, "application/json"),
     ("/no-such-page/", True, 404, "text/html"),
@@ -88,7 +92,7 @@ def test_every_response_carries_the_policy(
 
 
 def test_over_https_the_socket_origin_is_wss(no_bot: None, admin_client: Client) -> None:
-    response = admin_client.get("/", secure=True)
+    response = admin_client.get("/bots/main/", secure=True)
     assert response.status_code == 200
     assert directives(response["Content-Security-Policy"]) == policy_for("wss://testserver")
 
@@ -96,7 +100,7 @@ def test_over_https_the_socket_origin_is_wss(no_bot: None, admin_client: Client)
 def test_a_server_error_page_carries_the_policy(no_bot: None, admin_client: Client) -> None:
     admin_client.raise_request_exception = False
     with mock.patch("crypto_bot_ui.dashboard.views.current_snapshot", side_effect=RuntimeError("boom")):
-        response = admin_client.get("/")
+        response = admin_client.get("/bots/main/")
     assert response.status_code == 500
     assert directives(response["Content-Security-Policy"]) == policy_for("ws://testserver")
 

@@ -26,7 +26,7 @@ from crypto_bot_ui.dashboard.guard import CLOSE_DEACTIVATED, CLOSE_ROLE_CHANGED,
 from crypto_bot_ui.dashboard.relay import get_relay
 from crypto_bot_ui.trades.models import BotCommand
 from tests.conftest import make_operator
-from tests.frames import Envelopes
+from tests.frames import Envelopes, split_frame
 
 pytestmark = [pytest.mark.db, pytest.mark.django_db(transaction=True)]
 
@@ -295,6 +295,6 @@ async def test_one_account_cannot_open_sockets_without_end(bot: CommandBus, sett
     assert (await third.receive_output(5))["code"] == 4029
     await first.disconnect()
     fourth, _ = await socket_of(user)  # one was given back
-    assert json.loads(await fourth.receive_from(5))["type"] in ("status", "bot_presence")  # served
+    assert split_frame(await fourth.receive_from(5))[0]["type"] in ("status", "bot_presence")  # served
     for communicator in (second, fourth):
         await communicator.disconnect()

@@ -19,6 +19,7 @@ from bot_api.events import BotState, PnlData, PriceData, PriceUpdateEvent, Statu
 from bot_api.keys import RedisKeys
 from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import CLOSE_LAGGED, INBOUND_BURST, Cursor, DashboardConsumer
+from crypto_bot_ui.dashboard.feed import BotFeed
 from crypto_bot_ui.dashboard.flow import InboundLimit, Window
 from crypto_bot_ui.dashboard.queues import Frame, Subscription
 from crypto_bot_ui.dashboard.relay import Relay
@@ -45,14 +46,15 @@ def price_frame(seq: int) -> Frame:
 class Socket:
     """A consumer wired to a relay that remembers events 1..REMEMBERED, its output recorded."""
 
-    def __init__(self, relay: Relay) -> None:
+    def __init__(self, relay: BotFeed) -> None:
         self.consumer = DashboardConsumer()
         self.texts: list[str] = []
         self.closed: list[int] = []
         self.sent_any = asyncio.Event()
         consumer = self.consumer
         consumer.scope = {"user": SimpleNamespace(pk=1, get_username=lambda: "mallory")}
-        consumer.relay = relay
+        consumer.feed, consumer.bot_id = relay, relay.bot_id
+        consumer.relay = Relay(keys=relay.keys, redis_url="redis://unused")
         consumer.sub = Subscription(queue=asyncio.Queue(maxsize=100))
 
         async def send(text_data: str | None = None, **_: object) -> None:
@@ -95,8 +97,8 @@ def flow_settings(settings: Any, redis_url: str, redis_prefix: str) -> Iterator[
 
 
 @pytest.fixture
-async def relay(flow_settings: Any) -> AsyncIterator[Relay]:
-    relay = Relay(keys=RedisKeys(prefix=flow_settings.REDIS_PREFIX), redis_url=flow_settings.REDIS_URL)
+async def relay(flow_settings: Any) -> AsyncIterator[BotFeed]:
+    relay = BotFeed(keys=RedisKeys(prefix=flow_settings.REDIS_PREFIX))
     for seq in range(1, REMEMBERED + 1):
         relay.recent.add(price_frame(seq))
     relay.last_seq, relay.bot_online = REMEMBERED, True
@@ -148,7 +150,7 @@ def test_the_inbound_limit_allows_a_burst_then_the_rate() -> None:
 
 # --- a consumer under attack --------------------------------------------------------------------
 
-async def test_a_replay_goes_out_as_the_acks_allow_and_a_silent_client_is_cut_off(relay: Relay) -> None:
+async def test_a_replay_goes_out_as_the_acks_allow_and_a_silent_client_is_cut_off(relay: BotFeed) -> None:
     socket = Socket(relay)
     await socket.say(command="resume", last_seq=100, id="r1")
     await socket.settle()
@@ -161,10 +163,10 @@ async def test_a_replay_goes_out_as_the_acks_allow_and_a_silent_client_is_cut_of
         while not socket.closed:
             await asyncio.sleep(0.05)
     assert socket.closed == [CLOSE_LAGGED] and socket.seqs()[-1] == 200
-    await socket.consumer._release()
+    await socket.consumer.release()
 
 
-async def test_a_resume_never_resets_the_window_and_comes_once_per_socket(relay: Relay) -> None:
+async def test_a_resume_never_resets_the_window_and_comes_once_per_socket(relay: BotFeed) -> None:
     socket = Socket(relay)
     await socket.say(command="resume", last_seq=250, id="r1")
     await socket.settle()
@@ -176,10 +178,10 @@ async def test_a_resume_never_resets_the_window_and_comes_once_per_socket(relay:
     assert socket.consumer.window.unacked_events == 50  # nothing more was queued or sent
     await socket.say(command="ack", seq=REMEMBERED)
     assert socket.consumer.window.unacked_events == 0
-    await socket.consumer._release()
+    await socket.consumer.release()
 
 
-async def test_an_ack_after_a_resume_covers_the_snapshot_sent_before_it(relay: Relay) -> None:
+async def test_an_ack_after_a_resume_covers_the_snapshot_sent_before_it(relay: BotFeed) -> None:
     """The first snapshot goes out as the socket opens, often before the page's resume arrives;
     the replay that follows starts below it. The page's ack of the replay must free both."""
     socket = Socket(relay)
@@ -190,10 +192,10 @@ async def test_an_ack_after_a_resume_covers_the_snapshot_sent_before_it(relay: R
     await socket.say(command="ack", seq=149)
     await socket.settle()
     assert socket.seqs()[-1] > 149  # ...and the ack of the replay freed the snapshot as well
-    await socket.consumer._release()
+    await socket.consumer.release()
 
 
-async def test_a_flood_of_frames_is_dropped_unread_with_one_notice(relay: Relay) -> None:
+async def test_a_flood_of_frames_is_dropped_unread_with_one_notice(relay: BotFeed) -> None:
     socket = Socket(relay)
     # Frames answered without a round trip to Redis, so the 500 arrive within the notice's second
     # however busy the machine is (the bucket refills with time).
@@ -203,7 +205,7 @@ async def test_a_flood_of_frames_is_dropped_unread_with_one_notice(relay: Relay)
     assert len(notices) == 1
     # At most the burst got through (each answered: unknown_command).
     assert len(socket.texts) - len(notices) <= INBOUND_BURST
-    await socket.consumer._release()
+    await socket.consumer.release()
 
 
 frames = st.one_of(
@@ -234,4 +236,4 @@ async def test_whatever_a_client_sends_its_window_holds(relay: Relay, script: li
             assert window.unacked_events <= 50 + 1 and window.unacked_bytes <= 2**20 + largest
             assert consumer.pump is None or not consumer.pump.done() or socket.closed
     finally:
-        await consumer._release()
+        await consumer.release()

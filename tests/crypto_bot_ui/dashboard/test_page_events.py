@@ -15,3 +15,15 @@ def test_the_pages_switch_handles_exactly_the_contracts_event_types() -> None:
     switch = source[source.index("switch (env.type)"):source.index("default:", source.index("switch (env.type)"))]
     handled = set(re.findall(r'case "([a-z_]+)":', switch))
     assert handled == set(EVENT_MODELS), "add a `case` to applyEnvelope in dashboard.js (or remove a stale one)"
+
+
+OVERVIEW = PAGE.parent / "overview" / "overview.js"
+
+
+def test_the_overview_handles_what_its_socket_sends() -> None:
+    """The overview socket carries lists, summaries, heartbeats and errors (overview.py, relay.py)."""
+    source = OVERVIEW.read_text()
+    switch = source[source.index("switch (env.type)"):source.index("default:", source.index("switch (env.type)"))]
+    handled = set(re.findall(r'case "([a-z_]+)":', switch))
+    assert handled == {"bot_list", "bot_summary", "heartbeat", "error"}
+    assert handled <= set(EVENT_MODELS)

@@ -7,10 +7,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bot_api.events import encode_event
+from bot_api.events import BotState, StatusChangeData, StatusChangeEvent, encode_event
 from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
+from crypto_bot_ui.dashboard.feed import BotFeed
 from crypto_bot_ui.dashboard.queues import LAGGED, RECENT_CHARS, REPLAY_LIMIT, Frame, Recent, Subscription, conflate
 from crypto_bot_ui.dashboard.relay import Relay
 from tests.frames import price, status_at
@@ -44,17 +45,17 @@ async def test_catch_up_replays_missed_events_or_falls_back_to_the_snapshot(
     keys = relay.keys
 
     relay.last_seq = 1  # the relay had forwarded seq 1 when its subscription dropped
-    await relay._catch_up()
+    await relay.catch_up()
     assert [f.seq for f in drain(sub)] == [2, 3, 4]
     assert relay.last_seq == 4
 
-    await relay._catch_up()  # nothing missed: nothing to send
+    await relay.catch_up()  # nothing missed: nothing to send
     assert drain(sub) == []
 
     await publisher.publish(price(5), snapshot=status_at(5))
     await publisher.publish(price(6), snapshot=status_at(6))
     await bot_link.redis_client().xdel(keys.events_stream, "5-0")  # trimmed: a gap after seq 4
-    await relay._catch_up()
+    await relay.catch_up()
     assert [(f.seq, f.is_status) for f in drain(sub)] == [(6, True)]
 
 
@@ -64,24 +65,26 @@ async def test_after_redis_came_back_with_less_the_next_event_resyncs_the_socket
     settings.REDIS_URL = redis_url
     relay, sub, publisher = await published_relay(redis_url, redis_prefix, 4)
     relay.last_seq = 10  # forwarded up to 10, then Redis restarted from a backup that ends at 4
-    await relay._catch_up()
+    await relay.catch_up()
     assert [(f.seq, f.is_status) for f in drain(sub)] == [(4, True)]  # sockets past it drop it
     # The bot's next event, 11, does not follow 4: the bot writes a snapshot with it, and the
     # relay sends that snapshot (sockets at 10 take it) before the event itself.
     await publisher.publish(price(11), snapshot=status_at(11))
-    await relay._on_live(Frame.of(price(11), "p11"))
+    await relay.on_live(Frame.of(price(11), "p11"), price(11))
     assert [(f.seq, f.is_status) for f in drain(sub)] == [(11, True), (11, False)]
 
 
-async def published_relay(redis_url: str, redis_prefix: str, count: int) -> tuple[Relay, Subscription, EventPublisher]:
+async def published_relay(
+    redis_url: str, redis_prefix: str, count: int,
+) -> tuple[BotFeed, Subscription, EventPublisher]:
     """A relay (with one subscribed socket queue) over a stream of `count` published price events."""
     keys = RedisKeys(prefix=redis_prefix)
     publisher = EventPublisher(bot_link.redis_client(), keys)
     for seq in range(1, count + 1):
         await publisher.publish(price(seq), snapshot=status_at(seq))
-    relay = Relay(keys=keys, redis_url=redis_url)
+    relay = BotFeed(keys=keys)
     sub = Subscription(queue=asyncio.Queue(maxsize=100))
-    relay.subscribers.add(sub)
+    relay.watch(sub)
     return relay, sub, publisher
 
 
@@ -102,7 +105,7 @@ async def test_replay_since_refuses_what_it_cannot_supply_completely(
     publisher = EventPublisher(bot_link.redis_client(), keys)
     for seq in range(1, 6):
         await publisher.publish(price(seq), snapshot=status_at(seq))
-    relay = Relay(keys=keys, redis_url=redis_url)
+    relay = BotFeed(keys=keys)
     replay = await relay.replay_since(2)
     assert replay is not None and [f.seq for f in replay] == [3, 4, 5]
     assert await relay.replay_since(5) == []  # up to date
@@ -117,7 +120,7 @@ async def test_resync_brings_a_trailing_snapshot_up_to_date(redis_url: str, redi
     settings.REDIS_URL = redis_url
     keys = RedisKeys(prefix=redis_prefix)
     publisher = EventPublisher(bot_link.redis_client(), keys)
-    relay = Relay(keys=keys, redis_url=redis_url)
+    relay = BotFeed(keys=keys)
     assert await relay.resync() == []  # the bot never published
     await publisher.publish(price(1), snapshot=status_at(1))
     for seq in (2, 3, 4):  # the bot writes its snapshot a few times a second, not every event
@@ -145,7 +148,7 @@ async def test_a_hole_in_live_seqs_is_filled_from_the_stream(
     settings.REDIS_URL = redis_url
     relay, sub, _publisher = await published_relay(redis_url, redis_prefix, 4)
     relay.last_seq = 1
-    await relay._on_live(Frame.of(price(4), "p4"))  # 2 and 3 never arrived over pub/sub
+    await relay.on_live(Frame.of(price(4), "p4"), price(4))  # 2 and 3 never arrived over pub/sub
     assert [f.seq for f in drain(sub)] == [2, 3, 4, 4]  # filled in order; sockets drop the repeat
     assert relay.last_seq == 4
 
@@ -158,10 +161,10 @@ async def test_a_live_event_ahead_of_the_bots_stored_seq_is_dropped_not_forwarde
     settings.REDIS_URL = redis_url
     relay, sub, publisher = await published_relay(redis_url, redis_prefix, 4)
     relay.last_seq = 4
-    await relay._on_live(Frame.of(price(2**53 - 1), "forged"))
+    await relay.on_live(Frame.of(price(2**53 - 1), "forged"), price(2**53 - 1))
     assert drain(sub) == [] and relay.last_seq == 4 and relay.refused == 1
     await publisher.publish(price(5), snapshot=status_at(5))
-    await relay._on_live(Frame.of(price(5), "p5"))
+    await relay.on_live(Frame.of(price(5), "p5"), price(5))
     assert [f.seq for f in drain(sub)] == [5]
 
 
@@ -185,13 +188,14 @@ def test_recent_keeps_a_consecutive_window_and_replays_what_it_covers() -> None:
 
 
 def test_recent_starts_afresh_with_another_bot_run_even_if_its_numbering_restarted() -> None:
-    relay = Relay(keys=RedisKeys(prefix="unused"), redis_url="redis://127.0.0.1:1/0")
+    relay = BotFeed(keys=RedisKeys(prefix="unused"))
+    relay.watch(Subscription(queue=asyncio.Queue(maxsize=100)))
     run_1, run_2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
-    relay._forward(Frame(raw="s", seq=10, is_status=True, started_at=run_1))
+    relay.forward(Frame(raw="s", seq=10, is_status=True, started_at=run_1))
     for seq in range(11, 20):
-        relay._forward(event_frame(seq))
-    relay._forward(Frame(raw="s", seq=3, is_status=True, started_at=run_2))  # a new run, numbered from 1 again
-    relay._forward(event_frame(4))
+        relay.forward(event_frame(seq))
+    relay.forward(Frame(raw="s", seq=3, is_status=True, started_at=run_2))  # a new run, numbered from 1 again
+    relay.forward(event_frame(4))
     assert [f.seq for f in relay.recent.frames] == [3, 4]
     assert relay.recent.since(12) is None  # the old run's events are never replayed for the new one
 
@@ -215,10 +219,11 @@ async def test_sockets_replay_from_the_relays_memory_and_the_catch_up_from_redis
     settings.REDIS_URL = redis_url
     keys = RedisKeys(prefix=redis_prefix)
     publisher = EventPublisher(bot_link.redis_client(), keys)
-    relay = Relay(keys=keys, redis_url=redis_url)
+    relay = BotFeed(keys=keys)
+    relay.watch(Subscription(queue=asyncio.Queue(maxsize=100)))
     for seq in range(1, 6):
         await publisher.publish(price(seq), snapshot=status_at(seq))
-        relay._forward(Frame.of(price(seq), encode_event(price(seq))))
+        relay.forward(Frame.of(price(seq), encode_event(price(seq))))
     await bot_link.redis_client().delete(keys.events_stream)  # only the relay's memory has them now
     replay = await relay.replay_since(2)
     assert replay is not None and [f.seq for f in replay] == [3, 4, 5]
@@ -226,24 +231,26 @@ async def test_sockets_replay_from_the_relays_memory_and_the_catch_up_from_redis
 
 
 def test_the_relay_knows_the_run_of_the_last_status_it_forwarded() -> None:
-    relay = Relay(keys=RedisKeys(prefix="unused"), redis_url="redis://127.0.0.1:1/0")
+    relay = BotFeed(keys=RedisKeys(prefix="unused"))
     run = datetime(2026, 3, 1, tzinfo=UTC)
-    relay._forward(Frame(raw="s", seq=7, is_status=True, started_at=run), event=False)  # a snapshot counts
-    relay._forward(event_frame(8))
+    relay.forward(Frame(raw="s", seq=7, is_status=True, started_at=run), event=False)  # a snapshot counts
+    relay.forward(event_frame(8))
     assert relay.run == run
 
 
 async def test_an_idle_relay_sends_heartbeats_with_the_last_seq_and_events_postpone_them(settings: Any) -> None:
     relay = Relay(keys=RedisKeys(prefix="hb-test"), redis_url="redis://unused")
+    feed = relay.feed("main")
+    assert feed is not None
     sub = Subscription(queue=asyncio.Queue(maxsize=10))
-    relay.subscribers.add(sub)
-    relay.last_seq = 41
+    feed.watch(sub)
+    feed.last_seq = 41
     task = asyncio.create_task(relay._heartbeat())
     try:
         first = await asyncio.wait_for(sub.queue.get(), 5)
         assert isinstance(first, Frame) and first.seq is None
         assert '"type":"heartbeat"' in first.raw and '"last_seq":41' in first.raw
-        relay._fan_out(Frame(raw="event", seq=42))  # an event: the silence starts again
+        feed.fan_out(Frame(raw="event", seq=42))  # an event: the silence starts again
         sent_at = time.monotonic()
         assert (await asyncio.wait_for(sub.queue.get(), 5)).raw == "event"  # type: ignore[union-attr]
         second = await asyncio.wait_for(sub.queue.get(), 5)
@@ -256,3 +263,42 @@ async def test_an_idle_relay_sends_heartbeats_with_the_last_seq_and_events_postp
 async def cancel_task(task: asyncio.Task[None]) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_forged_event_ahead_of_the_stored_seq_leaves_the_summary_alone(
+    redis_url: str, redis_prefix: str, settings: Any
+) -> None:
+    settings.REDIS_URL = redis_url
+    relay, _sub, _publisher = await published_relay(redis_url, redis_prefix, 4)
+    relay.last_seq = 4
+    relay.observe(status_at(4))
+    before = relay.summary
+    stopped = status_at(1).data.model_copy(update={"state": BotState.STOPPED})
+    forged = status_at(2**53 - 1).model_copy(update={"data": stopped})
+    assert not await relay.on_live(Frame.of(forged, encode_event(forged)), forged)
+    assert relay.summary == before and relay.summary.state == "running"
+
+
+async def test_events_a_catch_up_replays_reach_the_summary(redis_url: str, redis_prefix: str, settings: Any) -> None:
+    """Missed while the relay was away: the overview must not keep the state from before."""
+    settings.REDIS_URL = redis_url
+    relay, sub, publisher = await published_relay(redis_url, redis_prefix, 2)
+    relay.last_seq = 2
+    relay.observe(status_at(2))
+    stopped = StatusChangeEvent(seq=3, data=StatusChangeData(state=BotState.STOPPED, previous=BotState.RUNNING))
+    await publisher.publish(stopped, snapshot=status_at(3))
+    await publisher.publish(price(4))
+    await relay.catch_up()
+    assert [f.seq for f in drain(sub)] == [3, 4]
+    assert relay.summary.state == "stopped" and relay.summary.last_seq == 3  # price 4 has no marks: no change
+
+
+def test_the_relay_lets_go_of_bots_nobody_lists_or_watches() -> None:
+    relay = Relay(keys=RedisKeys(prefix="tidy", bot_id="main"), redis_url="redis://unused")
+    relay.listed = ("listed",)
+    for bot_id in ("main", "listed", "gone", "watched"):
+        relay.feed(bot_id)
+    relay.feeds["watched"].watch(Subscription(queue=asyncio.Queue(maxsize=1)))
+    relay._tidy()
+    assert set(relay.feeds) == {"main", "listed", "watched"}  # the default bot stays, listed or not
+    assert relay.feeds["watched"].recent.max_chars == RECENT_CHARS  # one watched bot: the whole share

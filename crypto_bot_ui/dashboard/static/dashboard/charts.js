@@ -1,7 +1,8 @@
 // The price chart (timeframes, trade markers grouped per candle with their details on hover or tap,
 // zoom, pan, fit) and the equity curve, with TradingView's lightweight-charts served by Django.
-// History comes from the REST API; the last candle then moves with every price, drawn in
+// History comes from the REST API (always about the page's bot, S.bot); the last candle then moves with every price, drawn in
 // render.js's animation frame, so a burst of prices costs one chart update.
+import { apiUrl, withBot } from "./bots.js";
 import { DEFAULT_TIMEFRAME, TIMEFRAMES, aggregate, fold, groupTrades, isTimeframe, markerOf } from "./candles.js";
 import { DASH, change, fmtDateTime, fmtPct, fmtPrice, fmtQty, fmtSigned, fmtTime } from "./format.js";
 import { mk } from "./render.js";
@@ -110,8 +111,9 @@ export function createCharts(S, view, LC) {
     if (!C.symbol) return;
     const sym = C.symbol;
     const tf = C.tf;
-    getJson("/api/candles?symbol=" + encodeURIComponent(sym) + "&timeframe=" + tf).then((body) => {
-      if (token !== C.token) return; // another symbol or timeframe was chosen meanwhile
+    const bot = S.bot;
+    getJson(apiUrl("/api/candles", bot, { symbol: sym, timeframe: tf })).then((body) => {
+      if (token !== C.token) return; // another symbol, timeframe or bot was chosen meanwhile
       // A base coarser than the timeframe (a large CANDLE_INTERVAL) sets the candle size instead;
       // live prices fold into the same step, so history and the live candle line up.
       const step = Math.max(tf, body.interval || tf);
@@ -132,7 +134,7 @@ export function createCharts(S, view, LC) {
       C.history = [];
       C.marksDirty = true;
       view.schedule();
-      if (C.data.length) loadTrades(token, sym, C.data[0].time);
+      if (C.data.length) loadTrades(token, bot, sym, C.data[0].time);
     }).catch((e) => {
       if (token !== C.token) return;
       box.dataset.state = "error";
@@ -141,13 +143,13 @@ export function createCharts(S, view, LC) {
   }
 
   // Every trade in the visible range, not only the page's last 50: newest pages first.
-  function loadTrades(token, sym, from) {
+  function loadTrades(token, bot, sym, from) {
     const since = new Date(from * 1000).toISOString();
     const trades = [];
     const page = (url, n) => getJson(url).then((body) => {
       if (token !== C.token) return;
       trades.push(...(body.results || []));
-      if (body.next && n + 1 < TRADE_PAGES) return page(body.next, n + 1);
+      if (body.next && n + 1 < TRADE_PAGES) return page(withBot(body.next, bot), n + 1);
       // More trades than fetched: markers cover the newest ones only, and the chart says from when.
       C.capped = body.next && trades.length ? trades[trades.length - 1].executed_at : null;
       hint.textContent = C.capped ? "Markers show the latest " + trades.length.toLocaleString("en-US") +
@@ -156,14 +158,16 @@ export function createCharts(S, view, LC) {
       C.marksDirty = true;
       view.schedule();
     });
-    page("/api/trades?page_size=500&symbol=" + encodeURIComponent(sym) + "&since=" + encodeURIComponent(since), 0)
-      .catch((e) => view.log("error", "trade markers could not be loaded (" + e.message + ")"));
+    page(apiUrl("/api/trades", bot, { page_size: 500, symbol: sym, since }), 0)
+      .catch((e) => {
+        if (token === C.token) view.log("error", "trade markers could not be loaded (" + e.message + ")");
+      });
   }
 
   function loadEquity() {
     const token = ++C.eqToken;
-    getJson("/api/equity?limit=1000").then((points) => {
-      if (token !== C.eqToken) return; // a later load (another reconnect) is on its way
+    getJson(apiUrl("/api/equity", S.bot, { limit: 1000 })).then((points) => {
+      if (token !== C.eqToken) return; // a later load (another reconnect, another bot) is on its way
       const byTime = new Map();
       for (const p of points) {
         const time = Math.floor(Date.parse(p.taken_at) / 1000);
@@ -173,7 +177,9 @@ export function createCharts(S, view, LC) {
       equity.setData(line);
       C.eqLast = line.length ? line[line.length - 1].time : null;
       C.eqLoaded = true;
-    }).catch((e) => view.log("error", "equity history could not be loaded (" + e.message + ")"));
+    }).catch((e) => {
+      if (token === C.eqToken) view.log("error", "equity history could not be loaded (" + e.message + ")");
+    });
   }
 
   function fillSelect() {
@@ -310,5 +316,24 @@ export function createCharts(S, view, LC) {
     load();
   });
 
-  return { onStatus, onPrice, onTrade, onEquity };
+  /** Another bot: forget everything drawn and every answer still on its way (the tokens move on);
+   *  the new bot's first snapshot (onStatus) loads its history. */
+  function reset() {
+    C.token += 1;
+    C.eqToken += 1;
+    Object.assign(C, { symbol: null, step: C.tf, data: [], byTime: new Map(), last: null, loaded: false, history: [],
+      groups: new Map(), candleDirty: false, marksDirty: false, hover: null, eqLast: null, eqLoaded: false, capped: null });
+    candles.setData([]);
+    marks.setMarkers([]);
+    equity.setData([]);
+    select.textContent = "";
+    box.dataset.state = "loading";
+    box.dataset.symbol = "";
+    for (const k of ["candles", "markers", "trades"]) delete box.dataset[k];
+    tip.hidden = true;
+    hint.textContent = HINT;
+    showLegend(null);
+  }
+
+  return { onStatus, onPrice, onTrade, onEquity, reset };
 }

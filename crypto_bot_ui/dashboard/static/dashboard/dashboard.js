@@ -1,5 +1,9 @@
-// The live dashboard's entry point: the shared state, what each event does to it, and the wiring.
-// One WebSocket; the DOM is updated at most once per animation frame (render.js).
+// One bot's live dashboard: the shared state, what each event does to it, and the wiring. One
+// WebSocket; the DOM is updated at most once per animation frame (render.js). The header's switcher
+// moves the page to another bot without a reload: a new socket, every per-bot figure started over.
+import {
+  apiUrl, belongsTo, botFromPath, botPath, botSocketPath, botsFromApi, canControlOf, freshBotState, isBotId,
+} from "./bots.js";
 import { createCharts } from "./charts.js";
 import { toNum } from "./format.js";
 import { envelopes, nextSeq } from "./link.js";
@@ -7,22 +11,21 @@ import { createNotifier } from "./notify.js";
 import { createPanels } from "./panels.js";
 import { MAX_TRADES, createView } from "./render.js";
 import { createSocket } from "./socket.js";
+import { createSwitcher } from "./switcher.js";
 import { commandText, sentence } from "./texts.js";
 
 const root = document.getElementById("dashboard");
 if (root) start(root);
 
 function start(root) {
-  const wsPath = root.dataset.wsPath || "/ws/dashboard/";
-  const S = {
+  const served = isBotId(root.dataset.botId) ? root.dataset.botId : botFromPath(location.pathname);
+  const bot = served || "main";
+  const wsPath = root.dataset.wsPath || botSocketPath(bot);
+  const S = Object.assign(freshBotState(), {
     conn: "connecting", retryAt: 0, lastFrameAt: Date.now(),
-    botState: null, botReason: null, botOnline: null,
-    snap: null, marks: null, tradeCount: null,
-    symbols: [], prices: new Map(), priceTimes: new Map(), dirs: new Map(), positions: new Map(), market: {},
-    trades: [], seen: new Set(),
-    pending: null, lastSeq: null,
+    bot, // the bot this page shows now: every socket frame and REST call is about it
     canControl: root.dataset.canControl === "true",
-  };
+  });
   const panels = createPanels(S, (symbol) => closePosition(symbol));
   const view = createView(root, S, panels);
   const { el, dirty, schedule, log, notice } = view;
@@ -30,7 +33,7 @@ function start(root) {
 
   // The chart library (200 KB) runs only once the figures are on screen: until then chart calls
   // go nowhere, and the charts start from the latest snapshot when it is ready.
-  const noCharts = { onStatus() {}, onPrice() {}, onTrade() {}, onEquity() {} };
+  const noCharts = { onStatus() {}, onPrice() {}, onTrade() {}, onEquity() {}, reset() {} };
   let charts = noCharts;
   function startCharts() {
     if (charts !== noCharts || !globalThis.LightweightCharts) return;
@@ -121,8 +124,9 @@ function start(root) {
 
   // One frame: an envelope, or an array of them in event order. page: the snapshot the page was
   // served with (shown at once; the socket then resumes after it). Returns how many were applied.
+  // Another bot's data is never applied (the old socket is gone after a switch; this is the belt).
   function handleFrame(raw, page) {
-    const envs = envelopes(raw);
+    const envs = envelopes(raw).filter((env) => belongsTo(env, S.bot));
     for (const env of envs) applyEnvelope(env, page);
     if (envs.length) schedule();
     return envs.length;
@@ -137,7 +141,8 @@ function start(root) {
           const first = page || link.statusArrived(); // also resets the reconnect backoff
           onStatus(d);
           charts.onStatus(d, first);
-          if (first && !page) log("status", "connected: the bot is " + d.state + ", " + (d.symbols || []).length + " symbols");
+          const n = (d.symbols || []).length;
+          if (first && !page) log("status", "connected: the bot is " + d.state + ", " + n + (n === 1 ? " symbol" : " symbols"));
           if (!page && S.conn !== "offline") link.setConn("live"); // the page's copy is not a live link
           break;
         }
@@ -171,6 +176,12 @@ function start(root) {
           break;
         case "heartbeat":
           break; // its arrival is the news (socket.js noted the time)
+        case "bot_list":
+          switcher.setIds(Array.isArray(d.bots) ? d.bots : []);
+          if (!roleKnown && Array.isArray(d.bots) && d.bots.includes(S.bot)) refreshBots();
+          break;
+        case "bot_summary":
+          break; // the overview's line per bot; this page has the whole bot
         case "error":
           log("error", sentence(d.message || d.code || "error"));
           if (S.pending) {
@@ -202,10 +213,101 @@ function start(root) {
     }
   }
 
-  const served = document.getElementById("initial-status");
-  if (served) handleFrame(served.textContent, true);
+  // ---- bots: the switcher, the role for each bot, switching without a reload ----
+  const switcher = createSwitcher({ current: S.bot, onPick: (id) => switchBot(id, true) });
+  const roleEl = document.getElementById("role");
+  const csvLink = document.getElementById("csv-link");
+  const botName = document.getElementById("bot-name");
+  const baseTitle = document.title.replace(/^[^·]*· /, ""); // "Dashboard · Crypto Bot"
+
+  function showBot() {
+    document.title = S.bot + " · " + baseTitle;
+    if (botName) botName.textContent = S.bot;
+    root.dataset.botId = S.bot;
+    if (csvLink) csvLink.href = apiUrl("/api/trades.csv", S.bot);
+    el.start.setAttribute("aria-label", "Start bot " + S.bot);
+    el.stop.setAttribute("aria-label", "Stop bot " + S.bot);
+    el.stopClose.setAttribute("aria-label", "Stop bot " + S.bot + " and close all its positions");
+    switcher.setCurrent(S.bot);
+  }
+
+  // Whether S.canControl is the server's word for this bot (the page's own, or /api/bots's).
+  let roleKnown = true;
+  /** known: the server's answer; false: still asking ("checking") or it could not say ("unknown"):
+   *  read-only until it does (the server checks every command anyway). */
+  function setRole(can, known = true, unknownText = "checking role…") {
+    S.canControl = can;
+    roleKnown = known;
+    if (roleEl) {
+      roleEl.dataset.role = can ? "operator" : "viewer";
+      roleEl.textContent = !known ? unknownText : can ? "operator" : "viewer (read-only)";
+      roleEl.title = !known ? "Read-only until the server says what you may do with " + S.bot
+        : can ? "You may start and stop " + S.bot + " and close its positions"
+          : "Read-only: ask an admin to make you an operator of " + S.bot;
+    }
+    dirty.header = true; // the buttons follow
+    schedule();
+  }
+
+  // The bots and what this user may do with each: the switcher's list, the role for this bot.
+  let botsToken = 0;
+  function refreshBots(retry = true) {
+    const token = ++botsToken;
+    const asked = S.bot;
+    fetch("/api/bots", { credentials: "same-origin", cache: "no-store" }).then((r) => {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then((body) => {
+      if (token !== botsToken) return; // a newer question is on its way
+      const list = botsFromApi(body);
+      if (list.length) switcher.setIds(list.map((b) => b.id));
+      const can = canControlOf(list, asked);
+      if (S.bot !== asked) return;
+      if (can !== null) setRole(can);
+      else if (!roleKnown) setRole(false, false, "role unknown"); // the bot is not listed (yet)
+    }).catch((e) => {
+      if (token !== botsToken) return;
+      log("error", "the list of bots could not be loaded (" + e.message + ")");
+      if (S.bot === asked && !roleKnown) {
+        setRole(false, false, "role unknown");
+        if (retry) {
+          setTimeout(() => {
+            if (S.bot === asked && !roleKnown) refreshBots(false); // once more, a little later
+          }, 5000);
+        }
+      }
+    });
+  }
+
+  function switchBot(id, push) {
+    if (!isBotId(id) || id === S.bot) return;
+    if (push) history.pushState({ bot: id }, "", botPath(id));
+    link.clearPending();
+    Object.assign(S, freshBotState(), { bot: id, lastFrameAt: Date.now() });
+    setRole(false, false); // until /api/bots says, the controls stay off (the server checks anyway)
+    charts.reset();
+    notify.clear();
+    view.reset();
+    showBot();
+    log("connection", "switched to bot " + id);
+    link.switchTo(botSocketPath(id)); // its first frame is this bot's snapshot
+    refreshBots();
+    schedule();
+  }
+
+  window.addEventListener("popstate", () => {
+    const id = botFromPath(location.pathname);
+    if (id) switchBot(id, false);
+    else location.reload(); // not a bot's page: let the server answer it
+  });
+  history.replaceState({ bot: S.bot }, "", location.href);
+
+  const initial = document.getElementById("initial-status");
+  if (initial) handleFrame(initial.textContent, true);
+  showBot();
   schedule();
   link.connect();
+  refreshBots();
   // After the frame that draws the figures (rAF), and after that frame is painted (timeout).
   requestAnimationFrame(() => setTimeout(loadChartLib, 0));
 }

@@ -82,6 +82,17 @@ export function fmtTime(iso) {
   return isNaN(d) ? DASH : pad2(d.getHours()) + ":" + pad2(d.getMinutes()) + ":" + pad2(d.getSeconds());
 }
 
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** "14:03" in the browser's time zone; "Dec 1 14:03" when not on the day of `now`. */
+export function fmtSince(iso, now = new Date()) {
+  const d = toDate(iso);
+  if (isNaN(d)) return DASH;
+  const hm = pad2(d.getHours()) + ":" + pad2(d.getMinutes());
+  const today = d.getFullYear() === now.getFullYear() && d.getMonth() === now.getMonth() && d.getDate() === now.getDate();
+  return today ? hm : MONTHS[d.getMonth()] + " " + d.getDate() + " " + hm;
+}
+
 /** "2026-12-01 14:03:07 CET": a full, unambiguous time. */
 export function fmtDateTime(iso) {
   const d = toDate(iso);
@@ -105,4 +116,14 @@ export function change(price, open) {
   const p = toNum(price);
   const o = toNum(open);
   return Number.isFinite(p) && Number.isFinite(o) && o > 0 ? ((p - o) / o) * 100 : null;
+}
+
+/** A win rate (a fraction, as the bot sends it: "0.625") in percent, "62.5 %": the decimal point is
+ * moved in the text, never multiplied in floating point, so every page shows the same digits. */
+export function fmtWinRate(v) {
+  const m = v === null || v === undefined ? null : /^(\d*)\.?(\d*)$/.exec(String(v));
+  if (!m || (m[1] === "" && m[2] === "")) return DASH;
+  const frac = m[2] + "00";
+  const whole = (m[1] + frac.slice(0, 2)).replace(/^0+(?=\d)/, "");
+  return fmtDec(Number(whole + "." + (frac.slice(2) || "0")), 0, 1) + " %";
 }

@@ -24,7 +24,7 @@ function remember(key, on) {
   }
 }
 
-/** Wire the pop-up and sound switches; returns trade(t). */
+/** Wire the pop-up and sound switches; returns trade(t), and clear() (another bot: its pop-ups go). */
 export function createNotifier() {
   const box = document.getElementById("toasts");
   const toastsToggle = document.getElementById("toasts-toggle");
@@ -106,6 +106,11 @@ export function createNotifier() {
     schedule();
   }
 
+  function clear() {
+    queue.items = [];
+    schedule();
+  }
+
   schedule();
-  return { trade };
+  return { trade, clear };
 }

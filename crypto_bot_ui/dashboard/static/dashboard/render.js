@@ -1,8 +1,8 @@
 // Drawing the dashboard from the shared state, at most once per animation frame: the header, the
 // headline figures, the statistics, the trades and the activity log.
 import {
-  DASH, fmtDateTime, fmtDec, fmtFee, fmtMoney, fmtPct, fmtPrice, fmtQty, fmtSigned, fmtTime, sign, toNum,
-  tzName,
+  DASH, fmtDateTime, fmtDec, fmtFee, fmtMoney, fmtPct, fmtPrice, fmtQty, fmtSigned, fmtTime, fmtWinRate, sign,
+  toNum, tzName,
 } from "./format.js";
 import { shownState } from "./link.js";
 import { botStateText, connText } from "./texts.js";
@@ -134,7 +134,7 @@ export function createView(root, S, panels) {
     dirty.summary = false;
     const d = S.snap;
     const m = shownMoney(S);
-    if (!d || !m) return;
+    if (!d || !m) return blankSummary();
     const dec = m.decimals;
     setSigned(el.realized, m.realized, dec);
     setSigned(el.unrealized, m.unrealized, dec);
@@ -144,7 +144,7 @@ export function createView(root, S, panels) {
     for (const q of root.querySelectorAll(".quote")) q.textContent = d.quote_asset || "";
     el.tradeCount.textContent = S.tradeCount === null ? DASH : String(S.tradeCount);
     const rate = d.stats && d.stats.win_rate;
-    el.winRate.textContent = rate === null || rate === undefined ? DASH : fmtDec(Number(rate) * 100, 0, 1) + " %";
+    el.winRate.textContent = fmtWinRate(rate);
     el.winRate.title = d.stats ? d.stats.wins + " won, " + d.stats.losses + " lost of " + d.stats.closed_trades + " closed" : "";
     el.meta.textContent = [d.mode === "paper" ? "paper trading" : d.mode, d.market_data === "sim" ? "simulated market" : d.market_data,
       d.strategy].filter(Boolean).join(" · ") || DASH;
@@ -152,6 +152,19 @@ export function createView(root, S, panels) {
     if (d.started_at) el.startedAt.setAttribute("datetime", d.started_at);
     renderToday(m);
     renderExchange(d.exchange);
+  }
+
+  // No snapshot (yet): after a switch to another bot nothing of the previous one stays on screen.
+  function blankSummary() {
+    for (const node of [el.realized, el.unrealized, el.total, el.today]) setSigned(node, null);
+    for (const node of [el.equity, el.cash, el.tradeCount, el.winRate, el.meta, el.startedAt]) node.textContent = DASH;
+    for (const q of root.querySelectorAll(".quote")) q.textContent = "";
+    el.winRate.title = "";
+    el.startedAt.removeAttribute("datetime");
+    el.todayLimit.textContent = "";
+    el.riskBar.hidden = true;
+    el.riskText.textContent = "";
+    renderExchange(null);
   }
 
   // Today's P&L (UTC day) against the daily loss limit: how much room is left before the halt.
@@ -289,5 +302,17 @@ export function createView(root, S, panels) {
     noticeTimer = setTimeout(() => el.notice.classList.add("faded"), 8000);
   }
 
-  return { el, dirty, schedule, log, notice, hooks };
+  /** Another bot: every panel is drawn again from the (reset) state, the log and notice start empty. */
+  function reset() {
+    Object.assign(dirty, { header: true, summary: true, pricesAll: true, positions: true, perf: true, tradesReset: true,
+      newTrades: [], newLog: [] });
+    dirty.prices.clear();
+    el.log.textContent = "";
+    el.notice.textContent = "";
+    delete el.notice.dataset.kind;
+    clearTimeout(noticeTimer);
+    schedule();
+  }
+
+  return { el, dirty, schedule, log, notice, hooks, reset };
 }

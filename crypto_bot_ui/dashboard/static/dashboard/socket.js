@@ -6,9 +6,12 @@ import {
 import { commandText } from "./texts.js";
 
 /** S: the shared state; view: render.js's API; onFrame(raw): applies a frame, returns how many
- *  events it carried. */
-export function createSocket({ S, view, wsPath, onFrame }) {
+ *  events it carried; acks: whether to acknowledge events (the bot socket's flow control; the
+ *  overview socket has none). A socket resumes only when S.lastSeq is set (the overview never sets it). */
+export function createSocket({ S, view, wsPath, onFrame, acks = true }) {
   const { dirty, schedule, log, notice } = view;
+  let path = wsPath;
+  let generation = 0; // bumped by switchTo: work begun for the previous path is dropped
   let ws = null;
   let gotStatus = false; // a status arrived on the current socket
   let attempt = 0;
@@ -103,7 +106,7 @@ export function createSocket({ S, view, wsPath, onFrame }) {
     }
   }
   function frameApplied(count) {
-    if (!count) return;
+    if (!count || !acks) return;
     unacked += count;
     if (unacked >= 200) sendAck();
     else if (!ackTimer) ackTimer = setTimeout(sendAck, 1000);
@@ -111,8 +114,8 @@ export function createSocket({ S, view, wsPath, onFrame }) {
 
   // ---- connection ----
   function wsUrl() {
-    if (/^wss?:\/\//.test(wsPath)) return wsPath;
-    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + wsPath;
+    if (/^wss?:\/\//.test(path)) return path;
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
   }
 
   function clearRetry() {
@@ -227,7 +230,7 @@ export function createSocket({ S, view, wsPath, onFrame }) {
   // A refused handshake reaches the page as a bare 1006, like a network failure: ask the server
   // whether the session is still valid before retrying.
   function checkSession() {
-    return fetch(location.pathname || "/", { redirect: "manual", cache: "no-store", credentials: "same-origin" })
+    return fetch((location.pathname || "/") + location.search, { redirect: "manual", cache: "no-store", credentials: "same-origin" })
       .then((resp) => resp.type !== "opaqueredirect")
       .catch(() => true); // unreachable: keep retrying, the session may be fine
   }
@@ -252,9 +255,14 @@ export function createSocket({ S, view, wsPath, onFrame }) {
       location.reload(); // now an operator, or now a viewer: the page comes back with those controls
       return;
     }
+    if (code === 4004) {
+      location.assign("/?all"); // no such bot (retired, or a mistyped address): the list of those there are
+      return;
+    }
     if (!opened) {
+      const gen = generation;
       checkSession().then((valid) => {
-        if (leaving) return;
+        if (leaving || gen !== generation) return;
         if (valid) scheduleReconnect();
         else toLogin();
       });
@@ -316,5 +324,25 @@ export function createSocket({ S, view, wsPath, onFrame }) {
     }
   });
 
-  return { connect, send, setConn, clearPending, statusArrived };
+  /** Leave the current socket for another path (another bot's): nothing the old one carried arrives
+   *  after this, its command in flight is forgotten, and the new one starts without a resume (the
+   *  caller has reset S, so its first frame is the new bot's snapshot). */
+  function switchTo(newPath) {
+    generation += 1;
+    path = newPath;
+    clearRetry();
+    if (ws) drop(ws);
+    clearTimeout(pendingTimer);
+    clearTimeout(ackTimer);
+    ackTimer = 0;
+    unacked = 0;
+    ackedSeq = null;
+    attempt = 0;
+    gotStatus = false;
+    everLive = false;
+    S.lastFrameAt = Date.now();
+    connect();
+  }
+
+  return { connect, send, setConn, clearPending, statusArrived, switchTo };
 }

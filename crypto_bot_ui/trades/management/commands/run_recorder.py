@@ -1,4 +1,4 @@
-"""`manage.py run_recorder`: store every trade the bot reports (see trades/recorder.py)."""
+"""`manage.py run_recorder`: store every trade of every bot (see trades/recorder_pool.py)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from django.core.management.base import BaseCommand
 
 from crypto_bot_ui.core.bot_link import bot_keys
 from crypto_bot_ui.env import RecorderSettings, load
-from crypto_bot_ui.trades.recorder import Recorder
+from crypto_bot_ui.trades.recorder_pool import RecorderPool
 
 
 class Command(BaseCommand):
-    """Run the recorder until SIGTERM or SIGINT."""
+    """Run the recorders until SIGTERM or SIGINT."""
 
-    help = "Consume the bot's trade stream and store every trade."
+    help = "Consume every bot's trade stream and store every trade."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        """Install signal handlers and run the recorder loop."""
+        """Install signal handlers and run the recorder pool."""
         stop = threading.Event()
 
         def _stop(signum: int, frame: FrameType | None) -> None:
@@ -30,6 +30,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         consumer = load(RecorderSettings).recorder_name
-        recorder = Recorder(redis_url=settings.REDIS_URL, keys=bot_keys(), consumer=consumer)
-        recorder.run(stop)
-        self.stdout.write(f"recorder stopped: {recorder.stats}")
+        pool = RecorderPool(redis_url=settings.REDIS_URL, keys=bot_keys(), consumer=consumer)
+        pool.run(stop)
+        for bot_id, stats in pool.stats().items():
+            self.stdout.write(f"recorder of {bot_id} stopped: {stats}")

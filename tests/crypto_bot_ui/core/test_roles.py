@@ -1,0 +1,85 @@
+"""Who may steer which bot: the global right (own permission, a group's, superuser) steers every
+bot, a per-bot grant that bot only; inactive users none. A grant that changes re-checks the
+sockets of the users concerned."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from crypto_bot_ui.core.roles import can_control, controlled_bots, controllers
+from crypto_bot_ui.trades.models import Bot
+from tests.conftest import make_operator
+
+pytestmark = [pytest.mark.db, pytest.mark.django_db]
+
+
+@pytest.fixture
+def users() -> dict[str, User]:
+    made = {name: User.objects.create_user(name) for name in ("viewer", "only_a", "a_and_b", "group", "own", "off")}
+    made["root"] = User.objects.create_superuser("root")
+    make_operator(made["group"])
+    made["own"].user_permissions.add(Permission.objects.get(codename="control_bot"))
+    a, b = Bot.objects.create(bot_id="a"), Bot.objects.create(bot_id="b")
+    a.operators.add(made["only_a"], made["a_and_b"], made["off"])
+    b.operators.add(made["a_and_b"])
+    made["off"].is_active = False
+    made["off"].save()
+    return made
+
+
+def names(users: dict[str, User], ids: set[int]) -> set[str]:
+    return {name for name, user in users.items() if user.pk in ids}
+
+
+def test_the_global_right_steers_every_bot_and_a_grant_its_bot_only(users: dict[str, User]) -> None:
+    everyone = [u.pk for u in users.values()]
+    assert names(users, controllers(everyone)) == {"group", "own", "root"}  # no bot named: the global right only
+    assert names(users, controllers(everyone, "a")) == {"group", "own", "root", "only_a", "a_and_b"}
+    assert names(users, controllers(everyone, "b")) == {"group", "own", "root", "a_and_b"}
+    assert names(users, controllers(everyone, "c")) == {"group", "own", "root"}
+    assert can_control(users["only_a"].pk, "a") and not can_control(users["only_a"].pk, "b")
+    assert not can_control(users["only_a"].pk)
+    assert not can_control(users["off"].pk, "a")  # deactivated: nothing
+    assert not can_control(None, "a")
+
+
+def test_one_query_however_many_users(users: dict[str, User]) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        controllers([u.pk for u in users.values()], "a")
+    assert len(queries) == 1
+
+
+def test_controlled_bots_agrees_with_can_control(users: dict[str, User]) -> None:
+    bots = ["a", "b", "c", "main"]
+    for name, user in users.items():
+        expected = {bot for bot in bots if can_control(user.pk, bot)}
+        with CaptureQueriesContext(connection) as queries:
+            assert controlled_bots(user.pk, bots) == expected, name
+        assert len(queries) <= 2
+    assert controlled_bots(None, bots) == set() and controlled_bots(users["root"].pk, []) == set()
+
+
+@pytest.fixture
+def changed(monkeypatch: pytest.MonkeyPatch) -> list[set[int]]:
+    """The users each access-changed hook was called with."""
+    calls: list[set[int]] = []
+    monkeypatch.setattr("crypto_bot_ui.dashboard.signals.access_changed_on_commit", lambda *ids: calls.append(set(ids)))
+    return calls
+
+
+def test_a_grant_that_changes_rechecks_its_users(changed: list[set[int]]) -> None:
+    ann, bob, cy = (User.objects.create_user(name) for name in ("ann", "bob", "cy"))
+    bot = Bot.objects.create(bot_id="a")
+    changed.clear()
+    bot.operators.add(ann, bob)  # from the bot
+    assert changed == [{ann.pk, bob.pk}]
+    bot.operators.remove(bob)
+    cy.operated_bots.add(bot)  # from the user
+    bot.operators.add(ann)  # already there: nothing changes, nothing to re-check
+    assert changed == [{ann.pk, bob.pk}, {bob.pk}, {cy.pk}]
+    changed.clear()
+    bot.operators.clear()  # who was in it is no longer known afterwards: everyone is re-checked
+    assert changed == [{ann.pk, bob.pk, cy.pk}]
