@@ -33,3 +33,16 @@ def test_the_benchmark_runs_and_loses_nothing(tmp_path: Path, redis_url: str) ->
         assert row["expected"] > 0 and row["delivered"] == row["expected"], row
         assert row["duplicates"] == 0 and row["in_order"], row
     assert len(rows[1]["rss_mb"]) == 2  # two web processes did serve ours-2
+
+
+def test_the_overview_benchmark_runs_and_its_sockets_hear_every_bot(redis_url: str) -> None:
+    """`make bench`'s overview part in small: 3 bots, 2 sockets of each kind for a second."""
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.bench.overview", "--bots", "3", "--seconds", "1.5", "--sockets", "2"],
+        cwd=ROOT, env={**os.environ, "REDIS_URL": redis_url}, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = {line.split("|")[1].strip(): line.split("|")[2:5] for line in result.stdout.splitlines()
+            if line.startswith("| 2 x")}
+    assert set(rows) == {"2 x overview", "2 x one bot's page"}, result.stdout
+    assert float(rows["2 x overview"][1]) > 0 and float(rows["2 x one bot's page"][1]) > 0  # envelopes heard

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 
 from crypto_bot_ui.trades.models import BotCommand, EquitySnapshot, Trade
@@ -17,13 +16,6 @@ from crypto_bot_ui.trades.models import BotCommand, EquitySnapshot, Trade
 pytestmark = [pytest.mark.db, pytest.mark.django_db]
 
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def admin_client() -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", password="pw-root-12345"))
-    return client
 
 
 @pytest.fixture

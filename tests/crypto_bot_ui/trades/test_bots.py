@@ -26,13 +26,6 @@ pytestmark = [pytest.mark.db, pytest.mark.django_db]
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def admin_client() -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("root", password="pw-root-12345"))
-    return client
-
-
 def register(raw_redis: redis.Redis, keys: RedisKeys, bot_id: str, *, online: bool) -> None:
     raw_redis.zadd(keys.bots_registry, {bot_id: int(time.time() * 1000)})
     if online:
