@@ -9,8 +9,8 @@ from drf_spectacular.authentication import SessionScheme
 from pydantic import BaseModel, ConfigDict, RootModel
 
 from bot_api.candles import Candle
-from bot_api.events import BotState, PnlData, PositionData
-from bot_api.models import BotId, Money, Symbol
+from bot_api.events import BotSummaryData, PositionData
+from bot_api.models import BotId
 
 
 class PositionsResponse(BaseModel):
@@ -35,31 +35,12 @@ class CandlesResponse(BaseModel):
     candles: list[Candle]
 
 
-class BotResponse(BaseModel):
-    """One bot of `/api/bots`: its state and headline figures as its own page shows them. Null
-    figures: the bot never published a status (it is registered, but has not started yet)."""
-
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+class BotResponse(BotSummaryData):
+    """One bot of `/api/bots`: its line as the overview shows it (`BotSummaryData`, figures as its
+    own page shows them; null: the bot never published a status), its id, and whether you may
+    steer it."""
 
     id: BotId
-    state: BotState | None
-    online: bool
-    """Whether its heartbeat is alive now."""
-    strategy: str | None
-    symbols: list[Symbol]
-    mode: str | None
-    """paper or live."""
-    market_data: str | None
-    """Where its prices come from: sim or binance."""
-    pnl: PnlData | None
-    """Realized, unrealized and total P&L in its quote asset."""
-    equity: Money | None
-    trade_count: int
-    win_rate: Money | None
-    """Closing trades won, as a fraction 0..1 like the status's `stats.win_rate` (null before the first)."""
-    max_drawdown: Money | None
-    last_seen: datetime | None
-    """Its last heartbeat."""
     can_control: bool
     """Whether the requesting user may send this bot commands."""
 

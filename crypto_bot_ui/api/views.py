@@ -77,11 +77,8 @@ class BotsView(KnownQueryParamsMixin, APIView):
         except BotDataUnavailableError as exc:
             return unavailable(exc)
         controlled = controlled_bots(request.user.pk, [bot_id for bot_id, _ in overview])
-        bots = BotsResponse([BotResponse(
-            id=bot_id, state=s.state, online=s.online, strategy=s.strategy, symbols=s.symbols, mode=s.mode,
-            market_data=s.market_data, pnl=s.pnl, equity=s.equity, trade_count=s.trade_count, win_rate=s.win_rate,
-            max_drawdown=s.max_drawdown, last_seen=s.last_seen, can_control=bot_id in controlled,
-        ) for bot_id, s in overview])
+        bots = BotsResponse([BotResponse(id=bot_id, can_control=bot_id in controlled, **dict(summary))
+                             for bot_id, summary in overview])
         return Response(bots.model_dump(mode="json"))
 
 

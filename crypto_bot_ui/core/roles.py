@@ -29,6 +29,20 @@ def controllers(user_ids: Iterable[int], bot_id: str | None = None) -> set[int]:
     return set(users.filter(_granted(bot_id)).values_list("pk", flat=True).distinct())
 
 
+def controllers_by_bot(user_ids: Iterable[int], bot_ids: Iterable[str | None]) -> dict[str | None, set[int]]:
+    """For each bot (None: every bot), which of these users may steer it, as `controllers` answers
+    for each: two queries, however many users and bots (the session guard asks every few seconds)."""
+    users = list(user_ids)
+    bots = set(bot_ids)
+    everywhere = controllers(users)
+    granted = get_user_model().objects.filter(pk__in=users, is_active=True,
+                                             operated_bots__bot_id__in=[b for b in bots if b is not None])
+    answer: dict[str | None, set[int]] = {bot: set(everywhere) for bot in bots}
+    for user_id, bot_id in granted.values_list("pk", "operated_bots__bot_id"):
+        answer[bot_id].add(user_id)
+    return answer
+
+
 def controlled_bots(user_id: int | None, bot_ids: Iterable[str]) -> set[str]:
     """Which of these bots the user may steer (as `can_control` answers for each): two queries at
     most, however many bots."""

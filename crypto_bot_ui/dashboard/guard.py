@@ -5,7 +5,7 @@ with the right controls.
 
 A change made through Django (admin, logout, password change) reaches every web process at once
 as a control message (`control.py`). One task per web process also checks every connected user
-and session with three queries every few seconds, however many sockets are open: the backstop
+and session with four queries every few seconds, however many sockets are open: the backstop
 for what no signal reports (an expired session, a database edited by hand).
 """
 
@@ -25,7 +25,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from crypto_bot_ui.core.roles import controllers
+from crypto_bot_ui.core.roles import controllers_by_bot
 from crypto_bot_ui.dashboard.control import ACCESS_CHANGED, ControlListener
 
 logger = logging.getLogger(__name__)
@@ -133,12 +133,12 @@ class Access:
 
 
 def _still_valid(users: set[int], sessions: set[str], bots: set[str | None]) -> Access:
-    """Two queries, and one per bot shown, however many users and sessions."""
+    """Four queries, however many users, sessions and bots."""
     active = get_user_model().objects.filter(pk__in=users, is_active=True)
     hashes = {u.pk: u.get_session_auth_hash() for u in active}
     live = set(Session.objects.filter(session_key__in=sessions, expire_date__gt=timezone.now())
                .values_list("session_key", flat=True))
-    return Access(hashes=hashes, live=live, controllers={bot: controllers(users, bot) for bot in bots})
+    return Access(hashes=hashes, live=live, controllers=controllers_by_bot(users, bots))
 
 
 def _verdict(socket: Watched, access: Access) -> int | None:

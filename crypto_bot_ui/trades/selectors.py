@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import RowNumber
 from redis.exceptions import RedisError
 
 from bot_api.errors import TransportError
@@ -69,8 +70,16 @@ SPARK_POINTS = 60
 
 
 def equity_sparks(bot_ids: Iterable[str], *, points: int = SPARK_POINTS) -> dict[str, list[str]]:
-    """By bot: its last `points` equity values, oldest first, as exact decimal strings."""
-    return {bot_id: [plain(p.equity) for p in equity_curve(bot_id=bot_id, limit=points)] for bot_id in bot_ids}
+    """By bot: its last `points` equity values, oldest first, as exact decimal strings. One query,
+    however many bots (each bot's newest points numbered, the first `points` kept)."""
+    wanted = list(bot_ids)
+    newest = Window(RowNumber(), partition_by=[F("bot_id")], order_by=[F("taken_at").desc(), F("seq").desc()])
+    rows = (EquitySnapshot.objects.filter(bot_id__in=wanted).annotate(rank=newest).filter(rank__lte=points)
+            .order_by("bot_id", "taken_at", "seq").values_list("bot_id", "equity"))
+    sparks: dict[str, list[str]] = {bot_id: [] for bot_id in wanted}
+    for bot_id, equity in rows:
+        sparks[bot_id].append(plain(equity))
+    return sparks
 
 
 def csv_rows(trades: Iterable[Trade]) -> Iterator[list[str]]:

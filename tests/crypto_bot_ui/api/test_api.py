@@ -299,7 +299,9 @@ def test_the_openapi_schema_lists_every_endpoint(viewer: Client, keys: RedisKeys
         "$ref": "#/components/schemas/BotResponse"}
     assert set(schema["components"]["schemas"]["BotResponse"]["properties"]) == {
         "id", "state", "online", "strategy", "symbols", "mode", "market_data", "pnl", "equity", "trade_count",
-        "win_rate", "max_drawdown", "last_seen", "can_control"}
+        "win_rate", "max_drawdown", "last_seen", "can_control",
+        # the rest of the overview's line (BotSummaryData): one model for the socket and the API
+        "reason", "quote_asset", "decimals", "max_drawdown_pct", "last_seq"}
 
 
 @pytest.mark.django_db(transaction=True)

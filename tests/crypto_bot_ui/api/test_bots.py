@@ -65,11 +65,15 @@ def test_bots_lists_each_registered_bot_with_its_figures(
         "pnl": {k: shown[k] for k in ("realized", "unrealized", "total")}, "equity": shown["equity"],
         "trade_count": 1, "win_rate": None,
         "max_drawdown": plain(data.stats.max_drawdown), "last_seen": main["last_seen"], "can_control": False,
+        # The rest of the overview's line: one model for both.
+        "reason": data.reason, "quote_asset": "USDT", "decimals": 2,
+        "max_drawdown_pct": plain(data.stats.max_drawdown_pct), "last_seq": snapshot.seq,
     }
     assert abs(datetime.fromisoformat(main["last_seen"]) - datetime.now(UTC)) < timedelta(seconds=10)
     assert b2 == {"id": "b2", "state": None, "online": False, "strategy": None, "symbols": [], "mode": None,
                   "market_data": None, "pnl": None, "equity": None, "trade_count": 0, "win_rate": None,
-                  "max_drawdown": None, "last_seen": b2["last_seen"], "can_control": False}
+                  "max_drawdown": None, "last_seen": b2["last_seen"], "can_control": False, "reason": None,
+                  "quote_asset": None, "decimals": 2, "max_drawdown_pct": None, "last_seq": None}
 
 
 def test_can_control_says_which_bots_the_user_may_steer(keys: RedisKeys, raw_redis: redis.Redis) -> None:

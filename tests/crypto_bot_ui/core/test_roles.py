@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crypto_bot_ui.core.roles import can_control, controlled_bots, controllers
+from crypto_bot_ui.core.roles import can_control, controlled_bots, controllers, controllers_by_bot
 from crypto_bot_ui.trades.models import Bot
 from tests.conftest import make_operator
 
@@ -83,3 +83,17 @@ def test_a_grant_that_changes_rechecks_its_users(changed: list[set[int]]) -> Non
     changed.clear()
     bot.operators.clear()  # who was in it is no longer known afterwards: everyone is re-checked
     assert changed == [{ann.pk, bob.pk, cy.pk}]
+
+
+def test_controllers_by_bot_answers_as_controllers_does_for_each_bot() -> None:
+    boss = User.objects.create_superuser("boss", password="pw-boss-12345")
+    ann = User.objects.create_user("ann2", password="pw-ann-123456")
+    bea = User.objects.create_user("bea2", password="pw-bea-123456")
+    Bot.objects.create(bot_id="a").operators.add(ann)
+    Bot.objects.create(bot_id="b").operators.add(ann, bea)
+    users = [boss.pk, ann.pk, bea.pk]
+    with CaptureQueriesContext(connection) as queries:
+        answer = controllers_by_bot(users, ["a", "b", "c", None])
+    assert len(queries) == 2
+    assert answer == {bot: controllers(users, bot) for bot in ("a", "b", "c", None)}
+    assert answer["b"] == {boss.pk, ann.pk, bea.pk} and answer[None] == {boss.pk}
