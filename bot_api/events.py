@@ -289,6 +289,18 @@ class BotListData(ContractModel):
     bots: Annotated[list[BotId], Field(max_length=500)]
 
 
+class AlertFiredData(ContractModel):
+    """One of the user's own alerts fired (the notifier decided; the page shows a toast)."""
+
+    alert_id: int
+    symbol: Annotated[str, Field(max_length=20)]
+    kind: Annotated[str, Field(max_length=20)]
+    text: Annotated[str, Field(max_length=300)]
+    """What happened, for people, e.g. `main BTCUSDT: crossed above 65,000 at 65,012.30`."""
+    value: Money
+    fired_at: UtcDatetime
+
+
 class HeartbeatData(ContractModel):
     """The web process is alive and this socket is up to date: sent on a socket idle for a second."""
 
@@ -421,6 +433,13 @@ class BotListEvent(Envelope):
     data: BotListData
 
 
+class AlertFiredEvent(Envelope):
+    """A user's alert fired: sent by the notifier to that user's open pages only (seq is null)."""
+
+    type: Literal["alert_fired"] = "alert_fired"
+    data: AlertFiredData
+
+
 class ErrorEvent(Envelope):
     """A frame the server refused (sent by the web process, seq is null)."""
 
@@ -439,8 +458,8 @@ BotEvent = (
 )
 """Every event the bot emits (with a seq, journalled, published on its channel)."""
 
-WebEvent = BotPresenceEvent | ErrorEvent | HeartbeatEvent | BotSummaryEvent | BotListEvent
-"""Every event a web process makes for its sockets itself (no seq)."""
+WebEvent = BotPresenceEvent | ErrorEvent | HeartbeatEvent | BotSummaryEvent | BotListEvent | AlertFiredEvent
+"""Every event a web process (or the notifier, for one user's alerts) makes for its sockets itself (no seq)."""
 
 Event = Annotated[BotEvent | WebEvent, Field(discriminator="type")]
 """Any envelope; validate with `parse_event`."""

@@ -1,4 +1,4 @@
-"""`python -m bot_api.healthcheck bot|recorder`: exit 0 while that process's heartbeat is fresh."""
+"""`python -m bot_api.healthcheck bot|recorder|notifier`: exit 0 while that process's heartbeat is fresh."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ from bot_api.heartbeat import is_alive
 from bot_api.redis_conn import connect
 from bot_api.settings import CommonSettings
 
+ROLES = ("bot", "recorder", "notifier")
+"""The processes that keep a heartbeat in Redis."""
+
 
 async def _check(role: str) -> bool:
     settings = CommonSettings.read(os.environ)  # the same defaults (and empty = default) as bot and web
     keys = settings.keys
-    key = keys.heartbeat_key if role == "bot" else keys.recorder_heartbeat_key
+    key = {"bot": keys.heartbeat_key, "recorder": keys.recorder_heartbeat_key,
+           "notifier": keys.notifier_heartbeat_key}[role]
     redis = connect(settings.redis_url)
     try:
         return await is_alive(redis, key)
@@ -24,8 +28,8 @@ async def _check(role: str) -> bool:
 
 def main(argv: list[str]) -> int:
     """Return 0 if the named role's heartbeat is present, 1 otherwise."""
-    if len(argv) != 2 or argv[1] not in {"bot", "recorder"}:
-        print("usage: python -m bot_api.healthcheck bot|recorder", file=sys.stderr)
+    if len(argv) != 2 or argv[1] not in ROLES:
+        print("usage: python -m bot_api.healthcheck bot|recorder|notifier", file=sys.stderr)
         return 2
     try:
         return 0 if asyncio.run(_check(argv[1])) else 1

@@ -154,3 +154,27 @@ class RedisKeys:
     def recorder_group(self) -> str:
         """Consumer group name the recorders share on the trades stream."""
         return "recorder"
+
+    @property
+    def notifier_group(self) -> str:
+        """Consumer group name the notifiers share on the trades and events streams."""
+        return "notifier"
+
+    @property
+    def notifier_heartbeat_key(self) -> str:
+        """Present (with a TTL) while a notifier process runs (one for every bot under the prefix)."""
+        return f"{self.prefix}:notifier:heartbeat"
+
+    def telegram_login_key(self, init_hash: str) -> str:
+        """A Telegram Web App login already made with this initData `hash` (kept until it expires):
+        a signed initData logs in once."""
+        return f"{self.prefix}:web:telegram-login:{init_hash}"
+
+    def telegram_confirm_key(self, chat_id: int, message_id: int) -> str:
+        """A Telegram confirmation button already pressed (kept until it expires): one command per button."""
+        return f"{self.prefix}:notifier:telegram-confirm:{chat_id}:{message_id}"
+
+    @property
+    def notifier_since_key(self) -> str:
+        """When a notifier first ran under this prefix (Unix ms): what the bots did before is not announced."""
+        return f"{self.prefix}:notifier:since"

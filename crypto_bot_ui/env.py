@@ -13,6 +13,8 @@ import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import AfterValidator, Field
@@ -145,3 +147,87 @@ class RecorderSettings(EnvSettings):
         default_factory=_recorder_name, min_length=1, alias="RECORDER_NAME")
     """the recorder's consumer name in the trades stream's group: a stable name lets a restarted
     recorder re-read its own pending entries at once"""
+
+
+NOTIFY_KINDS = ("trade", "state", "exchange", "silent", "daily", "alert")
+"""The kinds of notification, each switched on or off per channel (docs/notifications.md)."""
+
+
+def _check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    if kinds == ("all",):
+        return NOTIFY_KINDS
+    unknown = [kind for kind in kinds if kind not in NOTIFY_KINDS]
+    if unknown:
+        raise ValueError(f"must be `all` or some of {', '.join(NOTIFY_KINDS)}, got {', '.join(unknown)}")
+    return kinds
+
+
+def _check_chat_ids(ids: tuple[str, ...]) -> tuple[str, ...]:
+    for chat in ids:
+        if not chat.lstrip("-").isdigit():
+            raise ValueError(f"{chat!r} is not a Telegram chat id (a whole number, negative for groups)")
+    return tuple(str(int(chat)) for chat in ids)  # one spelling: "0123" and "123" are one chat
+
+
+def _check_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone name such as UTC or Europe/Berlin") from None
+    return name
+
+
+def _check_http(url: str) -> str:
+    if url and urlsplit(url).scheme not in ("http", "https"):
+        # Said without the URL itself: it may hold a key.
+        raise ValueError("must be an http:// or https:// URL")
+    return url
+
+
+def _notifier_name() -> str:
+    return f"{socket.gethostname()}-notifier"
+
+
+Kinds = Annotated[CommaList, AfterValidator(_check_kinds)]
+"""`all`, or a comma-separated list of NOTIFY_KINDS."""
+
+
+class NotifySettings(EnvSettings):
+    """Notifications (`manage.py run_notifier`) and the Telegram login ([notifications](docs/notifications.md))."""
+
+    telegram_bot_token: Secret = Field("", alias="TELEGRAM_BOT_TOKEN", repr=False)
+    """the Telegram bot's token from @BotFather (never logged); empty: no Telegram"""
+    telegram_chat_ids: Annotated[CommaList, AfterValidator(_check_chat_ids)] = Field((), alias="TELEGRAM_CHAT_IDS")
+    """the chats the bot writes to and answers; any other chat gets no answer"""
+    telegram_api_url: Annotated[str, AfterValidator(_check_http)] = Field(
+        "https://api.telegram.org", min_length=1, alias="TELEGRAM_API_URL")
+    """the Bot API server (a local fake in tests, or a self-hosted Bot API server)"""
+    telegram_kinds: Kinds = Field(NOTIFY_KINDS, alias="TELEGRAM_KINDS")
+    """what the Telegram chats are sent: `all` or some of `trade,state,exchange,silent,daily,alert`"""
+    telegram_login_max_age: int = Field(300, ge=30, le=86_400, alias="TELEGRAM_LOGIN_MAX_AGE")
+    """seconds a Telegram Web App's signed `initData` is accepted for a login"""
+    notify_urls: Secret = Field("", alias="NOTIFY_URLS", repr=False)
+    """Apprise URLs, space- or comma-separated (Discord, Slack, email, ntfy, Pushover...; never logged)"""
+    notify_urls_kinds: Kinds = Field(NOTIFY_KINDS, alias="NOTIFY_URLS_KINDS")
+    """what the Apprise URLs are sent"""
+    notify_webhook_url: Annotated[Secret, AfterValidator(_check_http)] = Field("", alias="NOTIFY_WEBHOOK_URL",
+                                                                             repr=False)
+    """an HTTP(S) endpoint that is POSTed each notification as JSON `{bot, kind, title, text, seq, ts, data}`"""
+    notify_webhook_kinds: Kinds = Field(NOTIFY_KINDS, alias="NOTIFY_WEBHOOK_KINDS")
+    """what the webhook is sent"""
+    notify_min_interval: float = Field(1.0, ge=0, le=60, alias="NOTIFY_MIN_INTERVAL")
+    """seconds between two messages to one Telegram chat or to the Apprise URLs; what comes faster is
+    sent as one digest"""
+    daily_summary_hour: int = Field(20, ge=0, le=23, alias="DAILY_SUMMARY_HOUR")
+    """the hour (in `DAILY_SUMMARY_TZ`) of each bot's daily summary"""
+    daily_summary_tz: Annotated[str, AfterValidator(_check_zone)] = Field("UTC", min_length=1,
+                                                                          alias="DAILY_SUMMARY_TZ")
+    """the time zone of `DAILY_SUMMARY_HOUR`, e.g. `Europe/Berlin`"""
+    public_url: Annotated[str, AfterValidator(_check_http)] = Field("http://127.0.0.1:8000", min_length=1,
+                                                                    alias="PUBLIC_URL")
+    """the dashboard's address as people reach it: the links in messages and Telegram's Dashboard
+    button (Telegram opens only `https://` Web Apps)"""
+    notifier_name: Annotated[str, ShownDefault("`<hostname>-notifier`")] = Field(
+        default_factory=_notifier_name, min_length=1, alias="NOTIFIER_NAME")
+    """the notifier's consumer name in each bot's stream groups: a stable name lets a restarted
+    notifier take up its own unfinished entries at once"""

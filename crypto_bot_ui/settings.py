@@ -11,7 +11,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from bot_api.keys import RedisKeys
-from crypto_bot_ui.env import WebSettings, load
+from crypto_bot_ui.env import NotifySettings, WebSettings, load
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 _ENV = load(WebSettings)
@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "crypto_bot_ui.trades",
     "crypto_bot_ui.dashboard",
     "crypto_bot_ui.api",
+    "crypto_bot_ui.notify",
 ]
 
 MIDDLEWARE = [
@@ -173,7 +174,7 @@ SPECTACULAR_SETTINGS = {
     # /api/docs/: Swagger UI from our own static files (the drf-spectacular-sidecar package), no CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"ServiceStateEnum": ["ok", "down"]},
+    "ENUM_NAME_OVERRIDES": {"ServiceStateEnum": ["ok", "down"], "ProcessStateEnum": ["ok", "down", "unknown"]},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crypto_bot_ui.api.schemas.decimal_bounds_hook",
@@ -250,6 +251,8 @@ WS_SEND_QUEUE = _ENV.ws_send_queue
 COMMAND_RATE_LIMIT = _ENV.command_rate_limit
 COMMAND_RATE_WINDOW = _ENV.command_rate_window
 """At most COMMAND_RATE_LIMIT commands per user in COMMAND_RATE_WINDOW seconds (then `rate_limited`)."""
+NOTIFY = load(NotifySettings)
+"""Notifications and the Telegram login (tests replace it whole: `settings.NOTIFY = NotifySettings.read({...})`)."""
 WS_MAX_UNACKED = _ENV.ws_max_unacked
 WS_MAX_UNACKED_BYTES = _ENV.ws_max_unacked_bytes
 """A socket's window: events (and bytes of them) sent beyond its last ack. When it is full the
@@ -276,5 +279,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": _ENV.log_level},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # httpx logs each request's URL at INFO: a Telegram URL holds the bot token, a webhook or
+        # Apprise URL may hold a key. Secrets are never logged (docs/security.md).
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "telegram": {"level": "WARNING"},
+        # Apprise logs a URL it cannot parse at ERROR, barely masked: its own lines stay out.
+        "apprise": {"level": "CRITICAL"},
+    },
 }

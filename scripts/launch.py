@@ -9,7 +9,7 @@ One bot by default (the Procfile's `bot`, with `BOT_ID` as set). `BOT_IDS=main,e
 Procfile's `bot` line once per id instead, as `bot.main`, `bot.eth`, each with its `BOT_ID` and its
 own restarts; `BOT_<ID>_<SETTING>` (the id upper-cased, `-` as `_`) sets a bot setting or strategy
 parameter for that bot only, e.g. `BOT_ETH_SYMBOLS=ETHUSDT`. The list is checked (`plan_bots`)
-before anything starts. The web process and the recorder find the bots in Redis on their own.
+before anything starts. The web process, the recorder and the notifier find the bots in Redis on their own.
 """
 
 from __future__ import annotations
@@ -246,6 +246,10 @@ def main() -> int:
             if env.get("BOT_ID"):
                 print(f"launch: BOT_ID={env['BOT_ID']} is not in {BOT_IDS}; the default bot is {ids[0]}", flush=True)
             env["BOT_ID"] = ids[0]
+    where = load(ServeSettings, env)
+    url = f"http://{where.web_host}:{where.web_port}/"
+    if not env.get("PUBLIC_URL"):  # the links in notifications lead to this dashboard
+        env["PUBLIC_URL"] = url.rstrip("/")
     supervisor = Supervisor()
     choose_redis(env, supervisor)
     prepare_database(env)
@@ -253,8 +257,6 @@ def main() -> int:
     processes = expand_processes(procfile.processes, env, bots)
     for name, cmd, process_env in processes:
         supervisor.add_process(name, cmd, env=process_env, cwd=str(ROOT))
-    where = load(ServeSettings, env)
-    url = f"http://{where.web_host}:{where.web_port}/"
     print(f"launch: starting {', '.join(name for name, _, _ in processes)}; dashboard at {url}", flush=True)
     stop = threading.Event()
     threading.Thread(target=announce_when_ready, args=(url, stop), daemon=True).start()

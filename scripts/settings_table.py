@@ -18,7 +18,7 @@ from pathlib import Path
 from bot.config import BotSettings
 from bot.strategy import registered
 from bot_api.settings import CommonSettings, EnvSettings, shown_default
-from crypto_bot_ui.env import AdminSettings, RecorderSettings, ServeSettings, WebSettings
+from crypto_bot_ui.env import AdminSettings, NotifySettings, RecorderSettings, ServeSettings, WebSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "| variable | default | meaning |\n|---|---|---|"
@@ -59,6 +59,7 @@ def tables() -> list[Table]:
               [*rows(WebSettings), *rows(ServeSettings), *rows(AdminSettings), *rows(RecorderSettings)]),
         Table(ROOT / "docs" / "trading.md", "bot", rows(BotSettings, skip=CommonSettings)),
         Table(ROOT / "docs" / "trading.md", "strategies", strategies),
+        Table(ROOT / "docs" / "notifications.md", "notify", rows(NotifySettings)),
     ]
 
 

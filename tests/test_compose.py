@@ -18,7 +18,7 @@ import yaml
 
 from bot.config import BotSettings
 from bot.strategy import registered
-from crypto_bot_ui.env import AdminSettings, RecorderSettings, WebSettings
+from crypto_bot_ui.env import AdminSettings, NotifySettings, RecorderSettings, WebSettings
 from scripts.embedded_redis import free_port
 from tests.stack import ROOT, database_url, delete_prefix, wait_for
 
@@ -63,7 +63,7 @@ def compose_env(
 
 SECOND_BOT = "bot-eth"
 """The second bot, started only with `docker compose --profile second-bot up`."""
-DEFAULT_SERVICES = {"redis", "postgres", "migrate", "bot", "recorder", "web"}
+DEFAULT_SERVICES = {"redis", "postgres", "migrate", "bot", "recorder", "notifier", "web"}
 """What a plain `docker compose up` starts."""
 
 
@@ -86,7 +86,7 @@ def test_compose_services_start_and_become_healthy(
     env, mapped = compose_env
     services = compose["services"]
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    started = ("bot", SECOND_BOT, "recorder", "web")
+    started = ("bot", SECOND_BOT, "recorder", "notifier", "web")
     for name in started:
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
     subprocess.run(localise(services["migrate"]["command"], mapped["port"]), cwd=ROOT, env=env, check=True,
@@ -132,7 +132,7 @@ IMAGE_PATHS = {"VAR_DIR", "SQLITE_PATH", "STATIC_ROOT"}
 def test_compose_passes_every_setting_through_without_restating_its_default(compose: dict[str, Any]) -> None:
     # ServeSettings (WEB_HOST/WEB_PORT) are not passed: the web service's command fixes where it
     # listens inside its container, and the published port says where it is reachable.
-    models = (WebSettings, AdminSettings, RecorderSettings, BotSettings)
+    models = (WebSettings, AdminSettings, RecorderSettings, NotifySettings, BotSettings)
     settings = [env for model in models for env, _ in model.env_fields()]
     settings += [env for plugin in registered().values() for env, _ in plugin.params.env_fields()]
     passed = {name for name in settings if name not in FIXED and name not in IMAGE_PATHS}
@@ -141,7 +141,7 @@ def test_compose_passes_every_setting_through_without_restating_its_default(comp
     assert {name: value for name, value in env.items() if name not in FIXED} == {
         name: f"${{{name}:-}}" for name in passed
     }  # every setting, nothing else; an empty value means the model's default
-    for service in ("migrate", "bot", "recorder", "web"):
+    for service in ("migrate", "bot", "recorder", "notifier", "web"):
         assert compose["services"][service]["environment"] == env, service
     # The second bot: the same settings but its id, strategy and symbol.
     second = compose["services"][SECOND_BOT]["environment"]

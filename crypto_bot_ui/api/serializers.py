@@ -62,6 +62,8 @@ class HealthSerializer(serializers.Serializer):  # type: ignore[type-arg]
     database = serializers.ChoiceField(choices=["ok", "down"])
     bot = serializers.CharField(help_text="running, stopped, online, offline or unknown")
     recorder = serializers.ChoiceField(choices=["ok", "down", "unknown"])
+    notifier = serializers.ChoiceField(choices=["ok", "down", "unknown"],
+                                       help_text="The notifier process (Telegram, Apprise, webhook, alerts)")
     dead_letters = serializers.IntegerField(
         allow_null=True,
         help_text="Records the recorder could not store, of every bot (see the admin); null without Redis",

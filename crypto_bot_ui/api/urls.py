@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from crypto_bot_ui.api import views
+from crypto_bot_ui.api import alerts, views
 from crypto_bot_ui.api.docs import ApiDocsView
 
 urlpatterns = [
@@ -15,6 +15,9 @@ urlpatterns = [
     path("trades", views.TradeListView.as_view(), name="api-trades"),
     path("trades.csv", views.TradeCsvView.as_view(), name="api-trades-csv"),
     path("equity", views.EquityView.as_view(), name="api-equity"),
+    path("alerts", alerts.AlertListView.as_view(), name="api-alerts"),
+    path("alerts/firings", alerts.AlertFiringsView.as_view(), name="api-alert-firings"),
+    path("alerts/<int:alert_id>", alerts.AlertDetailView.as_view(), name="api-alert"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", ApiDocsView.as_view(), name="api-docs"),
 ]

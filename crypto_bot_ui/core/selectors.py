@@ -36,17 +36,18 @@ def _dead_letters(redis: Any, keys: RedisKeys, listed: list[str]) -> int:
 
 
 def health_report() -> dict[str, Any]:
-    """State of Redis, the database, the default bot and its recorder, and how many bots are
+    """State of Redis, the database, the default bot, its recorder, the notifier, and how many bots are
     listed and online; contains no secrets."""
     keys = bot_keys()
     report: dict[str, Any] = {"redis": "down", "database": "down", "bot": "unknown", "recorder": "unknown",
-                              "dead_letters": None, "bots": None}
+                              "notifier": "unknown", "dead_letters": None, "bots": None}
     report["database"] = "ok" if _database_ok() else "down"
     try:
         redis = sync_redis()
         redis.ping()
         report["redis"] = "ok"
         report["recorder"] = "ok" if redis.exists(keys.recorder_heartbeat_key) else "down"
+        report["notifier"] = "ok" if redis.exists(keys.notifier_heartbeat_key) else "down"
         state = "offline"
         if redis.exists(keys.heartbeat_key):
             raw = redis.get(keys.status_key)

@@ -99,7 +99,6 @@ class DashboardConsumer(GuardedSocket):
     bot_id: str
     relay: Relay
     feed: BotFeed
-    sub: Subscription | None = None
     pump: asyncio.Task[None] | None = None
     window: Window
     """Bot events sent and not yet acknowledged (flow control, one per socket)."""

@@ -5,7 +5,10 @@ permissions changed) `access_changed` tells every web process, and each re-check
 sockets at once instead of at its next poll (the poll stays, as the backstop for what no signal
 reports: an expired session, a database edited by hand).
 
-One listener per web process, like the relay: it joins the group of each user with a socket in
+The same listener carries each user's fired alerts (notify/toasts.py): a small message for one
+user's open pages, sent by the notifier to that user's alerts group.
+
+One listener per web process, like the relay: it joins the groups of each user with a socket in
 this process and hands every message to the session guard. Sockets never read the channel layer
 themselves, so a Redis outage cannot close them; and the event fan-out never goes this way (the
 relay carries it, see docs/architecture.md).
@@ -25,6 +28,7 @@ from django.db import transaction
 from redis.exceptions import RedisError
 
 from bot_api.backoff import Backoff
+from crypto_bot_ui.notify import toasts
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,11 @@ ACCESS_CHANGED = "access.changed"
 def user_group(user_id: int) -> str:
     """The channel-layer group of one user's sockets (in every web process)."""
     return f"user.{user_id}"
+
+
+def groups_of(user_id: int) -> tuple[str, ...]:
+    """Every group this process joins for a user with a socket here: access changes, fired alerts."""
+    return user_group(user_id), toasts.user_group(user_id)
 
 
 async def access_changed(*user_ids: int) -> None:
@@ -71,8 +80,8 @@ def access_changed_on_commit(*user_ids: int) -> None:
 
 
 class ControlListener:
-    """This process's member of the user groups: joins for the first local socket of a user,
-    leaves after the last, and hands each message to `handle`."""
+    """This process's member of the user groups (`groups_of`): joins for the first local socket of a
+    user, leaves after the last, and hands each message to `handle`."""
 
     def __init__(self, handle: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         self._handle = handle
@@ -131,9 +140,11 @@ class ControlListener:
         channel = await self._channel_of(layer)
         try:
             async with asyncio.timeout(LAYER_TIMEOUT):
-                await getattr(layer, method)(user_group(user_id), channel)
+                for group in groups_of(user_id):
+                    await getattr(layer, method)(group, channel)
         except (RedisError, OSError, TimeoutError) as exc:
-            logger.warning("channel layer unavailable (%s); user %s is checked by the poll", exc, user_id)
+            logger.warning("channel layer unavailable (%s); user %s is checked by the poll (and misses "
+                           "pop-ups of fired alerts)", exc, user_id)
 
     async def _channel_of(self, layer: Any) -> str:
         """This process's one channel: the listener receives on the channel the groups hold."""

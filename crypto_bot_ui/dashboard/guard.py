@@ -25,8 +25,11 @@ from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from bot_api.errors import ContractError
+from bot_api.events import AlertFiredEvent, parse_event
 from crypto_bot_ui.core.roles import controllers_by_bot
 from crypto_bot_ui.dashboard.control import ACCESS_CHANGED, ControlListener
+from crypto_bot_ui.notify import toasts
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class Watched:
     """Whether the user was an operator of `bot_id` at connect (None: not checked)."""
     bot_id: str | None = None
     """The bot the socket shows (its role is for that bot: a per-bot grant counts)."""
+    alert_fired: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    """Hands the socket one of its user's fired alerts (the channel-layer message, checked)."""
 
 
 @dataclass
@@ -81,10 +86,34 @@ class SessionGuard:
             self.listener.leave(socket.user_id)
 
     async def _on_control(self, message: dict[str, Any]) -> None:
-        """A control message from any web process: re-check that user's sockets here, now."""
+        """A control message from any web process: re-check that user's sockets here, now; or one of
+        a user's alerts fired (from the notifier): to that user's sockets here."""
         if message.get("type") == ACCESS_CHANGED and isinstance(message.get("user"), int):
             closed = await self.check_now(users={message["user"]})
             logger.info("access of user %s changed: %d socket(s) closed here", message["user"], closed)
+        elif message.get("type") == toasts.MESSAGE_TYPE and isinstance(message.get("user"), int):
+            await self._alert_fired(message["user"], message)
+
+    async def _alert_fired(self, user_id: int, message: dict[str, Any]) -> None:
+        """Checked once here (an `alert_fired` envelope, under the frame limit), then handed to each of
+        the user's sockets, which send it in order with their other frames."""
+        frame = message.get("frame")
+        if not isinstance(frame, str):
+            logger.warning("an alert for user %s carries no frame; dropped", user_id)
+            return
+        try:
+            event = parse_event(frame)
+        except ContractError as exc:
+            logger.warning("an alert for user %s is not an alert_fired envelope; dropped: %s", user_id, exc)
+            return
+        if not isinstance(event, AlertFiredEvent):
+            logger.warning("an alert for user %s carries a %s event; dropped", user_id, event.type)
+            return
+        for socket in [s for s in self.sockets if s.user_id == user_id and s.alert_fired is not None]:
+            try:
+                await socket.alert_fired(message)
+            except Exception:  # one socket's failure must not cost the others their pop-up
+                logger.exception("a socket could not take an alert")
 
     async def check_now(self, *, users: set[int] | None = None) -> int:
         """Close every socket (of `users`, default all) whose access changed; return how many."""

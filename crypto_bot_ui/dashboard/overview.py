@@ -24,7 +24,6 @@ class OverviewConsumer(GuardedSocket):
     """Sends a logged-in browser every bot's summary; it reads, it never commands."""
 
     relay: Relay
-    sub: Subscription | None = None
     pump: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:

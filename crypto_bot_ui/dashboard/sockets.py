@@ -1,5 +1,6 @@
 """What every dashboard socket does alike: refuse anonymous users and one socket too many, be closed
-when its user's access changes, and close itself when a frame cannot be sent."""
+when its user's access changes, show its user's fired alerts, and close itself when a frame cannot
+be sent."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from crypto_bot_ui.core.roles import can_control
 from crypto_bot_ui.dashboard.control import NO_CHANNEL_LAYER
 from crypto_bot_ui.dashboard.flow import SocketCounts
 from crypto_bot_ui.dashboard.guard import Watched, get_guard
+from crypto_bot_ui.dashboard.queues import Frame, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ class GuardedSocket(AsyncWebsocketConsumer):
     channel_layer_alias = NO_CHANNEL_LAYER
 
     watched: Watched | None = None
+    sub: Subscription | None = None
+    """The socket's queue from the relay: everything it sends goes through it, in order."""
     counted_user: int | None = None
     """The user whose socket count this socket holds (given back on release)."""
     send_failed: bool = False
@@ -75,9 +79,18 @@ class GuardedSocket(AsyncWebsocketConsumer):
         role = None if bot_id is None else await database_sync_to_async(can_control)(user.pk, bot_id)
         self.watched = Watched(user.pk, getattr(session, "session_key", None), self._close_for_guard,
                                auth_hash=session.get(HASH_SESSION_KEY) if session is not None else None,
-                               can_control=role, bot_id=bot_id)
+                               can_control=role, bot_id=bot_id, alert_fired=self.alert_fired)
         get_guard().watch(self.watched)
         return True
+
+    async def alert_fired(self, message: dict[str, Any]) -> None:
+        """One of this user's alerts fired (notify/toasts.py; the guard checked the frame): queued like
+        the relay's own frames, so it goes out in order with them, batched, through the socket's pump.
+        It has no seq: it moves neither the socket's cursor nor its flow-control window, and a socket
+        without a queue (opening, closing) misses it, as a closed page does."""
+        frame = message.get("frame")
+        if self.sub is not None and isinstance(frame, str):
+            self.sub.offer(Frame(raw=frame, seq=None, type="alert_fired"))
 
     async def _close_for_guard(self, code: int) -> None:
         """The user's access changed (deactivated, session ended, role changed): close at once."""

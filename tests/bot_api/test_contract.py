@@ -29,7 +29,7 @@ from bot_api.models import over_bytes
 def test_the_registries_are_derived_from_the_models() -> None:
     assert set(EVENT_MODELS) == {
         "status", "status_change", "price_update", "trade_executed", "bot_control", "equity_snapshot",
-        "order_skipped", "bot_presence", "error", "heartbeat", "bot_summary", "bot_list",
+        "order_skipped", "bot_presence", "error", "heartbeat", "bot_summary", "bot_list", "alert_fired",
     }
     for kind, model in EVENT_MODELS.items():
         assert model.model_fields["type"].default == kind

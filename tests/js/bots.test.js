@@ -52,7 +52,7 @@ test("another bot's frames are dropped; frames about the socket itself are kept"
     assert.ok(!belongsTo(env(type, "main"), "eth"), type);
     assert.ok(!belongsTo(env(type, undefined), "eth"), type);
   }
-  for (const type of ["heartbeat", "error", "bot_list"]) assert.ok(belongsTo(env(type, "main"), "eth"), type);
+  for (const type of ["heartbeat", "error", "bot_list", "alert_fired"]) assert.ok(belongsTo(env(type, "main"), "eth"), type);
 });
 
 test("the switcher lists the known bots, sorted, always with the page's own", () => {

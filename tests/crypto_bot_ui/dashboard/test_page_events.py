@@ -21,9 +21,10 @@ OVERVIEW = PAGE.parent / "overview" / "overview.js"
 
 
 def test_the_overview_handles_what_its_socket_sends() -> None:
-    """The overview socket carries lists, summaries, heartbeats and errors (overview.py, relay.py)."""
+    """The overview socket carries lists, summaries, heartbeats and errors (overview.py, relay.py), and the
+    user's fired alerts (sockets.py)."""
     source = OVERVIEW.read_text()
     switch = source[source.index("switch (env.type)"):source.index("default:", source.index("switch (env.type)"))]
     handled = set(re.findall(r'case "([a-z_]+)":', switch))
-    assert handled == {"bot_list", "bot_summary", "heartbeat", "error"}
+    assert handled == {"bot_list", "bot_summary", "heartbeat", "error", "alert_fired"}
     assert handled <= set(EVENT_MODELS)

@@ -42,8 +42,9 @@ export function withBot(url, bot) {
   return u.origin === BASE ? u.pathname + u.search : u.href;
 }
 
-/** Frames about the socket itself, not about a bot's data: kept whatever bot they name. */
-const SOCKET_TYPES = new Set(["heartbeat", "error", "bot_list"]);
+/** Frames about the socket itself or its user, not about a bot's data: kept whatever bot they name (the
+ *  user's alert on another bot pops up here too, linking there). */
+const SOCKET_TYPES = new Set(["heartbeat", "error", "bot_list", "alert_fired"]);
 
 /** Whether an envelope may be applied to the page of `bot`: another bot's data never is. */
 export const belongsTo = (env, bot) => SOCKET_TYPES.has(env.type) || env.bot === bot;

@@ -4,6 +4,8 @@
 import {
   apiUrl, belongsTo, botFromPath, botPath, botSocketPath, botsFromApi, canControlOf, freshBotState, isBotId,
 } from "./bots.js";
+import { createAlertsPanel } from "./alertpanel.js";
+import { alertToast } from "./alerts.js";
 import { createCharts } from "./charts.js";
 import { toNum } from "./format.js";
 import { envelopes, nextSeq } from "./link.js";
@@ -30,6 +32,8 @@ function start(root) {
   const view = createView(root, S, panels);
   const { el, dirty, schedule, log, notice } = view;
   const notify = createNotifier();
+  const alertsPanel = createAlertsPanel({ bot: S.bot });
+  alertsPanel.setShared(S.canControl);
 
   // The chart library (200 KB) runs only once the figures are on screen: until then chart calls
   // go nowhere, and the charts start from the latest snapshot when it is ready.
@@ -141,6 +145,7 @@ function start(root) {
           const first = page || link.statusArrived(); // also resets the reconnect backoff
           onStatus(d);
           charts.onStatus(d, first);
+          alertsPanel.setSymbols(S.symbols);
           const n = (d.symbols || []).length;
           if (first && !page) log("status", "connected: the bot is " + d.state + ", " + n + (n === 1 ? " symbol" : " symbols"));
           if (!page && S.conn !== "offline") link.setConn("live"); // the page's copy is not a live link
@@ -182,6 +187,15 @@ function start(root) {
           break;
         case "bot_summary":
           break; // the overview's line per bot; this page has the whole bot
+        case "alert_fired": {
+          // One of the user's own alerts (on any bot; no seq): a pop-up linking to its bot, and this
+          // bot's alerts panel reads its firings again.
+          const a = alertToast(env);
+          notify.alert(a);
+          log("alert", a.text); // its text names the bot and the symbol
+          alertsPanel.fired(env);
+          break;
+        }
         case "error":
           log("error", sentence(d.message || d.code || "error"));
           if (S.pending) {
@@ -238,6 +252,7 @@ function start(root) {
   function setRole(can, known = true, unknownText = "checking role…") {
     S.canControl = can;
     roleKnown = known;
+    alertsPanel.setShared(can && known);
     if (roleEl) {
       roleEl.dataset.role = can ? "operator" : "viewer";
       roleEl.textContent = !known ? unknownText : can ? "operator" : "viewer (read-only)";
@@ -288,6 +303,7 @@ function start(root) {
     charts.reset();
     notify.clear();
     view.reset();
+    alertsPanel.setBot(id);
     showBot();
     log("connection", "switched to bot " + id);
     link.switchTo(botSocketPath(id)); // its first frame is this bot's snapshot

@@ -1,4 +1,6 @@
-// Pop-ups and the trade sound, each switchable and remembered in localStorage.
+// Pop-ups and the trade sound, each switchable and remembered in localStorage; and the user's fired
+// alerts, which always pop up (the user chose the `page` channel for them) and link to their bot.
+import { botPath } from "./bots.js";
 import { fmtPrice, fmtQty } from "./format.js";
 import { mk } from "./render.js";
 import { tradeLine } from "./texts.js";
@@ -24,11 +26,12 @@ function remember(key, on) {
   }
 }
 
-/** Wire the pop-up and sound switches; returns trade(t), and clear() (another bot: its pop-ups go). */
+/** Wire the pop-up and sound switches (a page without them, the overview, shows alerts only); returns
+ *  trade(t), alert(a) (alerts.js alertToast), and clear() (another bot: its trade pop-ups go). */
 export function createNotifier() {
   const box = document.getElementById("toasts");
-  const toastsToggle = document.getElementById("toasts-toggle");
-  const soundToggle = document.getElementById("sound-toggle");
+  const toastsToggle = document.getElementById("toasts-toggle") || { checked: false, addEventListener() {} };
+  const soundToggle = document.getElementById("sound-toggle") || { checked: false, addEventListener() {} };
   toastsToggle.checked = remembered(TOASTS_KEY, true);
   soundToggle.checked = remembered(SOUND_KEY, false);
   const queue = new ToastQueue();
@@ -36,14 +39,38 @@ export function createNotifier() {
 
   toastsToggle.addEventListener("change", () => {
     remember(TOASTS_KEY, toastsToggle.checked);
-    if (!toastsToggle.checked) {
-      queue.items = [];
-      schedule();
-    }
+    if (!toastsToggle.checked && queue.keepAlerts()) schedule();
   });
   soundToggle.addEventListener("change", () => remember(SOUND_KEY, soundToggle.checked));
 
   const line = (t) => tradeLine(t, fmtQty, fmtPrice);
+
+  const shown = new Map(); // toast id -> its element
+
+  function toastElement(item) {
+    const div = mk("div", "toast");
+    div.dataset.toastId = String(item.id);
+    const close = mk("button", "toast-close", "×");
+    close.type = "button";
+    close.setAttribute("aria-label", "Dismiss");
+    close.addEventListener("click", () => {
+      queue.dismiss(item.id);
+      schedule();
+    });
+    if (item.alert) {
+      // The alert's words, linking to its bot's alerts panel (on that bot's page: only a scroll).
+      const link = mk("a", "toast-text");
+      link.href = botPath(item.alert.bot) + "#alerts";
+      link.title = item.alert.text;
+      link.append(mk("strong", "toast-label", "Alert"), " ", mk("span", "toast-words"));
+      div.append(link, close);
+    } else {
+      const text = mk("span", "toast-text");
+      text.append(mk("span", "toast-words"));
+      div.append(text, close);
+    }
+    return div;
+  }
 
   // Drawn at most once per animation frame, however many trades a frame brought.
   let frame = 0;
@@ -53,21 +80,28 @@ export function createNotifier() {
 
   function draw() {
     frame = 0;
-    box.textContent = "";
-    for (const item of queue.items) {
-      const tone = item.sells === item.count ? "sell" : "buy";
-      const div = mk("div", "toast toast-" + (tone || "info"));
-      div.dataset.toastId = String(item.id);
-      const close = mk("button", "toast-close", "×");
-      close.type = "button";
-      close.setAttribute("aria-label", "Dismiss");
-      close.addEventListener("click", () => {
-        queue.dismiss(item.id);
-        schedule();
-      });
-      div.append(mk("span", "toast-text", toastText(item, line)), close);
-      box.append(div);
+    // Each toast keeps its element while it shows: only new ones are made (and animate in), a grouped
+    // trade toast changes its text in place, and a pop-up on screen never flickers when another comes.
+    const ids = new Set(queue.items.map((item) => item.id));
+    for (const [id, div] of shown) {
+      if (!ids.has(id)) {
+        div.remove();
+        shown.delete(id);
+      }
     }
+    queue.items.forEach((item, index) => {
+      let div = shown.get(item.id);
+      if (!div) {
+        div = toastElement(item);
+        shown.set(item.id, div);
+      }
+      const tone = item.alert ? "alert" : item.sells === item.count ? "sell" : "buy";
+      div.className = "toast toast-" + tone;
+      const text = div.querySelector(".toast-words");
+      if (text.textContent !== toastText(item, line)) text.textContent = toastText(item, line);
+      // In queue order; one already in place is not moved (a moved element would animate in again).
+      if (box.children[index] !== div) box.insertBefore(div, box.children[index] || null);
+    });
     box.hidden = queue.items.length === 0;
     clearTimeout(timer);
     if (queue.items.length) {
@@ -106,11 +140,17 @@ export function createNotifier() {
     schedule();
   }
 
-  function clear() {
-    queue.items = [];
+  /** One of the user's alerts fired: a pop-up whatever the trade switch says, and the sound if it is on. */
+  function alert(a) {
+    beep(true);
+    queue.alert(a, Date.now());
     schedule();
   }
 
+  function clear() {
+    if (queue.keepAlerts()) schedule();
+  }
+
   schedule();
-  return { trade, clear };
+  return { trade, alert, clear };
 }

@@ -13,10 +13,11 @@ const MAX_LOG = 50;
 const LOG_CLASS = {
   status: "log-status", status_change: "log-status", trade_executed: "log-trade", order_skipped: "log-skip",
   bot_control: "log-control", bot_presence: "log-presence", error: "log-error", connection: "log-conn",
+  alert: "log-alert",
 };
 const LOG_LABEL = {
   status: "snapshot", status_change: "bot", trade_executed: "trade", order_skipped: "skipped", bot_control: "command",
-  bot_presence: "bot", error: "error", connection: "link",
+  bot_presence: "bot", error: "error", connection: "link", alert: "alert",
 };
 
 /** An element with a class and text. */

@@ -1,8 +1,11 @@
-// Which pop-ups are showing: at most MAX at a time, trades that come fast grouped into one, each
-// gone after a while. Pure (the clock is passed in); notify.js draws it; node --test covers it.
+// Which pop-ups are showing: at most MAX at a time, trades that come fast grouped into one, the user's
+// fired alerts each on their own and longer, each gone after a while. Pure (the clock is passed in);
+// notify.js draws it; node --test covers it.
 
 export const MAX_TOASTS = 3;
 export const TOAST_MS = 5000;
+/** A fired alert stays longer than a trade: the user asked to be told. */
+export const ALERT_TOAST_MS = 15000;
 /** Trades within this long of the last trade toast join it instead of adding another. */
 export const GROUP_MS = 4000;
 /** A trade executed longer ago than this is news no more (a replay after a reconnect): no pop-up. */
@@ -21,7 +24,8 @@ export class ToastQueue {
   /** A trade: a new toast, or counted into the newest trade toast if it is recent (a grouped toast
    *  keeps counts and its latest trade only: bounded however long the burst). */
   trade(t, now) {
-    const last = this.items[this.items.length - 1];
+    let last = null;
+    for (const item of this.items) if (!item.alert) last = item; // the newest trade toast
     const sell = t.side === "sell";
     if (last && now - last.at < GROUP_MS) {
       last.count += 1;
@@ -34,11 +38,28 @@ export class ToastQueue {
     return this.add({ count: 1, sells: sell ? 1 : 0, latest: t }, now);
   }
 
-  add(item, now) {
-    const toast = Object.assign({ id: this.nextId++, at: now, until: now + TOAST_MS }, item);
+  /** A fired alert (alerts.js alertToast): a toast of its own, never grouped, on screen ALERT_TOAST_MS. */
+  alert(a, now) {
+    return this.add({ alert: a }, now, ALERT_TOAST_MS);
+  }
+
+  /** A new toast; beyond MAX_TOASTS the oldest trade toast goes (this one, if the others are alerts), and
+   *  the oldest alert only when all are alerts. */
+  add(item, now, ms = TOAST_MS) {
+    const toast = Object.assign({ id: this.nextId++, at: now, until: now + ms }, item);
     this.items.push(toast);
-    while (this.items.length > MAX_TOASTS) this.items.shift();
+    while (this.items.length > MAX_TOASTS) {
+      const trade = this.items.findIndex((x) => !x.alert);
+      this.items.splice(trade >= 0 ? trade : 0, 1);
+    }
     return toast;
+  }
+
+  /** Only the alerts stay (trade pop-ups were switched off, or the page shows another bot now). */
+  keepAlerts() {
+    const before = this.items.length;
+    this.items = this.items.filter((t) => t.alert);
+    return this.items.length !== before;
   }
 
   dismiss(id) {
@@ -54,8 +75,9 @@ export class ToastQueue {
   }
 }
 
-/** A trade toast's text: one trade in full, several as counts ("5 trades: 3 buys, 2 sells"). */
+/** A toast's text: an alert's own words; one trade in full, several as counts ("5 trades: 3 buys, 2 sells"). */
 export function toastText(item, line) {
+  if (item.alert) return item.alert.text;
   if (item.count === 1) return line(item.latest);
   const buys = item.count - item.sells;
   const parts = [];

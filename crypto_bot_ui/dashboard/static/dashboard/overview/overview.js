@@ -1,8 +1,10 @@
 // The overview's entry point: every bot in one table, ranked, updated live from the overview socket
 // (a bot_list, then one bot_summary per bot, then live summaries). The DOM is touched at most once
-// per animation frame, and then only the rows that changed.
+// per animation frame, and then only the rows that changed. The user's fired alerts pop up here too.
+import { alertToast } from "../alerts.js";
 import { botPath } from "../bots.js";
 import { envelopes, shownState } from "../link.js";
+import { createNotifier } from "../notify.js";
 import { createSocket } from "../socket.js";
 import { connText, sentence } from "../texts.js";
 import { DEFAULT_SORT, ariaSort, isSortKey, nextSort, sortBots } from "./sort.js";
@@ -45,6 +47,7 @@ function start(root) {
   const dirty = { header: true, rows: new Set(), sparks: new Set(), order: true };
   let sort = storedSort();
   const table = createTable(el.body, (id) => location.assign(botPath(id)));
+  const notify = createNotifier(); // no trade pop-ups here: only the user's alerts
 
   let rafId = 0;
   function schedule() {
@@ -118,6 +121,9 @@ function start(root) {
             break;
           case "heartbeat":
             break; // its arrival is the news (socket.js noted the time)
+          case "alert_fired":
+            notify.alert(alertToast(env)); // one of the user's own alerts, linking to its bot
+            break;
           case "error":
             note(d.message || d.code || "error");
             break;
