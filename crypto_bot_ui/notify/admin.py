@@ -144,14 +144,14 @@ class DeliveryAdmin(_ReadOnlyAdmin):
 
 @admin.register(TelegramLink)
 class TelegramLinkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Which Telegram account acts as which user; an admin may remove a link (the user links again
-    through Telegram)."""
+    """Which Telegram account acts as which user: made here by an admin (the Telegram login and the
+    bot's control commands need it; docs/notifications.md), removed here to unlink."""
 
     list_display = ("user", "telegram_user_id", "chat_id", "linked_at")
     search_fields = ("user__username", "telegram_user_id")
     list_select_related = ("user",)
-    readonly_fields = ("user", "telegram_user_id", "chat_id", "linked_at")
+    autocomplete_fields = ("user",)
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        """Links are made by logging in through Telegram."""
-        return False
+    def get_readonly_fields(self, request: HttpRequest, obj: TelegramLink | None = None) -> tuple[str, ...]:
+        """A link's two ends are set when it is made; to change one, delete the link and make another."""
+        return ("user", "telegram_user_id", "linked_at") if obj is not None else ("linked_at",)

@@ -51,7 +51,7 @@ def test_every_list_shows(admin_client: Client, alert: Alert) -> None:
 
 
 def test_records_are_read_only_and_alerts_are_made_by_their_owners(admin_client: Client, alert: Alert) -> None:
-    for path in ("alert/add/", "alertfiring/add/", "notification/add/", "delivery/add/", "telegramlink/add/"):
+    for path in ("alert/add/", "alertfiring/add/", "notification/add/", "delivery/add/"):
         assert admin_client.get("/admin/notify/" + path).status_code == 403, path
     firing = AlertFiring.objects.get()
     assert admin_client.post(f"/admin/notify/alertfiring/{firing.pk}/change/", {}).status_code == 403
@@ -71,3 +71,14 @@ def test_an_admin_switches_an_alert_off_and_nothing_else(admin_client: Client, a
     admin_client.post("/admin/notify/alert/", {"action": "delete_selected", "_selected_action": [alert.pk],
                                                "post": "yes"})
     assert not Alert.objects.exists() and not AlertFiring.objects.exists()
+
+
+def test_an_admin_links_a_telegram_account_to_a_user(admin_client: Client) -> None:
+    olga = User.objects.create_user("olga", password="pw-olga-12345")
+    response = admin_client.post("/admin/notify/telegramlink/add/", {
+        "user": olga.pk, "telegram_user_id": "987654321", "chat_id": "", "_save": "Save"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    link = TelegramLink.objects.get()
+    assert (link.user, link.telegram_user_id, link.chat_id) == (olga, 987654321, None)
+    page = admin_client.get(f"/admin/notify/telegramlink/{link.pk}/change/").content.decode()
+    assert 'name="telegram_user_id"' not in page  # set once: unlink and link again to change it
