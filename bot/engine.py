@@ -205,7 +205,7 @@ class TradingEngine:
             # match the exchange, so trading must wait for a person.
             await self._set_state(BotState.STOPPED, f"fill {fill.trade_id} not booked, check the exchange: {exc}")
             raise
-        trade = fill.trade(realized=realized, reason=reason)
+        trade = fill.trade(realized=realized, reason=reason, strategy=self.strategy.name[:64])
         self.trade_count += 1
         self.recent_trades.appendleft(trade)
         logger.info(

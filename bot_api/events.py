@@ -7,15 +7,18 @@ Adding an event is its model here, its producer and its rendering on the page.
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, get_args
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from bot_api.errors import ContractError
-from bot_api.models import MAX_SEQ, BotId, ContractModel, Money, Symbol, UtcDatetime, over_bytes, utcnow
+from bot_api.models import MAX_SEQ, MONEY_LIMIT, BotId, ContractModel, Money, Symbol, UtcDatetime, over_bytes, utcnow
 
 PROTOCOL_VERSION = 1
+FEE_STEP = Decimal("0.00000001")
+"""The bot's money step, to which a fee paid in the base asset is valued (bot.money.MONEY_STEP)."""
 MAX_EVENT_BYTES = 1_048_576
 """Larger messages on the bot's channels are refused unparsed (bounded memory and CPU)."""
 
@@ -52,6 +55,27 @@ class TradeData(ContractModel):
     realized_pnl: Money
     executed_at: UtcDatetime
     reason: Annotated[str, Field(max_length=200)] = ""
+    strategy: Annotated[str, Field(max_length=64)] = ""
+    """The strategy the bot was running (blank from bots before it was reported)."""
+
+    @model_validator(mode="after")
+    def _fee_storable(self) -> TradeData:
+        # Derived from two bounded amounts, the fee's value could still overflow a money column.
+        if self.fee_in_quote().copy_abs() >= MONEY_LIMIT:
+            raise ValueError("the fee's value in the quote asset must be below 1E+18")
+        return self
+
+    def fee_in_quote(self) -> Decimal:
+        """The fee in the quote asset, as the bot's books take it: `fee_quote` for a third asset,
+        the fee itself when paid in the quote asset (the symbol's suffix), its value at the fill's
+        price (to the bot's step of 1e-8, half up) when paid in the base asset (the prefix)."""
+        if self.fee_quote is not None:
+            return self.fee_quote
+        if self.symbol.endswith(self.fee_asset):
+            return self.fee
+        if self.symbol.startswith(self.fee_asset):
+            return (self.fee * self.price).quantize(FEE_STEP, rounding=ROUND_HALF_UP)
+        return Decimal(0)  # a third asset without its value: the bot refuses to book such a fill
 
 
 class PositionData(ContractModel):

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "crypto_bot_ui.dashboard",
     "crypto_bot_ui.api",
     "crypto_bot_ui.notify",
+    "crypto_bot_ui.analytics",
 ]
 
 MIDDLEWARE = [
@@ -233,7 +234,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / _ENV.static_root
 # npm packages (package.json; `make` runs `npm ci`) served like our own files: no CDN.
-STATICFILES_DIRS = [("vendor/lightweight-charts", BASE_DIR / "node_modules" / "lightweight-charts" / "dist")]
+STATICFILES_DIRS = [
+    ("vendor/lightweight-charts", BASE_DIR / "node_modules" / "lightweight-charts" / "dist"),
+    # The analytics page's doughnut and histograms (lightweight-charts draws time series only).
+    ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # collectstatic (make run, the Dockerfile) writes content-hashed, gzipped copies; WhiteNoise serves

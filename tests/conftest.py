@@ -90,10 +90,11 @@ def stack(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def make_operator(user: Any) -> None:
-    """Put `user` in the Operators group (made again here: a transactional test's flush removes
-    what migrations created, and only permissions come back)."""
+    """Put `user` in the Operators group, with what migrations 0005 and 0011 grant it (made again
+    here: a transactional test's flush removes what migrations created, and only permissions come back)."""
     from django.contrib.auth.models import Group, Permission
 
     group, _ = Group.objects.get_or_create(name="Operators")
-    group.permissions.add(Permission.objects.get(codename="control_bot", content_type__app_label="trades"))
+    group.permissions.add(*Permission.objects.filter(codename__in=["control_bot", "change_trade_note"],
+                                                     content_type__app_label="trades"))
     user.groups.add(group)

@@ -36,12 +36,13 @@ class Fill:
             executed_at=trade.executed_at, fee_quote=trade.fee_quote,
         )
 
-    def trade(self, *, realized: Decimal, reason: str) -> TradeData:
-        """This fill as the contract's trade, with what it realised and why it was made."""
+    def trade(self, *, realized: Decimal, reason: str, strategy: str = "") -> TradeData:
+        """This fill as the contract's trade, with what it realised, why and by which strategy."""
         return TradeData(
             trade_id=self.trade_id, order_id=self.order_id, symbol=self.symbol, side=self.side, qty=self.qty,
             price=self.price, quote_qty=self.quote_qty, fee=self.fee, fee_asset=self.fee_asset,
             fee_quote=self.fee_quote, realized_pnl=realized, executed_at=self.executed_at, reason=reason,
+            strategy=strategy,
         )
 
 

@@ -8,13 +8,14 @@ from typing import Any
 import django_filters
 from django import forms
 from django.core.validators import RegexValidator
+from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 
 from bot_api.models import BOT_ID_PATTERN
 from crypto_bot_ui.api.bots import EVERY_BOT_HELP
 from crypto_bot_ui.dashboard.selectors import BotDataUnavailableError, bot_overview, bot_symbols, not_a_symbol
 from crypto_bot_ui.trades.models import Side, Trade
-from crypto_bot_ui.trades.selectors import has_traded, traded_symbols
+from crypto_bot_ui.trades.selectors import has_traded, traded_symbols, with_note
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
@@ -41,6 +42,28 @@ class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     """IsoDateTimeFilter over a bounded field."""
 
     field_class = BoundedIsoDateTimeField
+
+
+class StrictBooleanField(forms.NullBooleanField):
+    """`true` or `false` (also 1, 0, any case); anything else is refused, where Django's field would
+    read it as "no filter" and answer every trade."""
+
+    widget = forms.TextInput  # the raw text: NullBooleanSelect turns what it does not know into None
+
+    def to_python(self, value: Any) -> bool | None:
+        """True, False, or None when the parameter is absent or empty."""
+        if value in (None, ""):
+            return None
+        answer = {"true": True, "1": True, "false": False, "0": False}.get(str(value).lower())
+        if answer is None:
+            raise forms.ValidationError("must be true or false", code="invalid")
+        return answer
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """A boolean filter over StrictBooleanField."""
+
+    field_class = StrictBooleanField
 
 
 class TradeFilterForm(forms.Form):
@@ -90,7 +113,7 @@ def _trading_now(bot_id: str | None) -> set[str] | None:
 
 
 class TradeFilter(django_filters.FilterSet):
-    """`bot`, `symbol`, `side`, and a time window `since` <= executed_at < `until` (ISO-8601)."""
+    """`bot`, `symbol`, `side`, a time window `since` <= executed_at < `until` (ISO-8601), and `has_note`."""
 
     bot = django_filters.CharFilter(field_name="bot_id", lookup_expr="exact", max_length=32,
                                     validators=[RegexValidator(BOT_ID_PATTERN)], help_text=EVERY_BOT_HELP)
@@ -98,8 +121,14 @@ class TradeFilter(django_filters.FilterSet):
     side = django_filters.ChoiceFilter(field_name="side", choices=Side.choices)
     since = BoundedIsoDateTimeFilter(field_name="executed_at", lookup_expr="gte")
     until = BoundedIsoDateTimeFilter(field_name="executed_at", lookup_expr="lt")
+    has_note = StrictBooleanFilter(method="filter_has_note", help_text=(
+        "true: only the trades with a journal note; false: only those without one (default: both)"))
 
     class Meta:
         model = Trade
         form = TradeFilterForm
-        fields = ["bot", "symbol", "side", "since", "until"]
+        fields = ["bot", "symbol", "side", "since", "until", "has_note"]
+
+    def filter_has_note(self, queryset: QuerySet[Trade], name: str, value: bool) -> QuerySet[Trade]:
+        """The trades with a note (true) or without (false)."""
+        return with_note(queryset, noted=value)

@@ -27,13 +27,19 @@ class RecordSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
 
 
 class TradeSerializer(RecordSerializer):
-    """A stored fill."""
+    """A stored fill, with its journal note and who last changed that note, when (null: never)."""
+
+    note_changed_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                                help_text="When the note last changed (null: never)")
+    note_changed_by = serializers.CharField(read_only=True, allow_null=True,
+                                            help_text="Who last changed the note, by user name (null: nobody)")
 
     class Meta:
         model = Trade
         fields = [
             "bot_id", "trade_id", "order_id", "seq", "symbol", "side", "qty", "price", "quote_qty", "fee", "fee_asset",
             "fee_quote", "realized_pnl", "reason", "executed_at", "note",
+            "id", "strategy", "fee_in_quote", "note_changed_at", "note_changed_by",
         ]
         read_only_fields = fields
 

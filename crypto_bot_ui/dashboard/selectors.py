@@ -88,6 +88,13 @@ def is_known_bot(bot_id: str) -> bool:
 def bot_overview() -> list[tuple[str, BotSummaryData]]:
     """(id, summary) of every registered bot, by id, from the registry and each bot's snapshot;
     raise BotDataUnavailableError when Redis does not answer."""
+    return [(bot.bot_id, summary_of(status, online=bot.online, last_seen=bot.last_seen))
+            for bot, status in bot_snapshots()]
+
+
+def bot_snapshots() -> list[tuple[BotSeen, StatusEvent | None]]:
+    """Every registered bot, by id, with its latest snapshot (None: none, or unreadable), in one
+    read of Redis; raise BotDataUnavailableError when Redis does not answer."""
     bots = known_bots()
     if not bots:
         return []
@@ -95,7 +102,7 @@ def bot_overview() -> list[tuple[str, BotSummaryData]]:
         raws = sync_redis().mget([bot_keys(bot.bot_id).status_key for bot in bots])
     except (RedisError, OSError) as exc:
         raise BotDataUnavailableError(f"Redis: {exc}") from exc
-    overview = []
+    snapshots = []
     for bot, raw in zip(bots, raws, strict=True):
         status = None
         if raw is not None:
@@ -103,5 +110,5 @@ def bot_overview() -> list[tuple[str, BotSummaryData]]:
                 status = parse_snapshot(raw)
             except ContractError as exc:
                 logger.warning("the stored snapshot of %s is unusable: %s", bot.bot_id, exc.message)
-        overview.append((bot.bot_id, summary_of(status, online=bot.online, last_seen=bot.last_seen)))
-    return overview
+        snapshots.append((bot, status))
+    return snapshots

@@ -1,6 +1,7 @@
 """Django admin for the records: the bots (their own operators, retirement from the list), trade
-facts read-only (a journal note editable), CSV export, equity points, the command audit log and
-the recorder's dead letters read-only."""
+facts read-only (a journal note editable by who may write that bot's notes, with its history), CSV
+export, equity points, the command audit log, the notes' audit and the recorder's dead letters
+read-only."""
 
 from __future__ import annotations
 
@@ -10,17 +11,25 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.text import capfirst
+from django.template.defaultfilters import linebreaksbr
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator, capfirst
 
 from crypto_bot_ui.core.decimals import plain
-from crypto_bot_ui.trades.models import Bot, BotCommand, DeadLetter, EquitySnapshot, Trade
-from crypto_bot_ui.trades.selectors import bot_list, csv_rows, registry_entries
-from crypto_bot_ui.trades.services import retire_bots, set_trade_note
+from crypto_bot_ui.core.roles import can_note
+from crypto_bot_ui.trades.errors import NoteError
+from crypto_bot_ui.trades.models import Bot, BotCommand, DeadLetter, EquitySnapshot, Trade, TradeNoteChange
+from crypto_bot_ui.trades.selectors import bot_list, csv_rows, registry_entries, with_note, with_note_changes
+from crypto_bot_ui.trades.services import normalised_note, retire_bots, set_trade_note
 
 Column = str | Callable[[models.Model], str]
 
@@ -52,6 +61,14 @@ class _RecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
         """The records are an audit trail."""
+        return False
+
+
+class _ViewOnlyAdmin(_RecordAdmin):
+    """Records nobody changes here either: viewable, never editable."""
+
+    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
+        """Viewable, never editable."""
         return False
 
 
@@ -114,25 +131,95 @@ class BotAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             self.message_user(request, result.message, messages.SUCCESS if result.retired else messages.ERROR)
 
 
+class HasNoteFilter(admin.SimpleListFilter):
+    """Trades with a journal note, or without one."""
+
+    title = "has note"
+    parameter_name = "has_note"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        """Yes or no."""
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Trade]) -> QuerySet[Trade]:
+        """The trades with a note (yes) or without one (no)."""
+        value = self.value()
+        return queryset if value not in ("yes", "no") else with_note(queryset, noted=value == "yes")
+
+
+class TradeForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A trade's form: its note (where the user may write it) checked as the service will store it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        note = self.fields.get("note")
+        if note is not None:
+            # The service counts the length once CRLF is LF (a textarea sends CRLF, and counts one per
+            # line break as its maxlength): the field's own check would count each line break twice.
+            # Leading blanks are the author's layout; the service drops the trailing ones.
+            note.validators = [v for v in note.validators if not isinstance(v, MaxLengthValidator)]
+            note.strip = False  # type: ignore[attr-defined]
+
+    def clean_note(self) -> str:
+        """The note as it will be stored, or the service's reason why it cannot be."""
+        try:
+            return normalised_note(self.cleaned_data["note"])
+        except NoteError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+
+
+NOTE_HISTORY_SHOWN = 20
+"""Note changes listed on a trade's page; the rest are a link away."""
+TRADE_FACTS = plain_decimals(Trade, (f.name for f in Trade._meta.fields if f.name != "note"))
+"""What the bot reported of a trade: read-only."""
+
+
 @admin.register(Trade)
 class TradeAdmin(_RecordAdmin):
-    """Trades are facts reported by the bot: listed, filtered, searched and exported; only the note changes."""
+    """Trades are facts reported by the bot: listed, filtered, searched and exported; only the note
+    changes, by who may write that bot's notes (`can_note`), through the service that audits it."""
 
+    form = TradeForm
     list_display = plain_decimals(Trade, (
         "executed_at", "symbol", "side", "qty", "price", "fee", "fee_asset", "realized_pnl", "bot_id", "trade_id",
     ))
-    list_filter = ("symbol", "side", "bot_id", ("executed_at", admin.DateFieldListFilter))
+    list_filter = ("symbol", "side", "bot_id", HasNoteFilter, ("executed_at", admin.DateFieldListFilter))
     search_fields = ("trade_id", "symbol", "order_id")
     ordering = ("-executed_at", "-id")
     date_hierarchy = "executed_at"
     list_per_page = 50
-    readonly_fields = plain_decimals(Trade, (f.name for f in Trade._meta.fields if f.name != "note"))
-    fields = (*readonly_fields, "note")
+    readonly_fields = (*TRADE_FACTS, "note_history")
+    fields = (*TRADE_FACTS, "note", "note_history")
     actions = ["export_csv"]
 
-    def save_model(self, request: HttpRequest, obj: Trade, form: object, change: bool) -> None:
-        """Only the note is saved: through the service, never the whole row."""
-        set_trade_note(trade=obj, note=obj.note)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Trade]:
+        """The trades, each with its note's last change (the CSV export has it)."""
+        return with_note_changes(super().get_queryset(request))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Trade | None = None) -> tuple[Any, ...]:
+        """The facts; the note too for a user who may not write this bot's notes."""
+        fixed = tuple(super().get_readonly_fields(request, obj))
+        return fixed if obj is not None and can_note(request.user.pk, obj.bot_id) else (*fixed, "note")
+
+    def save_model(self, request: HttpRequest, obj: Trade, form: Any, change: bool) -> None:
+        """Only the note is saved, through the service (as request.user, audited), never the whole row;
+        nothing where the note was read-only."""
+        if "note" in form.cleaned_data:
+            set_trade_note(trade=obj, note=form.cleaned_data["note"], user=request.user)
+
+    @admin.display(description="Note history")
+    def note_history(self, obj: Trade) -> SafeString | str:
+        """Who changed the note, when, and what it became, newest first."""
+        changes = list(obj.note_changes.order_by("-changed_at", "-id")[:NOTE_HISTORY_SHOWN + 1])
+        if not changes:
+            return "never changed"
+        rows = format_html_join("", "<li>{} by {}: {}</li>", (
+            (f"{c.changed_at:%Y-%m-%d %H:%M:%S} UTC", c.username or "?", linebreaksbr(c.note) or "(cleared)")
+            for c in changes[:NOTE_HISTORY_SHOWN]))
+        if len(changes) <= NOTE_HISTORY_SHOWN:
+            return format_html("<ul>{}</ul>", rows)
+        every = reverse("admin:trades_tradenotechange_changelist") + f"?trade__id__exact={obj.pk}"
+        return format_html('<ul>{}</ul><a href="{}">every change</a>', rows, every)
 
     @admin.action(description="Export selected trades as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Trade]) -> HttpResponse:
@@ -144,8 +231,26 @@ class TradeAdmin(_RecordAdmin):
         return response
 
 
+@admin.register(TradeNoteChange)
+class TradeNoteChangeAdmin(_ViewOnlyAdmin):
+    """Who changed which trade's journal note, when, and what it became: read-only (the notes' audit)."""
+
+    list_display = ("changed_at", "username", "trade", "note_start")
+    list_filter = (("changed_at", admin.DateFieldListFilter),)
+    list_select_related = ("trade",)
+    search_fields = ("username", "trade__trade_id", "note")
+    date_hierarchy = "changed_at"
+    ordering = ("-changed_at", "-id")
+    readonly_fields = tuple(f.name for f in TradeNoteChange._meta.fields)
+
+    @admin.display(description="Note")
+    def note_start(self, obj: TradeNoteChange) -> str:
+        """The note as it became, its start."""
+        return Truncator(obj.note).chars(80) or "(cleared)"
+
+
 @admin.register(EquitySnapshot)
-class EquitySnapshotAdmin(_RecordAdmin):
+class EquitySnapshotAdmin(_ViewOnlyAdmin):
     """The equity curve's points, as the bot reported them: read-only."""
 
     list_display = plain_decimals(EquitySnapshot, (
@@ -157,13 +262,9 @@ class EquitySnapshotAdmin(_RecordAdmin):
     readonly_fields = plain_decimals(EquitySnapshot, (f.name for f in EquitySnapshot._meta.fields))
     fields = readonly_fields
 
-    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
-        """Viewable, never editable."""
-        return False
-
 
 @admin.register(BotCommand)
-class BotCommandAdmin(_RecordAdmin):
+class BotCommandAdmin(_ViewOnlyAdmin):
     """Who sent which command, when, from where, and the outcome: read-only."""
 
     list_display = ("issued_at", "username", "command", "symbol", "close_positions", "status", "error", "refused",
@@ -174,13 +275,9 @@ class BotCommandAdmin(_RecordAdmin):
     ordering = ("-issued_at", "-id")
     readonly_fields = tuple(f.name for f in BotCommand._meta.fields)
 
-    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
-        """An audit log is viewable, never editable."""
-        return False
-
 
 @admin.register(DeadLetter)
-class DeadLetterAdmin(_RecordAdmin):
+class DeadLetterAdmin(_ViewOnlyAdmin):
     """Entries the recorder could not store, with the reason: read-only (the bot's ledger has the trades)."""
 
     list_display = ("dead_at", "entry_id", "reason", "bot_id")
@@ -188,7 +285,3 @@ class DeadLetterAdmin(_RecordAdmin):
     search_fields = ("entry_id", "reason")
     ordering = ("-dead_at", "-id")
     readonly_fields = tuple(f.name for f in DeadLetter._meta.fields)
-
-    def has_change_permission(self, request: HttpRequest, obj: object | None = None) -> bool:
-        """Viewable, never editable."""
-        return False

@@ -1,5 +1,5 @@
-"""Stored records: the bots (with their own operators), trades (one row per fill), equity points,
-the audit log of bot commands and the recorder's dead letters."""
+"""Stored records: the bots (with their own operators), trades (one row per fill) and who changed
+their journal notes, equity points, the audit log of bot commands and the recorder's dead letters."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from django.db.models import Q
 
 from bot_api.models import BOT_ID_PATTERN, MONEY_DIGITS, MONEY_PLACES
 from crypto_bot_ui.core.decimals import plain
+
+NOTE_MAX_CHARS = 2000
+"""The longest journal note (plain text)."""
 
 
 class Side(models.TextChoices):
@@ -39,7 +42,7 @@ def money_in_range(*names: str) -> Q:
     return q
 
 
-TRADE_MONEY = ("qty", "price", "quote_qty", "fee", "realized_pnl")
+TRADE_MONEY = ("qty", "price", "quote_qty", "fee", "fee_in_quote", "realized_pnl")
 """The money columns a trade always has (`fee_quote` only sometimes: a CHECK passes on NULL too)."""
 EQUITY_MONEY = ("equity", "cash", "realized_pnl", "unrealized_pnl", "total_pnl")
 
@@ -89,16 +92,35 @@ class Trade(models.Model):
         help_text="The fee valued in the quote asset, when it was paid in a third asset (e.g. BNB)",
     )
     realized_pnl = _money()
+    fee_in_quote = models.DecimalField(
+        max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES, default=Decimal(0),
+        help_text="The fee in the quote asset whatever it was paid in, as the bot booked it (analytics sum it)",
+    )
     reason = models.CharField(max_length=200, blank=True, default="")
+    strategy = models.CharField(max_length=64, blank=True, default="",
+                                help_text="The strategy the bot ran when it traded (blank: not reported)")
+    opened_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the position this fill belongs to was opened: by the first buy after a sell (or after "
+                  "nothing) of the bot's symbol; blank for a sell with no buy before it. A sell was held since then.",
+    )
     executed_at = models.DateTimeField()
     recorded_at = models.DateTimeField(auto_now_add=True)
-    note = models.TextField(max_length=2000, blank=True, default="", help_text="The trader's own journal note")
+    note = models.TextField(max_length=NOTE_MAX_CHARS, blank=True, default="",
+                            help_text="The trader's own journal note")
 
     class Meta:
         ordering = ["-executed_at", "-id"]
+        # Journal notes are the one thing about a trade a person may change; operators hold it (0011).
+        permissions = [("change_trade_note", "Can write the journal note of a trade")]
         indexes = [
             models.Index(fields=["bot_id", "-executed_at"], name="trade_bot_time"),
             models.Index(fields=["symbol", "-executed_at"], name="trade_symbol_time"),
+            # The analytics' round trips and breakdowns walk each bot's symbol in time order.
+            models.Index(fields=["bot_id", "symbol", "executed_at", "id"], name="trade_bot_symbol_time"),
+            # ... and their comparison groups by bot, strategy and symbol in one pass, without sorting.
+            models.Index(fields=["bot_id", "strategy", "symbol"], name="trade_bot_strategy_symbol"),
+            models.Index(fields=["executed_at"], name="trade_time"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["bot_id", "trade_id"], name="trade_unique_per_bot"),
@@ -106,11 +128,29 @@ class Trade(models.Model):
             models.CheckConstraint(condition=Q(qty__gt=0), name="trade_qty_positive"),
             models.CheckConstraint(condition=Q(price__gt=0), name="trade_price_positive"),
             models.CheckConstraint(condition=Q(fee__gte=0), name="trade_fee_not_negative"),
+            models.CheckConstraint(condition=Q(fee_in_quote__gte=0), name="trade_fee_in_quote_not_negative"),
             models.CheckConstraint(condition=money_in_range(*TRADE_MONEY), name="trade_money_in_range"),
         ]
 
     def __str__(self) -> str:
         return f"{self.side} {plain(self.qty)} {self.symbol} @ {plain(self.price)} ({self.trade_id})"
+
+
+class TradeNoteChange(models.Model):
+    """Who wrote a trade's journal note, when, and what it became (the audit of notes)."""
+
+    trade = models.ForeignKey(Trade, on_delete=models.CASCADE, related_name="note_changes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    username = models.CharField(max_length=150, blank=True, default="", help_text="Kept if the user is deleted")
+    changed_at = models.DateTimeField()
+    note = models.TextField(max_length=NOTE_MAX_CHARS, blank=True, default="", help_text="The note as it became")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["trade", "-changed_at"], name="note_change_trade_time")]
+
+    def __str__(self) -> str:
+        return f"note of trade {self.trade_id} by {self.username or '?'} at {self.changed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class EquitySnapshot(models.Model):

@@ -1,11 +1,12 @@
-"""Reads of the records: the bots, trades with filters, the equity curve, trades as CSV rows."""
+"""Reads of the records: the bots, trades with filters and their notes' last change, the equity
+curve, trades as CSV rows."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from django.db.models import Count, F, QuerySet, Window
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from redis.exceptions import RedisError
 
@@ -13,11 +14,13 @@ from bot_api.errors import TransportError
 from bot_api.registry import BotSeen, discover_blocking
 from crypto_bot_ui.core.bot_link import bot_keys, sync_redis
 from crypto_bot_ui.core.decimals import plain
-from crypto_bot_ui.trades.models import Bot, BotCommand, EquitySnapshot, Trade
+from crypto_bot_ui.trades.models import Bot, BotCommand, EquitySnapshot, Trade, TradeNoteChange
 
 CSV_COLUMNS = (
     "executed_at", "trade_id", "order_id", "symbol", "side", "qty", "price", "quote_qty", "fee", "fee_asset",
     "fee_quote", "realized_pnl", "reason", "note", "bot_id",
+    # Added later, so at the end: people's spreadsheets read the columns above by position.
+    "strategy", "fee_in_quote", "note_changed_by", "note_changed_at",
 )
 """The CSV export's columns, in order (the admin's export and /api/trades.csv share them)."""
 
@@ -25,6 +28,13 @@ CSV_COLUMNS = (
 def bot_list() -> QuerySet[Bot]:
     """The bots the records know of, by id, each with `operator_count`."""
     return Bot.objects.annotate(operator_count=Count("operators")).order_by("bot_id")
+
+
+def recorded_bot_ids() -> list[str]:
+    """The ids of the bots the records know (their rows, and any that traded), sorted."""
+    known = set(Bot.objects.values_list("bot_id", flat=True))
+    known |= set(Trade.objects.order_by().values_list("bot_id", flat=True).distinct())
+    return sorted(known)
 
 
 def registry_entries() -> dict[str, BotSeen] | None:
@@ -42,19 +52,41 @@ def has_records(*, bot_id: str) -> bool:
 
 
 def trade_list(*, bot_id: str | None) -> QuerySet[Trade]:
-    """One bot's trades (None: every bot's), newest first."""
-    trades = Trade.objects.all() if bot_id is None else Trade.objects.filter(bot_id=bot_id)
-    return trades.order_by("-executed_at", "-id")
+    """One bot's trades (None: every bot's), newest first, each with its note's last change
+    (`with_note_changes`)."""
+    return with_note_changes(_trades(bot_id)).order_by("-executed_at", "-id")
+
+
+def trade_of(*, pk: int) -> Trade:
+    """One stored trade by its row id, as `trade_list` has it; Trade.DoesNotExist if there is none."""
+    return trade_list(bot_id=None).get(pk=pk)
+
+
+def with_note_changes(trades: QuerySet[Trade]) -> QuerySet[Trade]:
+    """The trades, each with `note_changed_at` and `note_changed_by` (when and by whom its note last
+    changed; None if never): subqueries of the one query, so a page costs the same whatever its size."""
+    latest = TradeNoteChange.objects.filter(trade=OuterRef("pk")).order_by("-changed_at", "-id")
+    return trades.annotate(note_changed_at=Subquery(latest.values("changed_at")[:1]),
+                           note_changed_by=Subquery(latest.values("username")[:1]))
+
+
+def with_note(trades: QuerySet[Trade], *, noted: bool) -> QuerySet[Trade]:
+    """The trades that have a note (`noted`) or those that have none (a blank one)."""
+    return trades.exclude(note="") if noted else trades.filter(note="")
+
+
+def _trades(bot_id: str | None) -> QuerySet[Trade]:
+    return Trade.objects.all() if bot_id is None else Trade.objects.filter(bot_id=bot_id)
 
 
 def has_traded(*, bot_id: str | None, symbol: str) -> bool:
     """Whether one bot (None: any bot) has any stored trade of `symbol`."""
-    return bool(trade_list(bot_id=bot_id).filter(symbol=symbol).exists())
+    return bool(_trades(bot_id).filter(symbol=symbol).exists())
 
 
 def traded_symbols(*, bot_id: str | None) -> list[str]:
     """The symbols of one bot's (None: every bot's) stored trades, sorted."""
-    return list(trade_list(bot_id=bot_id).order_by("symbol").values_list("symbol", flat=True).distinct())
+    return list(_trades(bot_id).order_by("symbol").values_list("symbol", flat=True).distinct())
 
 
 def equity_curve(*, bot_id: str, since: datetime | None = None, limit: int = 1000) -> list[EquitySnapshot]:
@@ -90,12 +122,16 @@ def csv_rows(trades: Iterable[Trade]) -> Iterator[list[str]]:
 
 
 def csv_row(trade: Trade) -> list[str]:
-    """One trade: money as exact decimal strings, times in ISO-8601 UTC, every text made inert."""
+    """One trade of `trade_list` (or `with_note_changes`): money as exact decimal strings, times in
+    ISO-8601 UTC, every text made inert."""
+    changed_at: datetime | None = trade.note_changed_at
     return [
         trade.executed_at.isoformat(), *(_inert(t) for t in (trade.trade_id, trade.order_id, trade.symbol, trade.side)),
         *(plain(getattr(trade, f)) for f in ("qty", "price", "quote_qty", "fee")),
         _inert(trade.fee_asset), "" if trade.fee_quote is None else plain(trade.fee_quote),
         plain(trade.realized_pnl), _inert(trade.reason), _inert(trade.note), _inert(trade.bot_id),
+        _inert(trade.strategy), plain(trade.fee_in_quote), _inert(trade.note_changed_by or ""),
+        "" if changed_at is None else changed_at.isoformat(),
     ]
 
 

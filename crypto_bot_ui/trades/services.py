@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
 from bot_api.errors import TransportError
@@ -13,7 +16,18 @@ from bot_api.events import BotControlEvent, EquitySnapshotEvent, TradeExecutedEv
 from bot_api.models import utcnow
 from bot_api.registry import retire_blocking
 from crypto_bot_ui.core.bot_link import bot_keys, sync_redis
-from crypto_bot_ui.trades.models import Bot, BotCommand, CommandStatus, DeadLetter, EquitySnapshot, Trade
+from crypto_bot_ui.core.roles import can_note
+from crypto_bot_ui.trades.errors import NoteError
+from crypto_bot_ui.trades.models import (
+    NOTE_MAX_CHARS,
+    Bot,
+    BotCommand,
+    CommandStatus,
+    DeadLetter,
+    EquitySnapshot,
+    Trade,
+    TradeNoteChange,
+)
 
 
 def note_bots(*, bot_ids: Sequence[str]) -> int:
@@ -83,8 +97,10 @@ def record_trades(*, events: Sequence[TradeExecutedEvent]) -> RecordResult:
             fee=event.data.fee,
             fee_asset=event.data.fee_asset,
             fee_quote=event.data.fee_quote,
+            fee_in_quote=event.data.fee_in_quote(),
             realized_pnl=event.data.realized_pnl,
             reason=event.data.reason[:200],
+            strategy=event.data.strategy,
             executed_at=event.data.executed_at,
         )
         for event in events
@@ -99,8 +115,28 @@ def record_trades(*, events: Sequence[TradeExecutedEvent]) -> RecordResult:
             .values_list("bot_id", "trade_id")
         )
         fresh = {(r.bot_id, r.trade_id): r for r in rows if (r.bot_id, r.trade_id) not in stored}
+        date_openings(list(fresh.values()))
         Trade.objects.bulk_create(list(fresh.values()), ignore_conflicts=True)
     return RecordResult(received=len(rows), created=len(fresh))
+
+
+def date_openings(rows: Sequence[Trade]) -> None:
+    """Set each new trade's `opened_at`: a buy that follows a sell (or nothing) of its bot and
+    symbol opens a position; every later fill of that symbol, until the next such buy, belongs to
+    it (a sell was held since then). One look at the stored trade before each symbol's first."""
+    pairs: dict[tuple[str, str], list[Trade]] = defaultdict(list)
+    for row in rows:
+        pairs[(row.bot_id, row.symbol)].append(row)
+    for (bot_id, symbol), fills in pairs.items():
+        fills.sort(key=lambda row: row.executed_at)  # stable: a batch's own order breaks ties
+        before = (Trade.objects.filter(bot_id=bot_id, symbol=symbol, executed_at__lte=fills[0].executed_at)
+                  .order_by("-executed_at", "-id").values_list("side", "opened_at").first())
+        side, opened = before if before is not None else (None, None)
+        for row in fills:
+            if row.side == "buy" and side != "buy":
+                opened = row.executed_at
+            row.opened_at = opened
+            side = row.side
 
 
 def record_equity_snapshots(*, events: Sequence[EquitySnapshotEvent]) -> int:
@@ -187,8 +223,40 @@ def record_dead_letter(*, bot_id: str, entry_id: str, reason: str, payload: str)
     )
 
 
-def set_trade_note(*, trade: Trade, note: str) -> Trade:
-    """Replace a trade's journal note (the only thing about a trade a person may change)."""
-    trade.note = note[:2000]
-    trade.save(update_fields=["note"])
+def normalised_note(note: str) -> str:
+    """The note as it is stored (CRLF line breaks as LF, no trailing white space), or NoteError:
+    `too_long` beyond NOTE_MAX_CHARS characters, `invalid_note` unless plain text (no control
+    character but line break and tab: no terminal escapes, no NUL, which PostgreSQL refuses)."""
+    text = note.replace("\r\n", "\n").rstrip()
+    if len(text) > NOTE_MAX_CHARS:
+        raise NoteError("too_long", f"the note is {len(text)} characters long: at most {NOTE_MAX_CHARS}")
+    for position, char in enumerate(text, start=1):
+        category = unicodedata.category(char)
+        if category == "Cc" and char not in "\n\t":
+            raise NoteError("invalid_note", (f"a note is plain text: character {position} (U+{ord(char):04X}) is a "
+                                             "control character; only line breaks and tabs may be used"))
+        if category == "Cs":  # a lone surrogate (JSON can carry one): no database stores it as UTF-8
+            raise NoteError("invalid_note", (f"a note is plain text: character {position} (U+{ord(char):04X}) is "
+                                             "half of a character (a lone surrogate)"))
+    return text
+
+
+def set_trade_note(*, trade: Trade, note: str, user: AbstractBaseUser | None, at: datetime | None = None) -> Trade:
+    """Write a trade's journal note as `user`, audited: the note and its TradeNoteChange (who, when,
+    what it became) in one transaction; an unchanged note writes nothing. NoteError `forbidden`
+    unless the user may write that bot's notes (`can_note`, read afresh), else as `normalised_note`."""
+    if user is None or not can_note(user.pk, trade.bot_id):
+        raise NoteError("forbidden", (
+            f"you may not write notes on bot {trade.bot_id}'s trades: an admin can add you to the "
+            "Operators group or to this bot's operators"))
+    text = normalised_note(note)
+    with transaction.atomic():
+        # Compared with the stored note, locked, not with the caller's copy: the admin's form has
+        # already put the new text on it, and two writers must not both see "changed".
+        stored = Trade.objects.select_for_update().values_list("note", flat=True).get(pk=trade.pk)
+        if stored != text:
+            Trade.objects.filter(pk=trade.pk).update(note=text)
+            TradeNoteChange.objects.create(trade_id=trade.pk, user=user, username=user.get_username(),
+                                           changed_at=at or utcnow(), note=text)
+    trade.note = text
     return trade

@@ -181,8 +181,8 @@ def test_a_symbol_must_be_traded_now_or_in_the_stored_trades(
 
 
 @pytest.mark.parametrize(("path", "reads"), [
-    ("/api/trades?symbl=BTCUSDT", "bot, limit, page, page_size, side, since, symbol, until"),
-    ("/api/trades.csv?page=2", "bot, side, since, symbol, until"),
+    ("/api/trades?symbl=BTCUSDT", "bot, has_note, limit, page, page_size, side, since, symbol, until"),
+    ("/api/trades.csv?page=2", "bot, has_note, side, since, symbol, until"),
     ("/api/equity?limit=5&from=2026-01-01", "bot, limit, since"),
     ("/api/dashboard?x=1", "bot"),
     ("/api/positions?x=1&y=2", "bot"),
@@ -235,7 +235,8 @@ def test_csv_export_streams_the_filtered_trades(viewer: Client, keys: RedisKeys)
         "0.5", "100.25", "0.050125", "-1.5", 'held, "patient"')
     assert t3["executed_at"] == (T0 + timedelta(minutes=3)).isoformat()
     assert rows[2][rows[0].index("note")] == "'=HYPERLINK(1)"
-    assert rows[0][-1] == "bot_id" and {r[-1] for r in rows[1:]} == {"main"}  # which bot's: the export mixes them
+    # which bot's: the export mixes them (its last column before the columns added since, at the end)
+    assert rows[0][14] == "bot_id" and {r[14] for r in rows[1:]} == {"main"}
 
 
 def test_equity_curve_oldest_first_with_since_and_limit(viewer: Client, keys: RedisKeys) -> None:
@@ -275,8 +276,12 @@ def test_the_openapi_schema_lists_every_endpoint(viewer: Client, keys: RedisKeys
     assert schema["openapi"].startswith("3.1")
     assert set(schema["paths"]) == {"/api/health", "/api/bots", "/api/dashboard", "/api/positions", "/api/candles",
                                     "/api/trades", "/api/trades.csv", "/api/equity",
+                                    "/api/trades/{id}",  # a trade's note (test_notes.py)
                                     # the user's own alerts (test_alerts.py)
-                                    "/api/alerts", "/api/alerts/{alert_id}", "/api/alerts/firings"}
+                                    "/api/alerts", "/api/alerts/{alert_id}", "/api/alerts/firings",
+                                    # analytics (test_analytics.py)
+                                    "/api/performance", "/api/performance.csv", "/api/breakdown", "/api/distribution",
+                                    "/api/curve", "/api/allocation", "/api/portfolio.csv"}
     trades = schema["paths"]["/api/trades"]["get"]
     assert {p["name"] for p in trades["parameters"]} >= {"bot", "symbol", "side", "since", "until", "page",
                                                          "page_size"}
@@ -284,14 +289,15 @@ def test_the_openapi_schema_lists_every_endpoint(viewer: Client, keys: RedisKeys
     assert ok == {"$ref": "#/components/schemas/PaginatedTradeList"}  # still the paginated shape
     assert "StatusEvent" in schema["components"]["schemas"]
     for path, operations in schema["paths"].items():
-        responses = operations["get"]["responses"]
+        method, operation = next(iter(operations.items()))  # the first: GET, or the note's PATCH
+        responses = operation["responses"]
         if path == "/api/health":
             assert "401" not in responses  # open to all
             continue
         assert responses["401"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
         assert "WWW-Authenticate" in responses["401"]["headers"], path
         assert "400" in responses, path
-        if path != "/api/bots" and not path.startswith("/api/alerts/"):
+        if method == "get" and path != "/api/bots" and not path.startswith("/api/alerts/"):
             # every endpoint about one bot names it with `bot`, and may not know it (alerts: to filter by)
             assert "bot" in {p["name"] for p in operations["get"]["parameters"]}, path
             assert responses["404"]["content"]["application/json"]["schema"] == {

@@ -160,7 +160,7 @@ def test_the_csv_export_filters_by_bot(viewer: Client, keys: RedisKeys) -> None:
         make_trade(n, bot=bot)
     rows = [line.split(",") for line in asyncio.run(collect(viewer.get("/api/trades.csv?bot=b2"))).decode()
             .splitlines()]
-    assert [(r[1], r[-1]) for r in rows[1:]] == [("t2", "b2"), ("t1", "b2")]
+    assert [(r[1], r[14]) for r in rows[1:]] == [("t2", "b2"), ("t1", "b2")]  # 14: bot_id
     everyone = asyncio.run(collect(viewer.get("/api/trades.csv"))).decode().splitlines()
     assert len(everyone) == 4
 

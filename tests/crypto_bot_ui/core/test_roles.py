@@ -1,15 +1,17 @@
-"""Who may steer which bot: the global right (own permission, a group's, superuser) steers every
-bot, a per-bot grant that bot only; inactive users none. A grant that changes re-checks the
-sockets of the users concerned."""
+"""Who may steer which bot, and write its trades' notes: the global right (own permission, a group's,
+superuser) on every bot, a per-bot grant that bot only; inactive users none. A grant that changes
+re-checks the sockets of the users concerned."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from crypto_bot_ui.core.roles import can_control, controlled_bots, controllers, controllers_by_bot
+from crypto_bot_ui.core.roles import can_control, can_note, controlled_bots, controllers, controllers_by_bot, noted_bots
 from crypto_bot_ui.trades.models import Bot
 from tests.conftest import make_operator
 
@@ -52,14 +54,17 @@ def test_one_query_however_many_users(users: dict[str, User]) -> None:
     assert len(queries) == 1
 
 
-def test_controlled_bots_agrees_with_can_control(users: dict[str, User]) -> None:
+@pytest.mark.parametrize(("listed", "may"), [(controlled_bots, can_control), (noted_bots, can_note)])
+def test_the_bots_listed_agree_with_the_answer_for_each(
+    users: dict[str, User], listed: Callable[[int | None, list[str]], set[str]], may: Callable[[int, str], bool],
+) -> None:
     bots = ["a", "b", "c", "main"]
     for name, user in users.items():
-        expected = {bot for bot in bots if can_control(user.pk, bot)}
+        expected = {bot for bot in bots if may(user.pk, bot)}
         with CaptureQueriesContext(connection) as queries:
-            assert controlled_bots(user.pk, bots) == expected, name
+            assert listed(user.pk, bots) == expected, name
         assert len(queries) <= 2
-    assert controlled_bots(None, bots) == set() and controlled_bots(users["root"].pk, []) == set()
+    assert listed(None, bots) == set() and listed(users["root"].pk, []) == set()
 
 
 @pytest.fixture
@@ -97,3 +102,15 @@ def test_controllers_by_bot_answers_as_controllers_does_for_each_bot() -> None:
     assert len(queries) == 2
     assert answer == {bot: controllers(users, bot) for bot in ("a", "b", "c", None)}
     assert answer["b"] == {boss.pk, ann.pk, bea.pk} and answer[None] == {boss.pk}
+
+
+def test_notes_are_written_by_the_note_permission_or_the_bots_own_operators(users: dict[str, User]) -> None:
+    noter = User.objects.create_user("noter")
+    noter.user_permissions.add(Permission.objects.get(codename="change_trade_note"))
+    for name in ("group", "root"):  # the Operators group holds the note permission too; a superuser all
+        assert can_note(users[name].pk, "a") and can_note(users[name].pk, "c"), name
+    assert can_note(noter.pk, "c") and not can_control(noter.pk, "c")  # one right does not bring the other
+    assert not can_note(users["own"].pk, "c")  # control_bot alone: steering is not keeping the journal
+    assert can_note(users["only_a"].pk, "a") and not can_note(users["only_a"].pk, "b")  # a bot's own operator
+    assert not can_note(users["viewer"].pk, "a") and not can_note(users["off"].pk, "a") and not can_note(None, "a")
+

@@ -129,7 +129,8 @@ def test_the_admin_csv_export_keeps_to_the_bot_filter(admin_client: Client) -> N
         "action": "export_csv", "select_across": "1", "index": "0",
         "_selected_action": [t.pk for t in trades]})
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert [(r[1], r[-1]) for r in rows[1:]] == [("trade-1", "b2")]
+    bot = rows[0].index("bot_id")
+    assert [(r[1], r[bot]) for r in rows[1:]] == [("trade-1", "b2")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
+from pydantic import ValidationError
 
 from bot_api.errors import ContractError
 from bot_api.events import (
@@ -55,8 +56,12 @@ def test_the_contract_and_the_columns_declare_the_same_money() -> None:
     assert Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES) == COLUMN_LIMIT
     assert MONEY_LIMIT < COLUMN_LIMIT  # headroom for SQLite's floats
     assert LARGEST.next_plus() == MONEY_LIMIT or LARGEST + Decimal("1e-12") == MONEY_LIMIT
-    # Every money field of the stored records is bounded by the contract.
-    assert set(TRADE_MONEY) <= set(TradeData.model_fields)
+    # Every money field of the stored records is bounded by the contract (the fee's value in the
+    # quote asset is derived from it, and the contract bounds that too).
+    assert set(TRADE_MONEY) - {"fee_in_quote"} <= set(TradeData.model_fields)
+    with pytest.raises(ValidationError, match="fee's value"):
+        TradeData(trade_id="t", symbol="BTCUSDT", side=Side.SELL, qty=Decimal(1), price=Decimal("1e17"),
+                  quote_qty=Decimal(1), fee=Decimal(100), fee_asset="BTC", realized_pnl=Decimal(0), executed_at=T0)
 
 
 @pytest.mark.parametrize("value", ["1E+40", "-1E+40", "1E+18", "-1000000000000000000", "1e400"])

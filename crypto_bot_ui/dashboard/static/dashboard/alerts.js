@@ -2,6 +2,7 @@
 // API's body (with hints before anything is sent), an alert and a firing in words, and an API error as a
 // sentence. Pure; node --test covers it. The server checks everything again: these are hints.
 import { DASH, fmtTime } from "./format.js";
+import { problemText } from "./texts.js";
 
 /** Where an alert may be told (notify.models.ALERT_CHANNELS), in that order; `page`: a pop-up here. */
 export const CHANNELS = ["page", "telegram", "apprise", "webhook"];
@@ -159,15 +160,5 @@ export function alertToast(env) {
 }
 
 /** A failed API call as a sentence: the server's `{code, message}`, else what the status says. */
-export function apiProblem(status, body) {
-  const message = body && typeof body.message === "string" ? body.message.trim() : "";
-  if (message) {
-    const text = message[0].toUpperCase() + message.slice(1);
-    return /[.!?)]$/.test(text) ? text : text + ".";
-  }
-  if (status === 401) return "Your session ended: log in again.";
-  if (status === 403) return "The server refused this (reload the page and try again).";
-  if (status === 404) return "That alert is gone.";
-  if (status === 503) return "The bot's data cannot be reached right now; try again.";
-  return status ? "The server answered " + status + "; try again." : "The server cannot be reached; try again.";
-}
+export const apiProblem = (status, body) => problemText(status, body, {
+  404: "That alert is gone.", 503: "The bot's data cannot be reached right now; try again." });

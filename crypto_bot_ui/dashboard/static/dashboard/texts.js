@@ -77,3 +77,18 @@ export function connText(state, retryInSec, quietSec) {
 export function tradeLine(t, fmtQty, fmtPrice) {
   return (t.side === "sell" ? "SELL " : "BUY ") + fmtQty(t.qty) + " " + t.symbol + " @ " + fmtPrice(t.price);
 }
+
+/** A failed API call as a sentence: the server's own `{code, message}` when it sent one, else what
+ *  the status says (`words` gives a page's own sentence for a status, e.g. {404: "That alert is gone."}). */
+export function problemText(status, body, words = {}) {
+  const message = body && typeof body.message === "string" ? body.message.trim() : "";
+  if (message) {
+    const text = message[0].toUpperCase() + message.slice(1);
+    return /[.!?)]$/.test(text) ? text : text + ".";
+  }
+  if (words[status]) return words[status];
+  if (status === 401) return "Your session ended: log in again.";
+  if (status === 403) return "The server refused this (reload the page and try again).";
+  if (status === 503) return "The server cannot reach its data right now; try again.";
+  return status ? "The server answered " + status + "; try again." : "The server cannot be reached; try again.";
+}
