@@ -137,7 +137,7 @@ def _last_before(bot: str, ends: list[datetime], since: datetime | None) -> list
     sql = f"""
         WITH ends(i, t) AS (VALUES {values})
         SELECT (SELECT {equity} FROM {table} e WHERE e.bot_id = %s AND e.taken_at < ends.t {floor}
-                ORDER BY e.taken_at DESC, e.seq DESC LIMIT 1)
+                ORDER BY e.taken_at DESC LIMIT 1)
         FROM ends ORDER BY ends.i
     """  # noqa: S608 - names and placeholders only; every value is a parameter
     params: list[object] = [adapt(end) for end in ends] + [bot] + ([] if since is None else [adapt(since)])

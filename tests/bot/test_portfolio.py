@@ -91,6 +91,22 @@ def test_fees_in_the_base_asset_and_in_bnb() -> None:
         pf.apply(without_value)
 
 
+def test_the_contracts_fee_value_is_the_one_the_books_take() -> None:
+    """TradeData.fee_in_quote (what the records and analytics sum) equals what the portfolio booked."""
+    pf = Portfolio(Decimal(100000), "USDT")
+    fills = [fill(Side.BUY, "0.5", "65000.123"),
+             Fill(trade_id="b", order_id="o", symbol="BTCUSDT", side=Side.BUY, qty=Decimal("0.3"),
+                  price=Decimal("65001.37"), quote_qty=Decimal("19500.411"), fee=Decimal("0.00030001"), fee_asset="BTC",
+                  executed_at=T0),
+             Fill(trade_id="c", order_id="o", symbol="BTCUSDT", side=Side.SELL, qty=Decimal("0.2"),
+                  price=Decimal("66000"), quote_qty=Decimal("13200"), fee=Decimal("0.0123"), fee_asset="BNB",
+                  executed_at=T0, fee_quote=Decimal("7.41"))]
+    valued = Decimal(0)
+    for one in fills:
+        valued += one.trade(realized=pf.apply(one), reason="").fee_in_quote()
+    assert valued == pf.stats.data().fees
+
+
 def test_position_without_a_mark_is_valued_at_cost() -> None:
     pf = Portfolio(Decimal(1000), "USDT")
     pf.apply(fill(Side.BUY, "0.3", "333.33"))
