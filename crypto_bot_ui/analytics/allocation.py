@@ -11,6 +11,7 @@ from decimal import Decimal
 from bot_api.events import StatusData
 from crypto_bot_ui.core.decimals import plain
 from crypto_bot_ui.dashboard.selectors import bot_snapshots, current_snapshot
+from crypto_bot_ui.trades.selectors import inert
 
 CASH = "cash"
 
@@ -36,7 +37,7 @@ class Allocation:
     holdings: list[Holding] = field(default_factory=list)
 
 
-def holdings_of(bot: str, data: StatusData) -> tuple[int, list[Holding]]:
+def holdings_of(*, bot: str, data: StatusData) -> tuple[int, list[Holding]]:
     """(display decimals, holdings) of one bot's status: its rounded marks, or the exact figures
     before it sent any."""
     if data.marks is not None:
@@ -65,9 +66,11 @@ def portfolio_rows(*, bot_id: str | None) -> list[list[str]]:
     """The portfolio CSV's rows (header first): each bot's cash, then its positions, exact figures."""
     rows = [list(PORTFOLIO_COLUMNS)]
     for bot, data in statuses(bot_id=bot_id):
-        rows.append([bot, CASH, "", "", "", plain(data.cash), "", data.quote_asset])
-        rows += [[bot, p.symbol, plain(p.qty), plain(p.avg_entry), plain(p.mark_price), plain(p.qty * p.mark_price),
-                  plain(p.unrealized_pnl), data.quote_asset] for p in data.positions]
+        # Text from a bot's snapshot goes through `inert`: a spreadsheet must not run it as a formula.
+        who, quote = inert(bot), inert(data.quote_asset)
+        rows.append([who, CASH, "", "", "", plain(data.cash), "", quote])
+        rows += [[who, inert(p.symbol), plain(p.qty), plain(p.avg_entry), plain(p.mark_price),
+                  plain(p.qty * p.mark_price), plain(p.unrealized_pnl), quote] for p in data.positions]
     return rows
 
 
@@ -76,7 +79,7 @@ def allocation(*, bot_id: str | None) -> list[Allocation]:
     snapshot); raise BotDataUnavailableError when Redis does not answer."""
     groups: dict[str, Allocation] = {}
     for bot, data in statuses(bot_id=bot_id):
-        places, holdings = holdings_of(bot, data)
+        places, holdings = holdings_of(bot=bot, data=data)
         group = groups.setdefault(data.quote_asset, Allocation(quote_asset=data.quote_asset, decimals=places))
         group.decimals = max(group.decimals, places)
         group.holdings += holdings

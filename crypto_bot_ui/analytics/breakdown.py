@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
 from django.db.models import Count, Q
 
 from crypto_bot_ui.analytics.performance import LOST, WON, trades_in
-from crypto_bot_ui.analytics.sums import money, money_sum
+from crypto_bot_ui.analytics.sums import money, money_sum, split_total
 
 RATIO_STEP = Decimal("0.0001")
-"""Win rate and profit factor are ratios, given to four places."""
+"""Win rate and profit factor are ratios, given to four places (half up, as the bot's own stats)."""
+RATIO_MAX = Decimal(1_000_000)
+"""The largest profit factor given (as the bot's stats): beyond it, "no loss to speak of"."""
 MONEY_STEP = Decimal("0.00000001")
 """Expectancy (a mean) is money, given to the bot's step."""
 CLOSING = Q(side="sell")
@@ -50,18 +52,19 @@ class Results:
     @property
     def win_rate(self) -> Decimal | None:
         """Wins over closing trades (0..1); None before the first."""
-        return None if not self.closed else (Decimal(self.wins) / self.closed).quantize(RATIO_STEP, ROUND_HALF_EVEN)
+        return None if not self.closed else (Decimal(self.wins) / self.closed).quantize(RATIO_STEP, ROUND_HALF_UP)
 
     @property
     def profit_factor(self) -> Decimal | None:
-        """Gross profit over gross loss; None without a loss (it would be infinite or undefined)."""
-        return None if not self.gross_loss else (self.gross_profit / self.gross_loss).quantize(RATIO_STEP,
-                                                                                                ROUND_HALF_EVEN)
+        """Gross profit over gross loss, at most RATIO_MAX; None without a loss (infinite or undefined)."""
+        if not self.gross_loss:
+            return None
+        return min(self.gross_profit / self.gross_loss, RATIO_MAX).quantize(RATIO_STEP, ROUND_HALF_UP)
 
     @property
     def expectancy(self) -> Decimal | None:
         """The mean realized P&L of a closing trade; None before the first."""
-        return None if not self.closed else (self.total / self.closed).quantize(MONEY_STEP, ROUND_HALF_EVEN)
+        return None if not self.closed else (self.total / self.closed).quantize(MONEY_STEP, ROUND_HALF_UP)
 
 
 FIGURES = ("trades", "closed", "wins", "losses", "total", "fees", "gross_profit", "gross_loss")
@@ -98,7 +101,7 @@ def comparison(*, bot_id: str | None, since: datetime | None = None, until: date
     total: list[Any] = [0] * len(FIGURES)
     views: dict[By, dict[str, list[Any]]] = {by: {} for by in By}
     for row in rows:
-        keys, figures = row[:len(COLUMN)], [value or 0 for value in row[len(COLUMN):]]
+        keys, figures = row[:len(COLUMN)], [split_total(value) for value in row[len(COLUMN):]]
         for by, key in zip(By, keys, strict=True):
             sums = views[by].setdefault(key, [0] * len(FIGURES))
             for i, value in enumerate(figures):

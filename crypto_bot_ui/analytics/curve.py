@@ -100,7 +100,7 @@ def equity_series(
     bots = sorted(set(points.values_list("bot_id", flat=True).distinct()))
     rows = []
     for bot in bots:
-        for end, equity in zip(ends, _last_before(bot, ends, since), strict=True):
+        for end, equity in zip(ends, _last_before(bot, ends, since, until), strict=True):
             if equity is not None:
                 rows.append((end - timedelta(seconds=step), bot, equity))
     rows.sort(key=lambda row: row[0])
@@ -124,23 +124,27 @@ def _summed(rows: Iterable[tuple[datetime, str, Decimal]]) -> list[tuple[datetim
     return series
 
 
-def _last_before(bot: str, ends: list[datetime], since: datetime | None) -> list[Decimal | None]:
-    """The bot's last equity before each of `ends` (not before `since`): one index seek each, in one query."""
+def _last_before(
+    bot: str, ends: list[datetime], since: datetime | None, until: datetime | None,
+) -> list[Decimal | None]:
+    """The bot's last equity before each of `ends`, within since <= time < until: one index seek
+    each, in one query (the last step may end after `until`: what came after it is not used)."""
     table = EquitySnapshot._meta.db_table
     sqlite = connection.vendor == "sqlite"
     slot = "%s" if sqlite else "CAST(%s AS TIMESTAMP WITH TIME ZONE)"
     adapt = connection.ops.adapt_datetimefield_value
     values = ", ".join(f"({i}, {slot})" for i in range(len(ends)))
-    floor = "" if since is None else "AND e.taken_at >= %s"
+    bounds = ("" if since is None else " AND e.taken_at >= %s") + ("" if until is None else " AND e.taken_at < %s")
     # SQLite keeps a decimal as a float: as text it reads back with its 15 digits, as the ORM reads it.
     equity = "CAST(e.equity AS TEXT)" if sqlite else "e.equity"
     sql = f"""
         WITH ends(i, t) AS (VALUES {values})
-        SELECT (SELECT {equity} FROM {table} e WHERE e.bot_id = %s AND e.taken_at < ends.t {floor}
+        SELECT (SELECT {equity} FROM {table} e WHERE e.bot_id = %s AND e.taken_at < ends.t{bounds}
                 ORDER BY e.taken_at DESC LIMIT 1)
         FROM ends ORDER BY ends.i
     """  # noqa: S608 - names and placeholders only; every value is a parameter
-    params: list[object] = [adapt(end) for end in ends] + [bot] + ([] if since is None else [adapt(since)])
+    params: list[object] = [adapt(end) for end in ends] + [bot]
+    params += [adapt(bound) for bound in (since, until) if bound is not None]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [None if value is None else Decimal(str(value)) for (value,) in cursor.fetchall()]

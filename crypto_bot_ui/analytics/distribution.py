@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import BigIntegerField, Case, Count, F, Func, IntegerField, Max, Min, Q, Sum, Value, When
@@ -68,29 +68,37 @@ def nice_width(span_units: int, bins: int = BINS) -> int:
 def distribution(*, bot_id: str | None, since: datetime | None = None, until: datetime | None = None) -> Distribution:
     """The spread of the closing trades (sells) in since <= executed_at < until."""
     closing = trades_in(bot_id=bot_id, since=since, until=until).filter(side="sell")
-    units = Units("realized_pnl")
-    span = closing.aggregate(low=Min(units), high=Max(units), closed=Count("id"))
-    width: int | None = None
+    span = closing.aggregate(low=Min("realized_pnl"), high=Max("realized_pnl"), closed=Count("id"))
+    width: Decimal | None = None
     bins: list[PnlBin] = []
     if span["closed"]:
-        width = nice_width(span["high"] - span["low"])
-        base = span["low"] // width * width  # a multiple of the width: 0 is always an edge
-        rows = dict(closing.annotate(bin=(units - base) / width).values("bin").annotate(n=Count("id"))
+        places = unit_places(max(abs(span["low"]), abs(span["high"])))
+        units = Units("realized_pnl", places)
+        low, high = (int((span[end] * 10**places).to_integral_value(ROUND_HALF_UP)) for end in ("low", "high"))
+        step = nice_width(high - low)
+        base = low // step * step  # a multiple of the width: 0 is always an edge
+        rows = dict(closing.annotate(bin=(units - base) / step).values("bin").annotate(n=Count("id"))
                     .values_list("bin", "n"))
-        last = (span["high"] - base) // width
-        bins = [PnlBin(low=_money(base + i * width), high=_money(base + (i + 1) * width), count=rows.get(i, 0))
-                for i in range(last + 1)]
+        width = Decimal(step).scaleb(-places)
+        edge = Decimal(base).scaleb(-places)
+        bins = [PnlBin(low=edge + i * width, high=edge + (i + 1) * width, count=rows.get(i, 0))
+                for i in range((high - base) // step + 1)]
     holding, win_seconds, loss_seconds = _holding(bot_id=bot_id, since=since, until=until)
     wins, losses = sum(b.wins for b in holding), sum(b.losses for b in holding)
     return Distribution(
-        closed=span["closed"], width=None if width is None else _money(width), pnl=bins, holding=holding,
+        closed=span["closed"], width=width, pnl=bins, holding=holding,
         mean_win_seconds=win_seconds // wins if wins else None,
         mean_loss_seconds=loss_seconds // losses if losses else None,
     )
 
 
-def _money(units: int) -> Decimal:
-    return Decimal(units).scaleb(-UNIT_PLACES)
+def unit_places(biggest: Decimal) -> int:
+    """The places (at most the bot's 8) the histogram counts amounts up to `biggest` in: few enough
+    that every amount in units stays below 1e15, a 64-bit integer a float still counts exactly."""
+    places = UNIT_PLACES
+    while places > 0 and biggest * 10**places >= Decimal("1e15"):
+        places -= 1
+    return places
 
 
 class HeldSeconds(Func):

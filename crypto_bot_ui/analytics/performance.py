@@ -20,7 +20,7 @@ from crypto_bot_ui.analytics.periods import (
     keys_between,
     period_start,
 )
-from crypto_bot_ui.analytics.sums import TimeSlice, money, money_sum, slice_start
+from crypto_bot_ui.analytics.sums import TimeSlice, money, money_sum, slice_start, split_total
 from crypto_bot_ui.trades.models import Trade
 
 MAX_PERIODS = 3700
@@ -76,7 +76,8 @@ def _periods(trades: QuerySet[Trade], *, period: Period, zone: ZoneInfo) -> dict
                 .annotate(realized=money_sum("realized_pnl"), fees=money_sum("fee_in_quote"), count=Count("id"),
                           wins=Count("id", filter=WON), losses=Count("id", filter=LOST))
                 .values_list("slice", "realized", "fees", "count", "wins", "losses"))
-        slices = [Slice(slice_start(row[0], seconds), tuple(v or 0 for v in row[1:])) for row in rows]
+        slices = [Slice(slice_start(row[0], seconds), (split_total(row[1]), split_total(row[2]), *row[3:]))
+                  for row in rows]
         folded = fold(slices, seconds=seconds, zone=zone, period=period)
         if folded is not None:
             return {key: Totals(money(realized), money(fees), count, wins, losses)

@@ -2,8 +2,11 @@
 
 PostgreSQL sums its NUMERIC columns exactly. SQLite keeps a decimal column as a binary float (15
 significant digits), and its SUM adds floats: a day's P&L would come back as 12.299999999999. So on
-SQLite each amount is first turned into whole units of 1e-8 (the bot's money step; exact for any
-amount below 1e7 with at most 8 places) and the integers are summed, which SQLite does exactly.
+SQLite each amount is summed in two integer parts, SQLite's exact 64-bit sums: its whole units, and
+its fraction in units of 1e-8 (the bot's money step) to the places SQLite holds (15 significant
+digits: all 8 below 1e7). The total is then exactly the sum of the amounts as Django reads them back
+(but for a tie at the 15th digit, which Django rounds to even and SQLite away from zero). Neither
+part overflows before a total of 9e18.
 """
 
 from __future__ import annotations
@@ -13,16 +16,37 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, CharField, Expression, F, Func, Q, Sum
+from django.db.models import BigIntegerField, CharField, Expression, F, Func, Q, Sum, Value
+from django.db.models.functions import Cast
 
 UNIT_PLACES = 8
 """Money is summed on SQLite in units of 10**-UNIT_PLACES."""
 
 
 class Units(Func):
-    """An amount as whole units of 1e-8 (rounded half away from zero), a 64-bit integer."""
+    """An amount as whole units of 10**-places (rounded half away from zero), a 64-bit integer: keep
+    |amount| * 10**places below 9e15 (where a float still counts in ones)."""
 
-    template = "CAST(ROUND(%(expressions)s * 100000000) AS BIGINT)"
+    output_field = BigIntegerField()
+
+    def __init__(self, expression: str | Expression, places: int = UNIT_PLACES) -> None:
+        super().__init__(F(expression) if isinstance(expression, str) else expression)
+        self.places = places
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        """ROUND(x * 10**places), as a BIGINT."""
+        return super().as_sql(compiler, connection, template=(
+            f"CAST(ROUND(%(expressions)s * {10 ** self.places}) AS BIGINT)"), **extra)
+
+
+class _Fraction(Func):
+    """SQLite: an amount's fraction (x minus its whole units, toward zero) in units of 1e-8, to the
+    places SQLite holds of it: 15 significant digits in all, as Django reads a stored amount back
+    (1234567.12345678 keeps 8 places, 123456789.123 six), so a sum is the sum of what a page reads."""
+
+    template = ("CAST(ROUND(ROUND(%(expressions)s - CAST(%(expressions)s AS INTEGER), "
+                "MAX(0, MIN(8, 15 - length(CAST(ABS(CAST(%(expressions)s AS INTEGER)) AS TEXT))))) * 100000000) "
+                "AS INTEGER)")
     output_field = BigIntegerField()
 
 
@@ -31,21 +55,57 @@ def exact() -> bool:
     return connection.vendor != "sqlite"
 
 
-def money_sum(field: str | Expression, *, filter: Q | None = None) -> Sum:
+def money_sum(field: str, *, filter: Q | None = None) -> Sum | Func:
     """SUM of a money column, exact on every database; read the result with `money`."""
-    expression = F(field) if isinstance(field, str) else field
     if exact():
-        return Sum(expression, filter=filter)
-    return Sum(Units(expression), filter=filter, output_field=BigIntegerField())
+        return Sum(F(field), filter=filter)
+    whole = Sum(Cast(F(field), BigIntegerField()), filter=filter)
+    fraction = Sum(_Fraction(F(field)), filter=filter)
+    # "whole:fraction" (NULL when nothing was summed): `money`/`split_total` read it.
+    return Func(whole, Value(":"), fraction, template="(%(expressions)s)", arg_joiner=" || ", output_field=CharField())
 
 
 def money(value: Any) -> Decimal:
-    """A `money_sum` result as a Decimal (0 for the empty sum's NULL)."""
+    """A `money_sum` result as a Decimal (0 for the empty sum's NULL); adds up as partial sums do."""
     if value is None:
         return Decimal(0)
-    if exact():
-        return value if isinstance(value, Decimal) else Decimal(str(value))
-    return Decimal(int(value)).scaleb(-UNIT_PLACES)
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, str):
+        value = split_total(value)
+    if isinstance(value, SplitTotal):
+        return value.decimal()
+    return Decimal(value)  # an int 0: nothing added up
+
+
+class SplitTotal:
+    """A SQLite money sum kept in its two integer parts, so that adding sums stays exact."""
+
+    __slots__ = ("fraction", "whole")
+
+    def __init__(self, whole: int = 0, fraction: int = 0) -> None:
+        self.whole, self.fraction = whole, fraction
+
+    def __add__(self, other: object) -> SplitTotal:
+        if other == 0:
+            return self
+        if not isinstance(other, SplitTotal):
+            return NotImplemented
+        return SplitTotal(self.whole + other.whole, self.fraction + other.fraction)
+
+    __radd__ = __add__
+
+    def decimal(self) -> Decimal:
+        """The exact total."""
+        return Decimal(self.whole) + Decimal(self.fraction).scaleb(-UNIT_PLACES)
+
+
+def split_total(value: Any) -> SplitTotal | Decimal | Any:
+    """A raw money sum as it can be added up exactly: SQLite's "whole:fraction" text as a SplitTotal."""
+    if isinstance(value, str) and ":" in value:
+        whole, fraction = value.split(":")
+        return SplitTotal(int(whole), int(fraction))
+    return Decimal(0) if value is None else value
 
 
 TEXT_SLICES = {1: 19, 10: 18, 60: 16, 600: 15, 3600: 13, 86400: 10}

@@ -121,8 +121,9 @@ class DrawdownResponse(Shape):
 
 
 class CurveResponse(Shape):
-    """Cumulative realized P&L per period, and the equity curve at one point per `step_seconds`
-    (at most 1000 points) with its deepest drawdown (null: it never fell)."""
+    """Cumulative realized P&L per period, and the equity curve with its deepest drawdown (null: it
+    never fell): every recorded point when there are at most 2000 (`step_seconds` 0), else one per
+    `step_seconds` (10 s to a day, in UTC; a day at most, so a history of over 2000 days has more points)."""
 
     cumulative: list[CumulativePoint]
     step_seconds: int

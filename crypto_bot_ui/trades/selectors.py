@@ -126,11 +126,11 @@ def csv_row(trade: Trade) -> list[str]:
     ISO-8601 UTC, every text made inert."""
     changed_at: datetime | None = trade.note_changed_at
     return [
-        trade.executed_at.isoformat(), *(_inert(t) for t in (trade.trade_id, trade.order_id, trade.symbol, trade.side)),
+        trade.executed_at.isoformat(), *(inert(t) for t in (trade.trade_id, trade.order_id, trade.symbol, trade.side)),
         *(plain(getattr(trade, f)) for f in ("qty", "price", "quote_qty", "fee")),
-        _inert(trade.fee_asset), "" if trade.fee_quote is None else plain(trade.fee_quote),
-        plain(trade.realized_pnl), _inert(trade.reason), _inert(trade.note), _inert(trade.bot_id),
-        _inert(trade.strategy), plain(trade.fee_in_quote), _inert(trade.note_changed_by or ""),
+        inert(trade.fee_asset), "" if trade.fee_quote is None else plain(trade.fee_quote),
+        plain(trade.realized_pnl), inert(trade.reason), inert(trade.note), inert(trade.bot_id),
+        inert(trade.strategy), plain(trade.fee_in_quote), inert(trade.note_changed_by or ""),
         "" if changed_at is None else changed_at.isoformat(),
     ]
 
@@ -143,7 +143,7 @@ IGNORED_LEAD = frozenset(" \t\r\n\u00a0\u200b\u200c\u200d\u2060\ufeff")
 zero-width ones."""
 
 
-def _inert(text: str) -> str:
+def inert(text: str) -> str:
     """Text a spreadsheet will not run as a formula: one whose first visible character would start
     one (after any blanks or zero-width characters) gets a leading quote, which spreadsheets show
     as text. Money columns are numbers and are never touched."""

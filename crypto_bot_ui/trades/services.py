@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 
 from bot_api.errors import TransportError
 from bot_api.events import BotControlEvent, EquitySnapshotEvent, TradeExecutedEvent
@@ -115,28 +114,49 @@ def record_trades(*, events: Sequence[TradeExecutedEvent]) -> RecordResult:
             .values_list("bot_id", "trade_id")
         )
         fresh = {(r.bot_id, r.trade_id): r for r in rows if (r.bot_id, r.trade_id) not in stored}
-        date_openings(list(fresh.values()))
         Trade.objects.bulk_create(list(fresh.values()), ignore_conflicts=True)
+        date_openings(trades=list(fresh.values()))
     return RecordResult(received=len(rows), created=len(fresh))
 
 
-def date_openings(rows: Sequence[Trade]) -> None:
-    """Set each new trade's `opened_at`: a buy that follows a sell (or nothing) of its bot and
-    symbol opens a position; every later fill of that symbol, until the next such buy, belongs to
-    it (a sell was held since then). One look at the stored trade before each symbol's first."""
-    pairs: dict[tuple[str, str], list[Trade]] = defaultdict(list)
-    for row in rows:
-        pairs[(row.bot_id, row.symbol)].append(row)
-    for (bot_id, symbol), fills in pairs.items():
-        fills.sort(key=lambda row: row.executed_at)  # stable: a batch's own order breaks ties
-        before = (Trade.objects.filter(bot_id=bot_id, symbol=symbol, executed_at__lte=fills[0].executed_at)
-                  .order_by("-executed_at", "-id").values_list("side", "opened_at").first())
+def date_openings(*, trades: Sequence[Trade]) -> int:
+    """Date the positions the stored `trades` belong to (Trade.opened_at); return how many rows changed.
+
+    A buy that follows a sell (or nothing) of its bot and symbol opens a position; every later fill
+    of that symbol, until the next such buy, belongs to it (a sell was held since then). From each
+    symbol's earliest given trade on, its stored fills are walked in time order and re-dated: a fill
+    that arrives late (a recorder that took over another's pending entries, a re-sent one) puts the
+    later ones right. On PostgreSQL a lock per bot and symbol keeps two recorders from walking one
+    symbol at once; SQLite lets one writer in at a time anyway.
+    """
+    earliest: dict[tuple[str, str], datetime] = {}
+    for trade in trades:
+        key = (trade.bot_id, trade.symbol)
+        earliest[key] = min(trade.executed_at, earliest.get(key, trade.executed_at))
+    changed: list[Trade] = []
+    for (bot_id, symbol), since in sorted(earliest.items()):
+        _lock_symbol(bot_id, symbol)
+        fills = Trade.objects.filter(bot_id=bot_id, symbol=symbol)
+        before = (fills.filter(executed_at__lt=since).order_by("-executed_at", "-id")
+                  .values_list("side", "opened_at").first())
         side, opened = before if before is not None else (None, None)
-        for row in fills:
+        for row in fills.filter(executed_at__gte=since).order_by("executed_at", "id").only("side", "executed_at",
+                                                                                            "opened_at"):
             if row.side == "buy" and side != "buy":
                 opened = row.executed_at
-            row.opened_at = opened
             side = row.side
+            if row.opened_at != opened:
+                row.opened_at = opened
+                changed.append(row)
+    Trade.objects.bulk_update(changed, ["opened_at"], batch_size=1000)
+    return len(changed)
+
+
+def _lock_symbol(bot_id: str, symbol: str) -> None:
+    """Hold a lock on one bot's symbol until the transaction ends (PostgreSQL; a no-op elsewhere)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"opened:{bot_id}:{symbol}"])
 
 
 def record_equity_snapshots(*, events: Sequence[EquitySnapshotEvent]) -> int:

@@ -14,20 +14,26 @@ FEE_STEP = Decimal("0.00000001")
 
 def value_fees(apps, schema_editor):  # type: ignore[no-untyped-def]
     trade = apps.get_model("trades", "Trade")
-    for row in trade.objects.filter(fee__gt=0).iterator(chunk_size=1000):
+    changed = []
+    for row in trade.objects.filter(fee__gt=0).only("symbol", "fee", "fee_asset", "fee_quote", "price").iterator(
+            chunk_size=2000):
         if row.fee_quote is not None:
-            value = row.fee_quote
+            row.fee_in_quote = row.fee_quote
         elif row.symbol.endswith(row.fee_asset):
-            value = row.fee
+            row.fee_in_quote = row.fee
         elif row.symbol.startswith(row.fee_asset):
-            value = (row.fee * row.price).quantize(FEE_STEP, rounding=ROUND_HALF_UP)
+            row.fee_in_quote = (row.fee * row.price).quantize(FEE_STEP, rounding=ROUND_HALF_UP)
         else:
             continue
-        trade.objects.filter(pk=row.pk).update(fee_in_quote=value)
+        changed.append(row)
+        if len(changed) >= 2000:
+            trade.objects.bulk_update(changed, ["fee_in_quote"])
+            changed = []
+    trade.objects.bulk_update(changed, ["fee_in_quote"])
 
 
 def date_openings(apps, schema_editor):  # type: ignore[no-untyped-def]
-    # As trades.services.opening_times does for new trades: walk each bot's symbol in time order.
+    # As trades.services.date_openings does for new trades: walk each bot's symbol in time order.
     trade = apps.get_model("trades", "Trade")
     changed, pair, side, opened = [], None, None, None
     for row in trade.objects.order_by("bot_id", "symbol", "executed_at", "id").only(

@@ -21,8 +21,9 @@ def store() -> Store:
     """Save trades as the recorder would: each dated to the opening of its position, then in bulk."""
 
     def save(trades: list[Trade]) -> list[Trade]:
-        date_openings(trades)
-        return Trade.objects.bulk_create(trades)
+        stored = Trade.objects.bulk_create(trades)
+        date_openings(trades=stored)
+        return stored
 
     return save
 

@@ -12,8 +12,9 @@ import pytest
 from crypto_bot_ui.analytics.breakdown import comparison
 from crypto_bot_ui.analytics.curve import curves, deepest, with_drawdown
 from crypto_bot_ui.analytics.distribution import distribution, nice_width
+from crypto_bot_ui.analytics.performance import performance
 from crypto_bot_ui.analytics.periods import Period
-from crypto_bot_ui.trades.models import EquitySnapshot
+from crypto_bot_ui.trades.models import EquitySnapshot, Trade
 from tests.crypto_bot_ui.analytics.conftest import MakeTrade, Store
 
 pytestmark = [pytest.mark.db, pytest.mark.django_db]
@@ -111,8 +112,25 @@ def test_a_long_history_is_shown_at_a_coarser_step() -> None:
     found = curves(bot_id="alpha", period=Period.DAY, zone=ZoneInfo("UTC"))
     assert found.step_seconds == 600 and len(found.equity) == 417 and found.equity[1].at == T0 + timedelta(minutes=10)
     assert found.equity[-1].equity == Decimal(25_999) and found.max_drawdown is None
+    # A range that ends inside a step: what was recorded after its end is not used.
+    until = T0 + timedelta(hours=30, seconds=5)  # 5 s into the step from 30:00 to 30:01
+    cut = curves(bot_id="alpha", period=Period.DAY, zone=ZoneInfo("UTC"), since=T0, until=until)
+    assert cut.step_seconds == 60 and cut.equity[-1].equity == Decimal(1000 + 30 * 360)
 
 
 def test_no_fall_is_no_drawdown() -> None:
     assert deepest(with_drawdown([(T0, Decimal(1)), (minutes(1), Decimal(2))])) is None
     assert deepest([]) is None
+
+
+@pytest.mark.parametrize("size", ["123456.78901234", "98765432.1", "123456789012.3", "-40000000000000.26"])
+def test_large_amounts_sum_exactly_and_bin_without_overflow(make_trade: MakeTrade, store: Store, size: str) -> None:
+    """SQLite keeps 15 digits of an amount: sums stay exact to what it keeps, and nothing overflows."""
+    store([make_trade(at=minutes(n), pnl=Decimal(size) * (n + 1), fee="0.00000001") for n in range(3)]
+          + [make_trade(at=minutes(5), pnl="-0.00000001")])
+    kept = sum((t.realized_pnl for t in Trade.objects.all()), Decimal(0))  # as the database reads them back
+    assert comparison(bot_id=None).total.total == kept
+    assert sum((r.totals.realized_pnl for r in performance(bot_id=None, period=Period.DAY, zone=ZoneInfo("UTC"))),
+               Decimal(0)) == kept
+    spread = distribution(bot_id=None)
+    assert sum(b.count for b in spread.pnl) == 4 and spread.pnl[0].low <= min(Decimal(size) * 3, Decimal(0))

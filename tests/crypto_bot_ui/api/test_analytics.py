@@ -36,8 +36,7 @@ def trades(keys: RedisKeys) -> None:
                      fee_in_quote=Decimal(fee), realized_pnl=Decimal(pnl), strategy="sma_cross",
                      executed_at=T0 + timedelta(minutes=minutes))
     fills = [trade(1, "buy", "0", "0.6", 0), trade(2, "sell", "10.5", "0.5", 40)]
-    date_openings(fills)  # as the recorder does
-    Trade.objects.bulk_create(fills)
+    date_openings(trades=Trade.objects.bulk_create(fills))  # as the recorder does
 
 
 def test_every_analytics_endpoint_needs_a_login(client: Client, keys: RedisKeys) -> None:
@@ -131,3 +130,27 @@ def test_allocation_and_portfolio_from_the_bots_snapshots(
     rows = list(csv.reader(io.StringIO(viewer.get("/api/portfolio.csv?bot=main").content.decode())))
     assert rows[0] == ["bot_id", "asset", "qty", "avg_entry", "mark_price", "value", "unrealized_pnl", "quote_asset"]
     assert rows[1][:2] == ["main", "cash"] and rows[2][:2] == ["main", "BTCUSDT"] and rows[2][4] == "101"
+
+
+RANGED = ("/api/performance", "/api/performance.csv", "/api/breakdown", "/api/distribution", "/api/curve")
+PERIODIC = ("/api/performance", "/api/performance.csv", "/api/curve")
+
+
+@pytest.mark.parametrize(("paths", "query", "status", "code"), [
+    (RANGED, "tz=Mars/Olympus", 400, "unknown_time_zone"),
+    (RANGED, "since=2026-03-30&until=2026-03-29", 400, "empty_range"),
+    (RANGED, "until=9999-01-01", 400, "out_of_range"),
+    (RANGED, "since=2026-02-30", 400, "invalid"),
+    (RANGED + ("/api/allocation", "/api/portfolio.csv"), "bot=nobody", 404, "unknown_bot"),
+    (RANGED + ("/api/allocation", "/api/portfolio.csv"), "colour=red", 400, "unknown_parameter"),
+    (("/api/allocation", "/api/portfolio.csv"), "since=2026-01-01", 400, "unknown_parameter"),
+    (PERIODIC, "period=hour", 400, "invalid_choice"),
+    (PERIODIC, "period=day&since=1980-01-01&until=2026-01-01", 400, "range_too_long"),
+])
+def test_every_endpoint_refuses_what_it_cannot_answer(
+    viewer: Client, trades: None, paths: tuple[str, ...], query: str, status: int, code: str
+) -> None:
+    for path in paths:
+        response = viewer.get(f"{path}?{query}")
+        assert (response.status_code, response.json()["code"]) == (status, code), path
+        assert response.json()["message"], path

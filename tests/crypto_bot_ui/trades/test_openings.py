@@ -45,6 +45,14 @@ def test_a_position_opens_at_the_first_buy_after_a_sell(batch: int) -> None:
     assert openings() == OPENED
 
 
+@pytest.mark.parametrize("order", [[7, 6, 5, 4, 3, 2, 1, 0], [4, 0, 7, 2, 5, 1, 6, 3]], ids=["backwards", "shuffled"])
+def test_fills_that_arrive_late_put_the_later_ones_right(order: list[int]) -> None:
+    """A recorder that takes over another's pending entries stores them after later ones."""
+    for i in order:
+        record_trades(events=[HISTORY[i]])
+
+
+
 def test_strategy_and_fee_value_are_stored() -> None:
     record_trades(events=[fill(1, Side.BUY, 0), fill(2, Side.SELL, 5, fee_asset="BTC")])
     stored = {t.trade_id: (t.strategy, t.fee_in_quote) for t in Trade.objects.all()}

@@ -6,6 +6,7 @@ import { DASH, fmtDec, fmtMoney, fmtSigned } from "../format.js";
 import { envelopes, shownState } from "../link.js";
 import { createSocket } from "../socket.js";
 import { connText } from "../texts.js";
+import { rangeParams } from "../journal/journal_model.js";
 import { createShapeCharts, createTimeCharts } from "./draw.js";
 import {
   browserZone, choiceOf, drawdownText, holdingLabel, keyText, pageQuery, periodLabel, pnlLabel, queryOf, rangeOf,
@@ -14,6 +15,7 @@ import {
 
 const ALLOCATION_EVERY_MS = 1000; // the most often the allocation is re-read while bots' figures move
 const FIGURES_EVERY_MS = 5000; // the most often the rest is re-read while bots trade
+const PARTS = ["periods", "total", "spread", "curve"]; // the figures read from the database
 
 const root = document.getElementById("analytics");
 if (root) start(root);
@@ -43,13 +45,15 @@ function start(root) {
     bot: $("a-bot"), preset: $("a-preset"), from: $("a-from"), to: $("a-to"), status: $("a-status"), conn: $("conn-state"),
     periodName: $("period-name"), periodsNote: $("periods-note"), equityNote: $("equity-note"),
     cumulativeNote: $("cumulative-note"), allocationNote: $("allocation-note"), spreadNote: $("spread-note"),
-    pnlNote: $("pnl-note"), holdingNote: $("holding-note"), compareKey: $("compare-key"),
+    pnlNote: $("pnl-note"), holdingNote: $("holding-note"), compareKey: $("compare-key"), quotes: $("a-quotes"),
   };
   $("a-tz").textContent = tz;
   const A = { choice: choiceOf(location.search), by: "by_bot", data: {}, decimals: 2, token: 0, loading: 0 };
   const dirty = new Set();
   let time = null; // the lightweight-charts charts, once loaded
   let shape = null; // the Chart.js charts, once loaded
+  let timeFailed = false; // a library that did not load: its tables are drawn once, not on every frame
+  let shapeFailed = false;
   let rafId = 0;
 
   const schedule = () => { if (!rafId) rafId = requestAnimationFrame(render); };
@@ -97,16 +101,20 @@ function start(root) {
   window.addEventListener("popstate", () => { A.choice = choiceOf(location.search); showChoice(); loadAll(); });
 
   // ---- loading ----
-  function loadAll() {
+  // `quiet`: a reload because a bot traded (not announced to screen readers every few seconds).
+  function loadAll(quiet = false) {
     const token = ++A.token;
+    // What is shown belongs to the previous choice: it stays (dimmed) until the new figures come, and a
+    // part that fails is then drawn empty, not left up under the new choice's name.
+    if (!quiet) for (const key of PARTS) delete A.data[key];
     const q = query();
     const plain = query(false);
     const bot = A.choice.bot ? { bot: A.choice.bot } : {};
     $("csv-performance").href = urlOf("/api/performance.csv", q);
-    $("csv-trades").href = urlOf("/api/trades.csv", Object.assign({}, bot, isoRange(plain)));
+    $("csv-trades").href = urlOf("/api/trades.csv", Object.assign({}, bot, isoRange()));
     $("csv-portfolio").href = urlOf("/api/portfolio.csv", bot);
     root.dataset.state = "loading";
-    say("Loading…");
+    if (!quiet) say("Loading…");
     const parts = {
       periods: urlOf("/api/performance", q), total: urlOf("/api/breakdown", plain),
       spread: urlOf("/api/distribution", plain), curve: urlOf("/api/curve", q),
@@ -125,22 +133,15 @@ function start(root) {
       if (token !== A.token) return;
       root.dataset.state = "error";
       say("Could not load the figures: " + e.message);
+      for (const key of PARTS) dirty.add(key);
+      schedule();
     });
     loadAllocation();
   }
-  // The trades CSV takes ISO times (its filters are the trade list's): the dates' first instants here.
-  function isoRange(q) {
-    const out = {};
-    if (q.since) out.since = localMidnight(q.since);
-    if (q.until) out.until = localMidnight(q.until);
-    return out;
-  }
-  function localMidnight(date) {
-    // The offset of `tz` at that date's midnight: good to the minute outside a DST gap at midnight.
-    const guess = new Date(date + "T00:00:00Z");
-    const shown = new Date(guess.toLocaleString("en-US", { timeZone: tz }));
-    const asUtc = new Date(guess.toLocaleString("en-US", { timeZone: "UTC" }));
-    return new Date(guess.getTime() - (shown - asUtc)).toISOString();
+  // The trades CSV takes ISO times (its filters are the trade list's): the days' first instants here.
+  function isoRange() {
+    const r = range();
+    return rangeParams(r.from, r.to);
   }
 
   let allocationAt = 0;
@@ -187,7 +188,7 @@ function start(root) {
       const before = counts.get(env.bot);
       counts.set(env.bot, trades);
       if (before !== undefined && trades !== before) {
-        soon(figuresAt, FIGURES_EVERY_MS, () => { figuresAt = Date.now(); loadAll(); }, figuresSoon);
+        soon(figuresAt, FIGURES_EVERY_MS, () => { figuresAt = Date.now(); loadAll(true); }, figuresSoon);
       }
     }
     dirty.add("conn");
@@ -213,8 +214,8 @@ function start(root) {
     if (dirty.has("total") || dirty.has("compare")) renderCompare();
     // Charts not yet loaded keep their flags: drawn when the library arrives.
     for (const key of ["conn", "total", "compare"]) dirty.delete(key);
-    if (time) { dirty.delete("periods"); dirty.delete("curve"); }
-    if (shape) { dirty.delete("allocation"); dirty.delete("spread"); }
+    if (time || timeFailed) { dirty.delete("periods"); dirty.delete("curve"); }
+    if (shape || shapeFailed) { dirty.delete("allocation"); dirty.delete("spread"); }
   }
   function renderConn() {
     const ms = Date.now();
@@ -244,7 +245,10 @@ function start(root) {
   function renderTiles() {
     const total = A.data.total && A.data.total.total;
     const t = tileTexts(total, A.decimals);
-    if (!t) return;
+    if (!t) {
+      for (const id of ["t-total", "t-fees", "t-trades", "t-winrate", "t-pf", "t-exp", "t-dd"]) $(id).textContent = DASH;
+      return;
+    }
     $("t-total").textContent = t.total;
     $("t-total").dataset.sign = t.totalSign;
     $("t-fees").textContent = t.fees;
@@ -267,8 +271,7 @@ function start(root) {
     if (time) time.periods(list);
   }
   function renderCurve() {
-    const curve = A.data.curve;
-    if (!curve) return;
+    const curve = A.data.curve || { cumulative: [], equity: [], step_seconds: 0, max_drawdown: null };
     const last = curve.cumulative.length ? curve.cumulative[curve.cumulative.length - 1].realized_pnl : null;
     el.cumulativeNote.textContent = last === null ? "No trades in this range." : "Ends at " + fmtSigned(last, A.decimals) +
       " after " + curve.cumulative.length + " " + A.choice.period + (curve.cumulative.length === 1 ? "" : "s") + ".";
@@ -282,7 +285,15 @@ function start(root) {
   function renderAllocation() {
     const body = A.data.allocation || { groups: [] };
     const group = body.groups[0] || null;
-    if (group) A.decimals = group.decimals;
+    if (group && group.decimals !== A.decimals) {
+      A.decimals = group.decimals; // the money already drawn is drawn again at the bots' precision
+      for (const key of PARTS) if (A.data[key]) dirty.add(key);
+      schedule();
+    }
+    el.quotes.hidden = body.groups.length < 2;
+    el.quotes.textContent = body.groups.length < 2 ? "" : "These bots trade in different quote assets (" +
+      body.groups.map((g) => g.quote_asset).join(", ") + "): figures over every bot add them up as one number; " +
+      "choose one bot for figures in one asset.";
     el.allocationNote.textContent = body.error ? "Not available now: " + body.error
       : group ? "Total " + fmtMoney(group.total, group.decimals) + " " + group.quote_asset +
         (body.groups.length > 1 ? " (bots in other quote assets are not shown)" : "")
@@ -294,8 +305,8 @@ function start(root) {
     if (shape) shape.allocation(group);
   }
   function renderSpread() {
-    const body = A.data.spread;
-    if (!body) return;
+    const body = A.data.spread || { closed: 0, width: null, pnl: [], holding: [], mean_win_seconds: null,
+      mean_loss_seconds: null };
     el.spreadNote.textContent = body.closed ? body.closed + " closing trade" + (body.closed === 1 ? "" : "s") : "No closed trades in this range.";
     el.pnlNote.textContent = body.closed ? "Bins " + fmtMoney(body.width, A.decimals) + " wide; green at or above zero." : "";
     el.holdingNote.textContent = body.mean_win_seconds !== null || body.mean_loss_seconds !== null
@@ -312,8 +323,7 @@ function start(root) {
   }
   const COMPARE = { by_bot: "Bot", by_strategy: "Strategy", by_symbol: "Symbol" };
   function renderCompare() {
-    const body = A.data.total;
-    if (!body) return;
+    const body = A.data.total || {};
     el.compareKey.textContent = COMPARE[A.by];
     const list = body[A.by] || [];
     const labels = ["Trades", "Closed", "Win rate", "Profit factor", "Expectancy", "Total", "Fees"];
@@ -335,11 +345,11 @@ function start(root) {
     dirty.add("periods");
     dirty.add("curve");
     schedule();
-  }).catch((e) => say(e.message));
+  }).catch((e) => { timeFailed = true; say(e.message + "; the tables below have the figures."); });
   loadScript(root.dataset.shapeLib).then(() => {
     shape = createShapeCharts(globalThis.Chart, { allocation: $("c-allocation"), pnl: $("c-pnl"), holding: $("c-holding") });
     dirty.add("allocation");
     dirty.add("spread");
     schedule();
-  }).catch((e) => say(e.message));
+  }).catch((e) => { shapeFailed = true; say(e.message + "; the tables below have the figures."); });
 }
