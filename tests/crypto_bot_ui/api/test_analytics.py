@@ -134,6 +134,7 @@ def test_allocation_and_portfolio_from_the_bots_snapshots(
 
 RANGED = ("/api/performance", "/api/performance.csv", "/api/breakdown", "/api/distribution", "/api/curve")
 PERIODIC = ("/api/performance", "/api/performance.csv", "/api/curve")
+EVERY = (*RANGED, "/api/allocation", "/api/portfolio.csv")
 
 
 @pytest.mark.parametrize(("paths", "query", "status", "code"), [
@@ -141,8 +142,8 @@ PERIODIC = ("/api/performance", "/api/performance.csv", "/api/curve")
     (RANGED, "since=2026-03-30&until=2026-03-29", 400, "empty_range"),
     (RANGED, "until=9999-01-01", 400, "out_of_range"),
     (RANGED, "since=2026-02-30", 400, "invalid"),
-    (RANGED + ("/api/allocation", "/api/portfolio.csv"), "bot=nobody", 404, "unknown_bot"),
-    (RANGED + ("/api/allocation", "/api/portfolio.csv"), "colour=red", 400, "unknown_parameter"),
+    (EVERY, "bot=nobody", 404, "unknown_bot"),
+    (EVERY, "colour=red", 400, "unknown_parameter"),
     (("/api/allocation", "/api/portfolio.csv"), "since=2026-01-01", 400, "unknown_parameter"),
     (PERIODIC, "period=hour", 400, "invalid_choice"),
     (PERIODIC, "period=day&since=1980-01-01&until=2026-01-01", 400, "range_too_long"),
