@@ -12,15 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from bot.portfolio import Portfolio
 from bot_api.events import MarksData, PositionMarkData
+from bot_api.models import CENT_ASSETS, display_decimals
 
-CENT_ASSETS = frozenset({"USDT", "USDC", "FDUSD", "TUSD", "BUSD", "DAI", "USD", "EUR", "GBP", "TRY", "BRL"})
-"""Quote assets shown in cents; any other (BTC, ETH, BNB...) is shown to 8 decimals."""
-
-
-def display_decimals(quote_asset: str) -> int:
-    """Decimals the page shows money in: 2 for fiat and stablecoins, 8 for a crypto quote asset."""
-    return 2 if quote_asset in CENT_ASSETS else 8
-
+__all__ = ["CENT_ASSETS", "display_decimals", "marks"]
 
 def marks(
     portfolio: Portfolio, prices: Mapping[str, Decimal], decimals: int, *, today: Decimal | None = None

@@ -64,6 +64,15 @@ Money = Annotated[
 """A finite Decimal below 1E+18 in magnitude; travels as a plain decimal string ("0.00000001") so
 no precision is lost."""
 
+CENT_ASSETS = frozenset({"USDT", "USDC", "FDUSD", "TUSD", "BUSD", "DAI", "USD", "EUR", "GBP", "TRY", "BRL"})
+"""Quote assets whose money pages show in cents; any other (BTC, ETH, BNB...) is shown to 8 decimals."""
+
+
+def display_decimals(quote_asset: str) -> int:
+    """Decimals pages show money in: 2 for fiat and stablecoins, 8 for a crypto quote asset."""
+    return 2 if quote_asset in CENT_ASSETS else 8
+
+
 MAX_SEQ = 2**53 - 1
 """The highest seq any message may carry: exact in a browser's numbers (and in a BIGINT column)."""
 

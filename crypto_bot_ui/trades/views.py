@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from bot_api.models import CENT_ASSETS
 from crypto_bot_ui.analytics.views import bot_choices
 from crypto_bot_ui.core.roles import NOTE_PERMISSION, noted_bots
 from crypto_bot_ui.trades.models import NOTE_MAX_CHARS
@@ -29,6 +30,7 @@ def journal_config(user: Any) -> dict[str, Any]:
         "note_all": note_all,
         "note_bots": note_bots,
         "note_max": NOTE_MAX_CHARS,
+        "cent_assets": sorted(CENT_ASSETS),  # quote assets shown in cents, as the bots' pages do
     }
 
 

@@ -134,6 +134,8 @@ test("quote assets are read off the symbol, the longest that fits", () => {
   assert.equal(M.quoteOf("BNBETH"), "ETH");
   assert.equal(M.quoteOf("USDT"), "");
   assert.equal(M.quoteOf("XYZABC"), "");
+  M.useCentAssets(["USDT", "EUR"]); // the server's list, as the page's config gives it
+  assert.equal(M.moneyDecimals("EUR"), 2);
   assert.equal(M.moneyDecimals("USDT"), 2);
   assert.equal(M.moneyDecimals("BTC"), 8);
   assert.equal(M.moneyDecimals(""), 2);

@@ -16,6 +16,7 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 from bot_api.keys import RedisKeys
+from bot_api.models import CENT_ASSETS
 from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.trades.models import NOTE_MAX_CHARS, Bot, Trade
 from tests.conftest import make_operator
@@ -63,7 +64,8 @@ def test_the_page_needs_a_login(client: Client, keys: RedisKeys) -> None:
 def test_a_viewer_sees_every_bot_and_symbol_and_writes_no_note(records: None) -> None:
     response, config = page_config(logged_in("vera"))
     assert config == {"bots": ["eth", "fresh", "idle", "main"], "symbols": ["BTCUSDT", "ETHUSDT"], "can_note": False,
-                      "note_all": False, "note_bots": [], "note_max": NOTE_MAX_CHARS}
+                      "note_all": False, "note_bots": [], "note_max": NOTE_MAX_CHARS,
+                      "cent_assets": sorted(CENT_ASSETS)}  # shown in cents, as the bots' pages show them
     html = response.content.decode()
     assert 'data-role="none"' in html and "notes: read-only" in html
     for bot in config["bots"]:

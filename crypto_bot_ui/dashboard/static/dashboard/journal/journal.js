@@ -1,12 +1,14 @@
 // The trade history page (/trades/): every stored trade from /api/trades, 50 a page, filtered by what the
 // URL's query says (so a view can be bookmarked, and Back/Forward step through the filters), with each
-// trade's journal note written inline by who may. The words and sums are journal_model.js's; this module
-// only talks to the API and draws, at most once per animation frame. Notes are always set as text.
-import { DASH, tzName } from "../format.js";
+// trade's journal note written inline by who may (the note cells and their editor: notes.js). The words
+// and sums are journal_model.js's; this module only talks to the API and draws, at most once per animation
+// frame. Text is always set as text, never as HTML.
+import { tzName } from "../format.js";
 import {
-  NOTE_MAX, NO_FILTERS, apiUrl, csvHref, emptyText, filtersText, isFiltered, mayNote, noteCount, pageCount, pageItems,
-  pageQuery, pageText, parseQuery, problemText, rangeProblem, rowTexts, savedText,
+  NO_FILTERS, apiUrl, csvHref, emptyText, filtersText, isFiltered, pageCount, pageItems, pageQuery, pageText,
+  parseQuery, problemText, rangeProblem, rowTexts, useCentAssets,
 } from "./journal_model.js";
+import { createNoteEditor } from "./notes.js";
 
 const DATE_SETTLE_MS = 600; // a date typed digit by digit is a valid date after each digit of its year
 const PHONE = "(max-width: 600px)";
@@ -22,7 +24,7 @@ function mk(tag, cls, text) {
 function start(root) {
   const $ = (id) => document.getElementById(id);
   const config = JSON.parse($("journal-config").textContent);
-  const noteMax = config.note_max || NOTE_MAX;
+  useCentAssets(config.cent_assets);
   const el = {
     form: $("journal-filters"), bot: $("f-bot"), symbol: $("f-symbol"), side: $("f-side"), from: $("f-from"), to: $("f-to"),
     note: $("f-note"), clearFilters: $("f-clear"), problem: $("f-problem"), csv: $("journal-csv"), summary: $("journal-summary"),
@@ -32,7 +34,6 @@ function start(root) {
   };
   const controls = { bot: el.bot, symbol: el.symbol, side: el.side, from: el.from, to: el.to, has_note: el.note };
   const phone = window.matchMedia(PHONE);
-  const mac = /Mac|iPhone|iPad/.test(navigator.platform || "");
 
   const first = parseQuery(location.search);
   const state = {
@@ -43,7 +44,14 @@ function start(root) {
     rowsDirty: false, // the rows are drawn again at the next frame
     focusSummary: false, // after a page change: the keyboard goes on from the summary above the new rows
   };
-  const editors = new Map(); // trade id -> {area, original}: notes being written
+  const notes = createNoteEditor({
+    config, api, announce,
+    onSaved(saved) { // the listed trade becomes the one the server stored
+      const list = state.data ? state.data.results : [];
+      const at = list.findIndex((t) => t.id === saved.id);
+      if (at >= 0) list[at] = saved;
+    },
+  });
 
   for (const tz of root.querySelectorAll(".tz")) tz.textContent = tzName();
 
@@ -60,7 +68,7 @@ function start(root) {
     el.table.setAttribute("aria-busy", phase === "loading" ? "true" : "false");
     el.table.classList.toggle("loading", phase === "loading");
     if (phase === "ready" && state.rowsDirty) {
-      editors.clear();
+      notes.clear();
       el.rows.textContent = "";
       for (const trade of results) el.rows.append(tradeRow(trade));
       state.rowsDirty = false;
@@ -170,126 +178,8 @@ function start(root) {
 
   function noteCell(trade) {
     const td = cell("td", "note", "Note");
-    showNote(td, trade, "");
+    notes.show(td, trade);
     return td;
-  }
-
-  /** The note as text, who wrote it, and the button to write it (for who may). */
-  function showNote(td, trade, message) {
-    const x = rowTexts(trade);
-    td.textContent = "";
-    td.classList.remove("editing");
-    const body = mk("div", "note-body");
-    if (x.note) {
-      body.append(mk("p", "note-text", x.note));
-      if (x.noteBy) body.append(mk("p", "note-by small muted", x.noteBy));
-    } else if (!mayNote(config, trade.bot_id)) {
-      body.append(mk("span", "muted", DASH));
-    }
-    td.append(body);
-    if (mayNote(config, trade.bot_id)) {
-      const tools = mk("div", "note-tools");
-      const verb = x.note ? "Edit note" : "Add note";
-      const button = mk("button", "btn btn-small note-button", verb);
-      button.type = "button";
-      button.setAttribute("aria-label", verb + ": " + x.name);
-      button.addEventListener("click", () => openEditor(td, trade));
-      tools.append(button);
-      if (message) tools.append(mk("span", "note-saved small", message));
-      td.append(tools);
-    }
-    return td.querySelector(".note-button");
-  }
-
-  function openEditor(td, trade) {
-    const x = rowTexts(trade);
-    const id = "note-" + trade.id;
-    td.textContent = "";
-    td.classList.add("editing");
-    const label = mk("label", "sr-only", "Note on the " + x.name);
-    label.htmlFor = id;
-    const area = mk("textarea", "input note-input");
-    area.id = id;
-    area.maxLength = noteMax;
-    area.rows = 3;
-    area.value = trade.note || "";
-    area.spellcheck = true;
-    const count = mk("span", "note-count small muted", noteCount(area.value, noteMax));
-    count.id = id + "-count";
-    const keys = mk("span", "note-keys small muted", (mac ? "⌘" : "Ctrl") + "+Enter saves · Esc cancels");
-    keys.id = id + "-keys";
-    const error = mk("p", "form-error small note-error");
-    error.id = id + "-error";
-    error.setAttribute("role", "alert");
-    error.hidden = true;
-    area.setAttribute("aria-describedby", [count.id, keys.id].join(" "));
-    const save = mk("button", "btn btn-small btn-primary note-save", "Save");
-    save.type = "button";
-    const cancel = mk("button", "btn btn-small note-cancel", "Cancel");
-    cancel.type = "button";
-    const bar = mk("div", "note-bar");
-    bar.append(save, cancel, count, keys);
-    td.append(label, area, error, bar);
-    editors.set(trade.id, { area, original: area.value });
-
-    const close = (saved, message) => {
-      editors.delete(trade.id);
-      const button = showNote(td, saved || trade, message);
-      if (button) button.focus();
-    };
-    const submit = () => {
-      if (save.disabled) return;
-      save.disabled = cancel.disabled = true;
-      area.readOnly = true;
-      save.classList.add("pending");
-      api("PATCH", "/api/trades/" + encodeURIComponent(trade.id), { note: area.value }).then((saved) => {
-        const list = state.data ? state.data.results : [];
-        const at = list.findIndex((t) => t.id === saved.id);
-        if (at >= 0) list[at] = saved;
-        const said = savedText(saved);
-        announce(said + " " + (saved.note ? "The note on the " : "No note any more on the ") + rowTexts(saved).name + ".");
-        if (td.isConnected) close(saved, said);
-        else editors.delete(trade.id);
-      }).catch((e) => {
-        save.disabled = cancel.disabled = false;
-        area.readOnly = false;
-        error.textContent = "Not saved: " + e.message;
-        error.hidden = false;
-        area.setAttribute("aria-invalid", "true");
-        area.setAttribute("aria-describedby", [error.id, count.id, keys.id].join(" "));
-        area.focus();
-      }).finally(() => save.classList.remove("pending"));
-    };
-    const fit = () => {
-      // As tall as the text (up to about 14 lines, then it scrolls): a note is read whole while written.
-      area.style.height = "";
-      area.style.height = Math.min(area.scrollHeight + 2, 320) + "px";
-    };
-    area.addEventListener("input", () => {
-      count.textContent = noteCount(area.value, noteMax);
-      count.classList.toggle("full", area.value.length >= noteMax);
-      if (!error.hidden) {
-        // What was refused is being changed: the refusal no longer describes the text.
-        error.hidden = true;
-        area.removeAttribute("aria-invalid");
-        area.setAttribute("aria-describedby", [count.id, keys.id].join(" "));
-      }
-      fit();
-    });
-    area.addEventListener("keydown", (ev) => {
-      if (ev.key === "Escape" && !save.disabled) {
-        ev.preventDefault();
-        close(null, "");
-      } else if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
-        ev.preventDefault();
-        submit();
-      }
-    });
-    save.addEventListener("click", submit);
-    cancel.addEventListener("click", () => close(null, ""));
-    fit();
-    area.focus();
-    area.setSelectionRange(area.value.length, area.value.length);
   }
 
   function announce(text) {
@@ -298,12 +188,6 @@ function start(root) {
     requestAnimationFrame(() => {
       el.announce.textContent = text;
     });
-  }
-
-  /** Whether notes being written may be left (asked when one has changed). */
-  function mayLeave() {
-    const changed = [...editors.values()].some((e) => e.area.isConnected && e.area.value !== e.original);
-    return !changed || window.confirm("Leave the note you are writing unsaved?");
   }
 
   // ---- talking to the API ----
@@ -424,7 +308,7 @@ function start(root) {
     settle = 0;
     const filters = readFilters();
     if (same(filters, state.filters)) return;
-    if (!mayLeave()) {
+    if (!notes.mayLeave()) {
       showFilters(state.filters);
       return;
     }
@@ -446,7 +330,7 @@ function start(root) {
     apply();
   });
   const clear = () => {
-    if (!isFiltered(state.filters) || !mayLeave()) return;
+    if (!isFiltered(state.filters) || !notes.mayLeave()) return;
     showFilters(NO_FILTERS);
     go({ ...NO_FILTERS }, 1, true);
   };
@@ -462,7 +346,7 @@ function start(root) {
     if (!a || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
     ev.preventDefault();
     const page = Number(a.dataset.page);
-    if (page === state.page || !mayLeave()) return;
+    if (page === state.page || !notes.mayLeave()) return;
     state.focusSummary = true;
     go(state.filters, page, true);
   });

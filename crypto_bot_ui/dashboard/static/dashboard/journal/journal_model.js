@@ -162,7 +162,13 @@ export function emptyText(filters) {
 }
 
 const QUOTES = ["FDUSD", "USDT", "USDC", "TUSD", "BUSD", "DAI", "USD", "EUR", "GBP", "TRY", "BRL", "BTC", "ETH", "BNB"];
-const CENT_ASSETS = new Set(["USDT", "USDC", "FDUSD", "TUSD", "BUSD", "DAI", "USD", "EUR", "GBP", "TRY", "BRL"]); // bot/marks.py
+// Quote assets shown in cents: the server's list (bot_api.models.CENT_ASSETS), given by the page's config.
+let CENT_ASSETS = new Set(["USDT", "USDC", "FDUSD", "TUSD", "BUSD", "DAI", "USD", "EUR", "GBP", "TRY", "BRL"]);
+
+/** Take the server's list of quote assets shown in cents (the page's config). */
+export function useCentAssets(list) {
+  if (Array.isArray(list) && list.length) CENT_ASSETS = new Set(list);
+}
 
 /** A symbol's quote asset ("BTCUSDT" -> "USDT"), "" when it is not one of the known ones. */
 export function quoteOf(symbol) {
