@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, Max, Min
+from django.db.models import Max, Min
 
 from crypto_bot_ui.analytics.performance import PeriodRow, performance
 from crypto_bot_ui.analytics.periods import Period
@@ -87,10 +87,10 @@ def equity_series(
     if until is not None:
         points = points.filter(taken_at__lt=until)
     points = points.order_by()
-    span = points.aggregate(first=Min("taken_at"), last=Max("taken_at"), count=Count("id"))
-    if not span["count"]:
+    span = points.aggregate(first=Min("taken_at"), last=Max("taken_at"))
+    if span["first"] is None:
         return 0, []
-    if span["count"] <= MAX_POINTS:
+    if points[:MAX_POINTS + 1].count() <= MAX_POINTS:  # counts no further than it needs to
         return 0, _summed(points.order_by("taken_at", "seq").values_list("taken_at", "bot_id", "equity"))
     seconds = (span["last"] - span["first"]).total_seconds()
     step = next((s for s in STEPS if seconds / s <= MAX_POINTS), STEPS[-1])

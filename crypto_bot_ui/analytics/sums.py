@@ -44,9 +44,12 @@ class _Fraction(Func):
     places SQLite holds of it: 15 significant digits in all, as Django reads a stored amount back
     (1234567.12345678 keeps 8 places, 123456789.123 six), so a sum is the sum of what a page reads."""
 
-    template = ("CAST(ROUND(ROUND(%(expressions)s - CAST(%(expressions)s AS INTEGER), "
+    # Below 1e7 (every real amount) all 8 places are held: the short way, without the digit count.
+    template = ("CASE WHEN ABS(%(expressions)s) < 10000000 "
+                "THEN CAST(ROUND((%(expressions)s - CAST(%(expressions)s AS INTEGER)) * 100000000) AS INTEGER) "
+                "ELSE CAST(ROUND(ROUND(%(expressions)s - CAST(%(expressions)s AS INTEGER), "
                 "MAX(0, MIN(8, 15 - length(CAST(ABS(CAST(%(expressions)s AS INTEGER)) AS TEXT))))) * 100000000) "
-                "AS INTEGER)")
+                "AS INTEGER) END")
     output_field = BigIntegerField()
 
 
@@ -66,45 +69,17 @@ def money_sum(field: str, *, filter: Q | None = None) -> Sum | Func:
 
 
 def money(value: Any) -> Decimal:
-    """A `money_sum` result as a Decimal (0 for the empty sum's NULL); adds up as partial sums do."""
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, str):
-        value = split_total(value)
-    if isinstance(value, SplitTotal):
-        return value.decimal()
-    return Decimal(value)  # an int 0: nothing added up
+    """A `money_sum` result as a Decimal (0 for the empty sum's NULL)."""
+    total = split_total(value)
+    return total if isinstance(total, Decimal) else Decimal(total)
 
 
-class SplitTotal:
-    """A SQLite money sum kept in its two integer parts, so that adding sums stays exact."""
-
-    __slots__ = ("fraction", "whole")
-
-    def __init__(self, whole: int = 0, fraction: int = 0) -> None:
-        self.whole, self.fraction = whole, fraction
-
-    def __add__(self, other: object) -> SplitTotal:
-        if other == 0:
-            return self
-        if not isinstance(other, SplitTotal):
-            return NotImplemented
-        return SplitTotal(self.whole + other.whole, self.fraction + other.fraction)
-
-    __radd__ = __add__
-
-    def decimal(self) -> Decimal:
-        """The exact total."""
-        return Decimal(self.whole) + Decimal(self.fraction).scaleb(-UNIT_PLACES)
-
-
-def split_total(value: Any) -> SplitTotal | Decimal | Any:
-    """A raw money sum as it can be added up exactly: SQLite's "whole:fraction" text as a SplitTotal."""
+def split_total(value: Any) -> Any:
+    """A raw money sum as an exact Decimal (SQLite's "whole:fraction" text read; PostgreSQL's Decimal
+    kept; None the empty sum's 0); anything else (a count) as it is."""
     if isinstance(value, str) and ":" in value:
         whole, fraction = value.split(":")
-        return SplitTotal(int(whole), int(fraction))
+        return Decimal(int(whole)) + Decimal(int(fraction)).scaleb(-UNIT_PLACES)
     return Decimal(0) if value is None else value
 
 
