@@ -1,5 +1,5 @@
-"""The curves of the analytics page (selectors): cumulative realized P&L per period, and the equity
-curve (summed over the bots) with its drawdown and the deepest one's dates."""
+"""The equity curve of the analytics page (a selector): summed over the bots, with its drawdown and
+the deepest one's dates. (The cumulative realized P&L comes with the periods: performance.py.)"""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Max, Min
 
-from crypto_bot_ui.analytics.performance import PeriodRow, performance
-from crypto_bot_ui.analytics.periods import Period
 from crypto_bot_ui.trades.models import EquitySnapshot
 
 MAX_POINTS = 2000
@@ -46,32 +43,18 @@ class Drawdown:
 
 @dataclass(frozen=True)
 class Curves:
-    """Cumulative realized P&L at the end of each period, the equity curve and its deepest drawdown."""
+    """The equity curve (`step_seconds` apart, 0: every recorded point) and its deepest drawdown."""
 
-    cumulative: list[tuple[datetime, Decimal]]
     step_seconds: int
     equity: list[Point]
     max_drawdown: Drawdown | None
 
 
-def cumulative(rows: list[PeriodRow]) -> list[tuple[datetime, Decimal]]:
-    """Each period's start with the realized P&L from the range's start to that period's end."""
-    running, points = Decimal(0), []
-    for row in rows:
-        running += row.totals.realized_pnl
-        points.append((row.period_start, running))
-    return points
-
-
-def curves(
-    *, bot_id: str | None, period: Period, zone: ZoneInfo, since: datetime | None = None,
-    until: datetime | None = None,
-) -> Curves:
-    """The curves of one bot (None: every bot) in since <= time < until."""
-    rows = performance(bot_id=bot_id, period=period, zone=zone, since=since, until=until)
+def curves(*, bot_id: str | None, since: datetime | None = None, until: datetime | None = None) -> Curves:
+    """The equity curve of one bot (None: every bot) in since <= time < until."""
     step, series = equity_series(bot_id=bot_id, since=since, until=until)
     points = with_drawdown(series)
-    return Curves(cumulative=cumulative(rows), step_seconds=step, equity=points, max_drawdown=deepest(points))
+    return Curves(step_seconds=step, equity=points, max_drawdown=deepest(points))
 
 
 def equity_series(

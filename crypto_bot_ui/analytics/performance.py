@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Q, QuerySet
@@ -37,10 +38,12 @@ class RangeTooLongError(ValueError):
 
 @dataclass(frozen=True)
 class PeriodRow:
-    """One period: its first instant in the zone, and its figures."""
+    """One period: its first instant in the zone, its figures, and the realized P&L from the range's
+    start to the period's end (`cumulative_pnl`: the running sum of the rows' own figures)."""
 
     period_start: datetime
     totals: Totals
+    cumulative_pnl: Decimal = Decimal(0)
 
 
 def trades_in(*, bot_id: str | None, since: datetime | None, until: datetime | None) -> QuerySet[Trade]:
@@ -65,8 +68,12 @@ def performance(
         return []
     first = key_of(since, zone, period) if since is not None else min(periods)
     last = key_of(until - EPSILON, zone, period) if until is not None else max(periods)
-    keys = list(_bounded(keys_between(first, last, period)))
-    return [PeriodRow(period_start=period_start(key, zone), totals=periods.get(key, Totals())) for key in keys]
+    rows, running = [], Decimal(0)
+    for key in _bounded(keys_between(first, last, period)):
+        totals = periods.get(key, Totals())
+        running += totals.realized_pnl
+        rows.append(PeriodRow(period_start=period_start(key, zone), totals=totals, cumulative_pnl=running))
+    return rows
 
 
 def _periods(trades: QuerySet[Trade], *, period: Period, zone: ZoneInfo) -> dict[date, Totals]:

@@ -131,7 +131,8 @@ def _period_rows(q: dict[str, Any]) -> list[shapes.PeriodResponse]:
     rows = performance(bot_id=q["bot"], period=Period(q["period"]), zone=q["zone"], since=q.get("since"),
                        until=q.get("until"))
     return [shapes.PeriodResponse(period_start=r.period_start, realized_pnl=r.totals.realized_pnl, fees=r.totals.fees,
-                                  trade_count=r.totals.trade_count, wins=r.totals.wins, losses=r.totals.losses)
+                                  trade_count=r.totals.trade_count, wins=r.totals.wins, losses=r.totals.losses,
+                                  cumulative_pnl=r.cumulative_pnl)
             for r in rows]
 
 
@@ -152,7 +153,7 @@ class PerformanceView(KnownQueryParamsMixin, APIView):
         return Response(shapes.PerformanceResponse(rows).model_dump(mode="json"))
 
 
-PERFORMANCE_COLUMNS = ("period_start", "realized_pnl", "fees", "trade_count", "wins", "losses")
+PERFORMANCE_COLUMNS = ("period_start", "realized_pnl", "fees", "trade_count", "wins", "losses", "cumulative_pnl")
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -174,7 +175,7 @@ class PerformanceCsvView(KnownQueryParamsMixin, APIView):
         writer.writerow(PERFORMANCE_COLUMNS)
         for row in rows:
             writer.writerow([row.period_start.isoformat(), plain(row.realized_pnl), plain(row.fees), row.trade_count,
-                             row.wins, row.losses])
+                             row.wins, row.losses, plain(row.cumulative_pnl)])
         return _csv(buffer.getvalue(), f"performance-{q['period']}.csv")
 
 
@@ -230,22 +231,17 @@ class DistributionView(KnownQueryParamsMixin, APIView):
 
 @method_decorator(never_cache, name="dispatch")
 class CurveView(KnownQueryParamsMixin, APIView):
-    """Cumulative realized P&L and the equity curve with its drawdown."""
+    """The equity curve with its drawdown."""
 
-    query_serializer = PeriodQuery
+    query_serializer = RangeQuery
 
-    @extend_schema(parameters=[PeriodQuery], responses={200: shapes.CurveResponse, **BAD})
+    @extend_schema(parameters=[RangeQuery], responses={200: shapes.CurveResponse, **BAD})
     def get(self, request: Request) -> Response:
-        """The curves of the range; the equity from the recorded equity points (every bot's summed)."""
-        q = _query(request, PeriodQuery)
-        try:
-            found = curves(bot_id=q["bot"], period=Period(q["period"]), zone=q["zone"], since=q.get("since"),
-                           until=q.get("until"))
-        except RangeTooLongError as exc:
-            return _too_long(exc)
+        """From the recorded equity points, every bot's summed (each one's last value carried on)."""
+        q = _query(request, RangeQuery)
+        found = curves(bot_id=q["bot"], since=q.get("since"), until=q.get("until"))
         deepest = found.max_drawdown
         body = shapes.CurveResponse(
-            cumulative=[shapes.CumulativePoint(period_start=at, realized_pnl=pnl) for at, pnl in found.cumulative],
             step_seconds=found.step_seconds,
             equity=[shapes.CurvePoint(at=p.at, equity=p.equity, drawdown=p.drawdown, drawdown_pct=p.drawdown_pct)
                     for p in found.equity],

@@ -22,7 +22,8 @@ class Shape(BaseModel):
 
 class PeriodResponse(Shape):
     """One period: `period_start` its first instant in the asked time zone (with its offset); money
-    in the quote asset; `wins`/`losses` count closing trades (sells) that made or lost money."""
+    in the quote asset; `wins`/`losses` count closing trades (sells) that made or lost money;
+    `cumulative_pnl` the realized P&L from the range's first period through this one."""
 
     period_start: datetime
     realized_pnl: Amount
@@ -30,6 +31,7 @@ class PeriodResponse(Shape):
     trade_count: int
     wins: int
     losses: int
+    cumulative_pnl: Amount
 
 
 class PerformanceResponse(RootModel[list[PeriodResponse]]):
@@ -94,13 +96,6 @@ class DistributionResponse(Shape):
     mean_loss_seconds: int | None
 
 
-class CumulativePoint(Shape):
-    """Realized P&L from the range's start to the end of the period starting at `period_start`."""
-
-    period_start: datetime
-    realized_pnl: Amount
-
-
 class CurvePoint(Shape):
     """The equity at `at` (each bot's last point summed) and how far below its running peak."""
 
@@ -121,11 +116,10 @@ class DrawdownResponse(Shape):
 
 
 class CurveResponse(Shape):
-    """Cumulative realized P&L per period, and the equity curve with its deepest drawdown (null: it
-    never fell): every recorded point when there are at most 2000 (`step_seconds` 0), else one per
-    `step_seconds` (10 s to a day, in UTC; a day at most, so a history of over 2000 days has more points)."""
+    """The equity curve (every bot's equity summed) with its deepest drawdown (null: it never fell):
+    every recorded point when there are at most 2000 (`step_seconds` 0), else one per `step_seconds`
+    (10 s to a day, in UTC; a day at most, so a history of over 2000 days has more points)."""
 
-    cumulative: list[CumulativePoint]
     step_seconds: int
     equity: list[CurvePoint]
     max_drawdown: DrawdownResponse | None

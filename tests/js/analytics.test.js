@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
-  addDays, axisText, barData, choiceOf, drawdownText, equityData, holdingLabel, isDate, keyText, pageQuery,
+  addDays, axisText, barData, choiceOf, cumulativeData, drawdownText, equityData, holdingLabel, isDate, keyText, pageQuery,
   periodLabel, queryOf, rangeOf, shares, stepText, tileTexts, todayIn, urlOf,
 } from "../../crypto_bot_ui/dashboard/static/dashboard/analytics/model.js";
 
@@ -50,6 +50,9 @@ test("bars are coloured by sign and placed on the period's local date", () => {
     { period_start: "2026-03-30T00:00:00+02:00", realized_pnl: "0" }]);
   assert.deepEqual(bars.map((b) => [b.time, b.value]), [["2026-03-29", -4.5], ["2026-03-30", 0]]);
   assert.notEqual(bars[0].color, bars[1].color);
+  assert.deepEqual(cumulativeData([{ period_start: "2026-03-29T00:00:00+01:00", realized_pnl: "-4.5", cumulative_pnl: "-4.5" },
+    { period_start: "2026-03-30T00:00:00+02:00", realized_pnl: "2", cumulative_pnl: "-2.5" }]),
+  [{ time: "2026-03-29", value: -4.5 }, { time: "2026-03-30", value: -2.5 }]); // the server's running sum
 });
 
 test("the drawdown is drawn below zero, never as -0", () => {

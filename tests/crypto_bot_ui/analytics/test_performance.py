@@ -74,6 +74,10 @@ def test_buckets_sum_to_the_total_and_match_a_recomputation(seed: int, make_trad
         assert {k: v for k, v in got.items() if v[2]} == dict(expected)
         assert sum((r.totals.realized_pnl for r in rows), Decimal(0)) == sum((t.realized_pnl for t in mine), Decimal(0))
         assert sum((r.totals.fees for r in rows), Decimal(0)) == sum((t.fee_in_quote for t in mine), Decimal(0))
+        running = Decimal(0)
+        for row in rows:  # the cumulative P&L is the running sum of the periods shown
+            running += row.totals.realized_pnl
+            assert row.cumulative_pnl == running
         for row in rows:  # each period starts where its local calendar says
             assert row.period_start.tzinfo == zone
             assert row.period_start.date() == local_key(row.period_start, zone, period)

@@ -47,10 +47,10 @@ def test_every_analytics_endpoint_needs_a_login(client: Client, keys: RedisKeys)
 def test_performance_per_local_day(viewer: Client, trades: None) -> None:
     utc = viewer.get("/api/performance?period=day").json()
     assert utc == [{"period_start": "2026-03-28T00:00:00Z", "realized_pnl": "10.5", "fees": "1.1",
-                    "trade_count": 2, "wins": 1, "losses": 0}]
+                    "trade_count": 2, "wins": 1, "losses": 0, "cumulative_pnl": "10.5"}]
     berlin = viewer.get("/api/performance?period=day&tz=Europe/Berlin&since=2026-03-28&until=2026-03-30").json()
-    assert [(p["period_start"], p["realized_pnl"], p["trade_count"]) for p in berlin] == [
-        ("2026-03-28T00:00:00+01:00", "0", 1), ("2026-03-29T00:00:00+01:00", "10.5", 1)]
+    assert [(p["period_start"], p["realized_pnl"], p["trade_count"], p["cumulative_pnl"]) for p in berlin] == [
+        ("2026-03-28T00:00:00+01:00", "0", 1, "0"), ("2026-03-29T00:00:00+01:00", "10.5", 1, "10.5")]
     month = viewer.get("/api/performance?period=month&bot=main&tz=Asia/Tokyo").json()
     assert [p["period_start"] for p in month] == ["2026-03-01T00:00:00+09:00"]
 
@@ -87,9 +87,7 @@ def test_breakdown_distribution_and_curve(viewer: Client, trades: None) -> None:
     assert [b["count"] for b in spread["holding"] if b["low_seconds"] == 900] == [1]  # 40 minutes
     assert spread["mean_win_seconds"] == 2400 and spread["mean_loss_seconds"] is None
     curve = viewer.get("/api/curve?tz=Europe/Berlin").json()
-    assert curve["cumulative"] == [{"period_start": "2026-03-28T00:00:00+01:00", "realized_pnl": "0"},
-                                   {"period_start": "2026-03-29T00:00:00+01:00", "realized_pnl": "10.5"}]
-    assert curve["equity"] == [] and curve["max_drawdown"] is None
+    assert curve == {"step_seconds": 0, "equity": [], "max_drawdown": None}
 
 
 def test_performance_csv(viewer: Client, trades: None) -> None:
@@ -97,8 +95,8 @@ def test_performance_csv(viewer: Client, trades: None) -> None:
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="performance-week.csv"' in response["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows == [["period_start", "realized_pnl", "fees", "trade_count", "wins", "losses"],
-                    ["2026-03-23T00:00:00+00:00", "10.5", "1.1", "2", "1", "0"]]
+    assert rows == [["period_start", "realized_pnl", "fees", "trade_count", "wins", "losses", "cumulative_pnl"],
+                    ["2026-03-23T00:00:00+00:00", "10.5", "1.1", "2", "1", "0", "10.5"]]
 
 
 async def a_snapshot() -> StatusEvent:
@@ -133,7 +131,7 @@ def test_allocation_and_portfolio_from_the_bots_snapshots(
 
 
 RANGED = ("/api/performance", "/api/performance.csv", "/api/breakdown", "/api/distribution", "/api/curve")
-PERIODIC = ("/api/performance", "/api/performance.csv", "/api/curve")
+PERIODIC = ("/api/performance", "/api/performance.csv")
 EVERY = (*RANGED, "/api/allocation", "/api/portfolio.csv")
 
 

@@ -117,7 +117,7 @@ function start(root) {
     if (!quiet) say("Loading…");
     const parts = {
       periods: urlOf("/api/performance", q), total: urlOf("/api/breakdown", plain),
-      spread: urlOf("/api/distribution", plain), curve: urlOf("/api/curve", q),
+      spread: urlOf("/api/distribution", plain), curve: urlOf("/api/curve", plain),
     };
     const jobs = Object.entries(parts).map(([key, url]) => getJson(url).then((body) => {
       if (token !== A.token) return;
@@ -268,13 +268,13 @@ function start(root) {
     rows($("tb-periods").tBodies[0], list.slice().reverse().map((r) => [periodLabel(r.period_start, period),
       { text: fmtSigned(r.realized_pnl, A.decimals), sign: signOf(r.realized_pnl) }, fmtMoney(r.fees, A.decimals),
       String(r.trade_count), String(r.wins), String(r.losses)]));
+    const last = list.length ? list[list.length - 1].cumulative_pnl : null;
+    el.cumulativeNote.textContent = last === null ? "No trades in this range." : "Ends at " + fmtSigned(last, A.decimals) +
+      " after " + list.length + " " + period + (list.length === 1 ? "" : "s") + ".";
     if (time) time.periods(list);
   }
   function renderCurve() {
-    const curve = A.data.curve || { cumulative: [], equity: [], step_seconds: 0, max_drawdown: null };
-    const last = curve.cumulative.length ? curve.cumulative[curve.cumulative.length - 1].realized_pnl : null;
-    el.cumulativeNote.textContent = last === null ? "No trades in this range." : "Ends at " + fmtSigned(last, A.decimals) +
-      " after " + curve.cumulative.length + " " + A.choice.period + (curve.cumulative.length === 1 ? "" : "s") + ".";
+    const curve = A.data.curve || { equity: [], step_seconds: 0, max_drawdown: null };
     const eq = curve.equity;
     el.equityNote.textContent = eq.length ? "From " + fmtMoney(eq[0].equity, A.decimals) + " to " +
       fmtMoney(eq[eq.length - 1].equity, A.decimals) + "; deepest drawdown " + drawdownText(curve.max_drawdown, A.decimals, tz) +

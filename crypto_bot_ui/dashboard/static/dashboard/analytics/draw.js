@@ -44,14 +44,14 @@ export function createTimeCharts(LC, boxes, tzOf) {
     periods(rows) {
       bars.setData(barData(rows));
       periods.timeScale().fitContent();
+      cumulative.setData(cumulativeData(rows));
+      cumulativeChart.timeScale().fitContent();
     },
     curve(body) {
       const { equity: e, drawdown: d } = equityData(body.equity);
       equity.setData(e);
       drawdown.setData(d);
       equityChart.timeScale().fitContent();
-      cumulative.setData(cumulativeData(body.cumulative));
-      cumulativeChart.timeScale().fitContent();
     },
   };
 }

@@ -113,8 +113,8 @@ export function barData(rows) {
   });
 }
 
-/** The cumulative realized P&L line, one point per period. */
-export const cumulativeData = (points) => points.map((p) => ({ time: String(p.period_start).slice(0, 10), value: toNum(p.realized_pnl) }));
+/** The cumulative realized P&L line, one point per period (the server's running sum). */
+export const cumulativeData = (rows) => rows.map((r) => ({ time: String(r.period_start).slice(0, 10), value: toNum(r.cumulative_pnl) }));
 
 /** The equity line and the drawdown (as a negative percentage) in Unix seconds. */
 export function equityData(points) {
