@@ -103,10 +103,15 @@ def test_phone_layout_fits_390_px_with_positions_open_and_close_works(
         widths = page.evaluate("() => [document.documentElement.scrollWidth, document.body.scrollWidth]")
         assert max(widths) <= PHONE["width"], widths
         close = page.locator("#positions tr .btn-close").first
-        # The busy bot opens and closes positions all the time: wait for a row that is there now.
-        expect(close).to_be_visible(timeout=30_000)
-        box = close.bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        # The busy bot opens and closes positions all the time: measure a button in the same moment it
+        # is found (between a locator's check and its measuring, the row may have gone).
+        box = page.wait_for_function("""() => {
+            const button = document.querySelector('#positions tr .btn-close');
+            if (!button || !button.offsetParent) return null;
+            const r = button.getBoundingClientRect();
+            return {x: r.x, width: r.width};
+        }""", timeout=30_000).json_value()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
         page.screenshot(path=str(artifacts_dir / f"phone-{role}.png"), full_page=True)
         if role == "viewer":
             expect(close).to_be_disabled()
