@@ -66,9 +66,9 @@ def keys_between(first: date, last: date, period: Period) -> Iterator[date]:
         key = next_key(key, period)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Totals:
-    """What a period (or a slice) adds up to: realized P&L and fees in the quote asset, fills, and
+    """What a period adds up to: realized P&L and fees in the quote asset, fills, and
     closing fills (sells) won and lost."""
 
     realized_pnl: Decimal = field(default_factory=Decimal)
@@ -77,19 +77,11 @@ class Totals:
     wins: int = 0
     losses: int = 0
 
-    def add(self, other: Totals) -> None:
-        """Add another's figures to these."""
-        self.realized_pnl += other.realized_pnl
-        self.fees += other.fees
-        self.trade_count += other.trade_count
-        self.wins += other.wins
-        self.losses += other.losses
-
 
 @dataclass(frozen=True)
 class Slice:
-    """One slice of UTC time the database summed: where it starts (Unix seconds) and its figures,
-    as the database gave them (money as Decimals, or as integer units on SQLite: see sums.py)."""
+    """One slice of UTC time the database summed: where it starts (Unix seconds) and its figures
+    (money as exact Decimals, see sums.py; counts as ints)."""
 
     start: int
     figures: tuple[Any, ...]

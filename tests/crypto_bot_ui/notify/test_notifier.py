@@ -48,6 +48,13 @@ def hook() -> Iterator[tuple[str, Received]]:
         yield receiver
 
 
+async def registered(redis: Redis, prefix: str, bot_id: str) -> tuple[RedisKeys, EventPublisher]:
+    """A bot in the registry (a minute's heartbeat) and the publisher of its events."""
+    keys = RedisKeys(prefix=prefix, bot_id=bot_id)
+    await announce(redis, keys, ttl_ms=60_000)
+    return keys, EventPublisher(redis, keys)
+
+
 @asynccontextmanager
 async def running(notifier: Notifier, redis: Redis, keys: RedisKeys) -> AsyncIterator[Notifier]:
     """The notifier running until the block ends, its groups on `keys`' streams made."""
@@ -81,9 +88,7 @@ def make(redis_url: str, keys: RedisKeys, **env: str) -> Notifier:
 async def test_each_trade_and_state_change_is_posted_once(
         redis: Redis, redis_url: str, redis_prefix: str, hook: tuple[str, Received]) -> None:
     url, received = hook
-    keys = RedisKeys(prefix=redis_prefix, bot_id="alpha")
-    await announce(redis, keys, ttl_ms=60_000)
-    publisher = EventPublisher(redis, keys)
+    keys, publisher = await registered(redis, redis_prefix, "alpha")
     async with running(make(redis_url, keys, NOTIFY_WEBHOOK_URL=url), redis, keys):
         await publisher.publish(trade(1))
         await publisher.publish(trade(2, Side.SELL, "12.5"))
@@ -108,9 +113,7 @@ async def test_a_failing_webhook_is_retried_and_delivers_in_order(
         redis: Redis, redis_url: str, redis_prefix: str, hook: tuple[str, Received]) -> None:
     url, received = hook
     received.fail_next(2)
-    keys = RedisKeys(prefix=redis_prefix, bot_id="beta")
-    await announce(redis, keys, ttl_ms=60_000)
-    publisher = EventPublisher(redis, keys)
+    keys, publisher = await registered(redis, redis_prefix, "beta")
     notifier = make(redis_url, keys, NOTIFY_WEBHOOK_URL=url)
     async with running(notifier, redis, keys):
         for dispatcher in notifier.dispatchers:
@@ -125,9 +128,7 @@ async def test_a_failing_webhook_is_retried_and_delivers_in_order(
 async def test_events_read_again_after_a_restart_make_nothing_twice(
         redis: Redis, redis_url: str, redis_prefix: str, hook: tuple[str, Received]) -> None:
     url, received = hook
-    keys = RedisKeys(prefix=redis_prefix, bot_id="gamma")
-    await announce(redis, keys, ttl_ms=60_000)
-    publisher = EventPublisher(redis, keys)
+    keys, publisher = await registered(redis, redis_prefix, "gamma")
     async with running(make(redis_url, keys, NOTIFY_WEBHOOK_URL=url), redis, keys):
         await publisher.publish(trade(1, bot="gamma"))
         await asyncio.to_thread(received.wait_posts, 1)
@@ -142,9 +143,7 @@ async def test_events_read_again_after_a_restart_make_nothing_twice(
 async def test_apprise_urls_each_get_the_notifications(
         redis: Redis, redis_url: str, redis_prefix: str, hook: tuple[str, Received]) -> None:
     url, received = hook
-    keys = RedisKeys(prefix=redis_prefix, bot_id="delta")
-    await announce(redis, keys, ttl_ms=60_000)
-    publisher = EventPublisher(redis, keys)
+    keys, publisher = await registered(redis, redis_prefix, "delta")
     apprise_url = url.replace("http://", "json://")  # Apprise's generic JSON webhook, at the local receiver
     async with running(make(redis_url, keys, NOTIFY_URLS=f"{apprise_url}, {apprise_url}?x=2"), redis, keys):
         await publisher.publish(trade(1, Side.SELL, "-3.25", bot="delta"))
