@@ -32,6 +32,8 @@ from bot_api.events import (
     MarksData,
     OrderSkippedData,
     OrderSkippedEvent,
+    PortfolioData,
+    PortfolioEvent,
     PositionData,
     PriceData,
     PriceUpdateEvent,
@@ -193,9 +195,9 @@ class TradingEngine:
             raise
         for fill in fills:  # one per fee asset: usually exactly one
             await self._book(fill, reason)
-        # A fill changes cash, positions and P&L: push the authoritative snapshot so no screen
-        # has to redo the bot's money arithmetic.
-        await self._emit_status()
+        # A fill changes cash, positions and P&L: push the authoritative figures so no screen has
+        # to redo the bot's money arithmetic; only what changed (the whole status is ~20 KB).
+        await self._emit(PortfolioEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=self._portfolio(symbol)))
 
     async def _book(self, fill: Fill, reason: str) -> None:
         try:
@@ -228,16 +230,7 @@ class TradingEngine:
     def snapshot(self) -> StatusEvent:
         """The full status as of the last emitted event (its seq is the current seq)."""
         prices = dict(self.prices)
-        positions = [
-            PositionData(
-                symbol=symbol,
-                qty=position.qty,
-                avg_entry=position.avg_entry,
-                mark_price=prices.get(symbol, position.avg_entry),
-                unrealized_pnl=position.unrealized(prices.get(symbol)),
-            )
-            for symbol, position in sorted(self.portfolio.positions.items())
-        ]
+        positions = [p for p in (self._position(symbol, prices) for symbol in sorted(self.portfolio.positions)) if p]
         data = StatusData(
             state=self.state,
             reason=self.reason,
@@ -262,6 +255,25 @@ class TradingEngine:
             candle_interval=self.candles.interval,
         )
         return StatusEvent(seq=self._seq or None, bot=self.settings.bot_id, data=data)
+
+    def _position(self, symbol: str, prices: dict[str, Decimal]) -> PositionData | None:
+        """A symbol's open position as screens show it (None: flat)."""
+        position = self.portfolio.positions.get(symbol)
+        if position is None:
+            return None
+        return PositionData(symbol=symbol, qty=position.qty, avg_entry=position.avg_entry,
+                            mark_price=prices.get(symbol, position.avg_entry),
+                            unrealized_pnl=position.unrealized(prices.get(symbol)))
+
+    def _portfolio(self, symbol: str) -> PortfolioData:
+        """The account after a fill in `symbol`: the status's figures a fill changes."""
+        prices = dict(self.prices)
+        equity = self.portfolio.equity(prices)
+        return PortfolioData(
+            positions={symbol: self._position(symbol, prices)}, pnl=self.portfolio.pnl(prices),
+            cash=self.portfolio.cash, equity=equity, trade_count=self.trade_count,
+            stats=self.portfolio.stats.data(), risk=self.risk.data(equity), marks=self._marks(prices),
+        )
 
     def _marks(self, prices: dict[str, Decimal]) -> MarksData:
         """The account as screens show it, at `prices` (see bot.marks)."""

@@ -234,6 +234,21 @@ class StatusData(ContractModel):
     """Set (false) only on a status sent in answer to a `resume` that could not be replayed."""
 
 
+class PortfolioData(ContractModel):
+    """The account after a fill: what a trade changed, so a page that has the status stays exact
+    without the whole snapshot (~20 KB) going to every socket with every trade."""
+
+    positions: dict[Symbol, PositionData | None]
+    """The positions the fill changed: each one as it is now, null when it was closed."""
+    pnl: PnlData
+    cash: Money
+    equity: Money
+    trade_count: int
+    stats: StatsData | None = None
+    risk: RiskData | None = None
+    marks: MarksData | None = None
+
+
 class StatusChangeData(ContractModel):
     """The bot moved between running and stopped."""
 
@@ -399,6 +414,15 @@ class TradeExecutedEvent(Envelope):
     data: TradeData
 
 
+class PortfolioEvent(Envelope):
+    """The account after a fill (follows its `trade_executed` events): the status's figures that
+    changed, applied to the page's copy of the last status."""
+
+    state_change: ClassVar[bool] = True
+    type: Literal["portfolio"] = "portfolio"
+    data: PortfolioData
+
+
 class BotControlEvent(Envelope):
     """The result of a command (stored: the audit log's outcome)."""
 
@@ -476,6 +500,7 @@ BotEvent = (
     | StatusChangeEvent
     | PriceUpdateEvent
     | TradeExecutedEvent
+    | PortfolioEvent
     | BotControlEvent
     | EquitySnapshotEvent
     | OrderSkippedEvent

@@ -10,12 +10,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crypto_bot_ui.settings")
 # Django must be set up before anything imports models (consumers, auth middleware).
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from crypto_bot_ui.core.origin import SameOriginValidator  # noqa: E402
 from crypto_bot_ui.core.proxy import TrustedProxyMiddleware  # noqa: E402
+from crypto_bot_ui.core.socket_session import socket_auth_stack  # noqa: E402
 from crypto_bot_ui.dashboard.routing import websocket_urlpatterns  # noqa: E402
 
 # Outermost: scope["client"] is the peer, or X-Forwarded-For's client when the peer is in
@@ -26,13 +26,13 @@ application = TrustedProxyMiddleware(
             "http": django_asgi_app,
             # Host in ALLOWED_HOSTS, then Origin == Host (port included), then the session user.
             "websocket": AllowedHostsOriginValidator(
-                SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+                SameOriginValidator(socket_auth_stack(URLRouter(websocket_urlpatterns)))
             ),
         }
     )
 )
 
-# Full garbage collections walked every object of the process (Django, Twisted, a thousand
+# Full garbage collections walked every object of the process (Django, the server, a thousand
 # sockets' state) and froze the event loop for up to 270 ms under load: the p99 of every socket.
 # The startup heap is moved out of the collector's sight, and full collections come 100x less
 # often (young generations still run as usual; docs/benchmarks.md has the figures).

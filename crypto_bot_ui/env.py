@@ -134,6 +134,8 @@ class ServeSettings(EnvSettings):
     """the address the dashboard is served on (the Docker image sets `0.0.0.0`)"""
     web_port: int = Field(8000, ge=1, le=65535, alias="WEB_PORT")
     """its port"""
+    web_server: Literal["uvicorn", "daphne"] = Field("uvicorn", alias="WEB_SERVER")
+    """the ASGI server: `uvicorn` (the fastest that passes every test, docs/benchmarks.md) or `daphne`"""
 
 
 def _recorder_name() -> str:

@@ -1,4 +1,4 @@
-"""Start the real services (bot, recorder, Daphne) as child processes for end-to-end tests."""
+"""Start the real services (bot, recorder, web server) as child processes for end-to-end tests."""
 
 from __future__ import annotations
 
@@ -210,7 +210,7 @@ def running_stack(
             for name in services:
                 stack.start(name)
             if "web" in services:
-                wait_for(lambda: stack.health(), 30, "Daphne to answer /api/health")
+                wait_for(lambda: stack.health(), 30, "the web server to answer /api/health")
             if "bot" in services:
                 wait_for(lambda: (stack.health() or {}).get("bot") in {"running", "stopped"}, 30, "the bot")
             yield stack
@@ -282,7 +282,7 @@ def descendants(pid: int) -> set[int]:
 
 
 def rss_kib(pid: int) -> int:
-    """Resident memory of a process and its children (the shell runs Daphne)."""
+    """Resident memory of a process and its children (the shell runs the web server)."""
     total = 0
     for proc in [pid, *descendants(pid)]:
         try:

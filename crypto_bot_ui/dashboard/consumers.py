@@ -54,7 +54,7 @@ INBOUND_BURST = 60
 second, a resume per connection and the commands a person clicks."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Cursor:
     """What a socket has been sent: the last bot seq and the bot run its snapshot came from."""
 
@@ -177,9 +177,7 @@ class DashboardConsumer(GuardedSocket):
             del backlog[:]  # sent: not kept for the socket's lifetime
             while True:
                 # Whatever queued up while we were busy goes out together.
-                batch = [await sub.queue.get()]
-                while not sub.queue.empty():
-                    batch.append(sub.queue.get_nowait())
+                batch = await sub.queue.take_all()
                 if LAGGED in batch:
                     await self._cut_off("its queue overflowed")
                     return
@@ -242,7 +240,7 @@ class DashboardConsumer(GuardedSocket):
                 raws.append(frame.raw)
         self.window.sent(seq=cursor.seq or 0, events=events, nbytes=nbytes)
         for text in join_frames(raws):
-            await self.send(text_data=text)
+            await self.send_text(text)
 
     async def _resume(self, frame: Resume) -> None:
         """Continue this socket from the client's `last_seq`: replay, or a fresh status if gone.

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot_api.errors import ContractError, TransportError
 from bot_api.events import (
+    STATE_CHANGE_TYPES,
     BotPresenceData,
     BotPresenceEvent,
     BotSummaryData,
@@ -209,12 +210,13 @@ class BotFeed:
 
     def observe_frames(self, frames: list[Frame]) -> None:
         """Follow in the summary frames that reached the sockets without the live path (a catch-up):
-        every state change in order, and the newest price after the last status (a status resets
-        every figure; a price carries the whole account). Only those few are parsed again."""
+        every state change (statuses, the account after each fill) in order, and the newest price
+        after the last status (a status resets every figure; a price carries the whole account's
+        marks). Only those few are parsed again."""
         last_status = max((i for i, f in enumerate(frames) if f.is_status), default=-1)
         prices = [i for i, f in enumerate(frames) if f.type == "price_update" and i > last_status]
         for index, frame in enumerate(frames):
-            if frame.is_status or frame.type == "status_change" or (prices and index == prices[-1]):
+            if frame.type in STATE_CHANGE_TYPES or (prices and index == prices[-1]):
                 try:
                     self.observe(parse_event(frame.raw))
                 except ContractError:  # it was forwarded, so it parsed once: never expected

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 
-@dataclass
+@dataclass(slots=True)
 class Window:
     """Bot events sent on one socket and not yet acknowledged, in events and bytes."""
 
@@ -33,7 +33,9 @@ class Window:
     _bytes: int = 0
     _released_events: int = 0
     _released_bytes: int = 0
-    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _waiter: asyncio.Future[None] | None = None
+    """While the pump waits for an ack: what an ack that frees something resolves (no Event, with
+    its deque, held by every idle socket)."""
 
     @property
     def unacked_events(self) -> int:
@@ -42,7 +44,7 @@ class Window:
 
     @property
     def unacked_bytes(self) -> int:
-        """Bytes of events sent beyond the last ack (what Daphne may still hold for this socket)."""
+        """Bytes of events sent beyond the last ack (what the server may still hold for this socket)."""
         return self._bytes - self._released_bytes
 
     def sent(self, *, seq: int, events: int, nbytes: int) -> None:
@@ -81,7 +83,9 @@ class Window:
             released += 1
         if released:
             self._before_restart = max(0, self._before_restart - released)
-            self._changed.set()  # only an ack that frees something keeps a full window waiting
+            # Only an ack that frees something wakes a pump waiting on a full window.
+            if self._waiter is not None and not self._waiter.done():
+                self._waiter.set_result(None)
         return True
 
     def room(self) -> tuple[int, int]:
@@ -92,16 +96,18 @@ class Window:
 
     async def wait_for_ack(self, within: float) -> bool:
         """Wait for an ack that frees something; False if none came `within` seconds."""
-        self._changed.clear()
+        self._waiter = asyncio.get_running_loop().create_future()
         try:
             async with asyncio.timeout(within):
-                await self._changed.wait()
+                await self._waiter
         except TimeoutError:
             return False
+        finally:
+            self._waiter = None
         return True
 
 
-@dataclass
+@dataclass(slots=True)
 class InboundLimit:
     """A token bucket over every frame a socket sends (acks, resumes, commands, junk alike)."""
 

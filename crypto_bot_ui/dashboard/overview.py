@@ -49,9 +49,7 @@ class OverviewConsumer(GuardedSocket):
             # list and the summaries then come through the queue like any change.
             await self._send(self.relay.overview_frames())
             while True:
-                batch = [await sub.queue.get()]
-                while not sub.queue.empty():
-                    batch.append(sub.queue.get_nowait())
+                batch = await sub.queue.take_all()
                 if LAGGED in batch:
                     logger.info("closing a lagging overview socket of %s", self.scope["user"])
                     await self.close(code=CLOSE_LAGGED)
@@ -65,7 +63,7 @@ class OverviewConsumer(GuardedSocket):
 
     async def _send(self, frames: list[Frame]) -> None:
         for text in join_frames([frame.raw for frame in frames]):
-            await self.send(text_data=text)
+            await self.send_text(text)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """The overview takes no frames (a page's acks, if any, are ignored)."""

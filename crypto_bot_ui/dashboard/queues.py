@@ -63,11 +63,74 @@ def conflate(frames: list[Frame]) -> list[Frame]:
     return [f for i, f in enumerate(frames) if f.supersedes is None or newest[f.supersedes] == i]
 
 
+class Mailbox:
+    """One socket's bounded queue of frames (one reader: its pump).
+
+    Not an asyncio.Queue: that holds three deques and an Event (~3 KB) for every socket, most of
+    them idle. This holds a list, and a future only while its pump waits; `take_all` hands the pump
+    everything queued at one wake-up.
+    """
+
+    __slots__ = ("_items", "_waiter", "maxsize")
+
+    def __init__(self, maxsize: int = 0) -> None:
+        self._items: list[Frame | object] = []
+        self._waiter: asyncio.Future[None] | None = None
+        self.maxsize = maxsize
+        """Most items held (0: no bound)."""
+
+    def qsize(self) -> int:
+        """Items queued."""
+        return len(self._items)
+
+    def empty(self) -> bool:
+        """Whether nothing is queued."""
+        return not self._items
+
+    def put_nowait(self, item: Frame | object) -> None:
+        """Queue an item; asyncio.QueueFull when `maxsize` are queued."""
+        if self.maxsize and len(self._items) >= self.maxsize:
+            raise asyncio.QueueFull
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def get_nowait(self) -> Frame | object:
+        """The oldest item; asyncio.QueueEmpty when there is none."""
+        if not self._items:
+            raise asyncio.QueueEmpty
+        return self._items.pop(0)
+
+    def clear(self) -> None:
+        """Drop everything queued."""
+        self._items = []
+
+    async def get(self) -> Frame | object:
+        """The oldest item, once there is one."""
+        await self._wait()
+        return self.get_nowait()
+
+    async def take_all(self) -> list[Frame | object]:
+        """Every queued item, in order, once there is at least one."""
+        await self._wait()
+        items, self._items = self._items, []
+        return items
+
+    async def _wait(self) -> None:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+
+
 @dataclass(eq=False)
 class Subscription:
     """One socket's bounded queue of frames."""
 
-    queue: asyncio.Queue[Frame | object]
+    queue: Mailbox
     dropped: bool = False
 
     def offer(self, frame: Frame) -> None:
@@ -78,8 +141,7 @@ class Subscription:
             self.queue.put_nowait(frame)
         except asyncio.QueueFull:
             self.dropped = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
+            self.queue.clear()
             self.queue.put_nowait(LAGGED)
 
 

@@ -36,6 +36,7 @@ from crypto_bot_ui.dashboard.queues import (
     RECENT_MIN_CHARS,
     RECENT_TOTAL_CHARS,
     Frame,
+    Mailbox,
     Subscription,
 )
 from crypto_bot_ui.dashboard.summaries import summary_of
@@ -115,7 +116,7 @@ class Relay:
         feed = self.feed(bot_id)
         if feed is None:
             return None
-        sub = Subscription(queue=asyncio.Queue(maxsize=maxsize))
+        sub = Subscription(queue=Mailbox(maxsize))
         feed.watch(sub)
         return feed, sub
 
@@ -126,7 +127,7 @@ class Relay:
     def subscribe_overview(self, maxsize: int) -> Subscription:
         """Register an overview socket (it reads `overview_frames` first)."""
         self.start()
-        sub = Subscription(queue=asyncio.Queue(maxsize=maxsize))
+        sub = Subscription(queue=Mailbox(maxsize))
         self.overview.add(sub)
         return sub
 

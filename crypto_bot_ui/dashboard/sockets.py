@@ -119,11 +119,25 @@ class GuardedSocket(AsyncWebsocketConsumer):
             return  # closing: later frames would fail the same way
         try:
             await super().send(*args, **kwargs)
-        except RuntimeError as exc:
-            # The socket is closing (autobahn's Disconnected), or Daphne refused the frame (over
-            # --websocket-max-message-size); both are RuntimeErrors. Going on would leave a silent
-            # hole in this client's stream: a resume fills it.
-            self.send_failed = True
-            logger.warning("a frame could not be sent (%s: %s); closing the socket", type(exc).__name__, exc)
-            with contextlib.suppress(RuntimeError):
-                await self.close(code=CLOSE_LAGGED)
+        except (RuntimeError, OSError) as exc:
+            await self._could_not_send(exc)
+
+    async def send_text(self, text: str) -> None:
+        """Send one text frame straight to the server, as `send` does (the pumps' path: one frame
+        per socket per event, so no layers of Channels' own between it and the server)."""
+        if self.send_failed:
+            return
+        try:
+            await self.base_send({"type": "websocket.send", "text": text})
+        except (RuntimeError, OSError) as exc:
+            await self._could_not_send(exc)
+
+    async def _could_not_send(self, exc: BaseException) -> None:
+        # The socket is gone (Uvicorn's ClientDisconnected, an OSError; autobahn's Disconnected
+        # under Daphne, a RuntimeError), or Daphne refused the frame (over its
+        # --websocket-max-message-size). Going on would leave a silent hole in this client's
+        # stream: a resume fills it.
+        self.send_failed = True
+        logger.info("a frame could not be sent (%s: %s); closing the socket", type(exc).__name__, exc)
+        with contextlib.suppress(RuntimeError, OSError):
+            await self.close(code=CLOSE_LAGGED)

@@ -11,6 +11,7 @@ from bot_api.events import (
     Event,
     MarksData,
     PnlData,
+    PortfolioEvent,
     PriceUpdateEvent,
     StatusChangeEvent,
     StatusData,
@@ -49,6 +50,13 @@ def updated(summary: BotSummaryData, event: Event) -> BotSummaryData | None:
         return summary_of(event, online=summary.online, last_seen=summary.last_seen)
     if isinstance(event, PriceUpdateEvent) and event.data.marks is not None:
         return with_marks(summary, event.data.marks, event.seq)
+    if isinstance(event, PortfolioEvent):
+        data = event.data
+        stats = {} if data.stats is None else {"win_rate": data.stats.win_rate, "max_drawdown": data.stats.max_drawdown,
+                                                "max_drawdown_pct": data.stats.max_drawdown_pct}
+        summary = summary.model_copy(update={"pnl": data.pnl, "equity": data.equity, "trade_count": data.trade_count,
+                                             "last_seq": event.seq, **stats})
+        return summary if data.marks is None else with_marks(summary, data.marks, event.seq)
     if isinstance(event, StatusChangeEvent):
         return summary.model_copy(update={"state": event.data.state, "reason": event.data.reason,
                                           "last_seq": event.seq})

@@ -32,6 +32,7 @@ from bot_api.backoff import Backoff
 from bot_api.errors import ContractError
 from bot_api.events import (
     Envelope,
+    PortfolioEvent,
     PriceUpdateEvent,
     StatusChangeEvent,
     StatusEvent,
@@ -51,7 +52,7 @@ BLOCK_MS = 1000
 FORGET_IDLE_MS = 3_600_000
 CLAIM_IDLE_MS = 30_000
 """An entry another notifier has held this long without acknowledging it is taken over (it died)."""
-FROM_EVENTS = (StatusChangeEvent, StatusEvent, PriceUpdateEvent)
+FROM_EVENTS = (StatusChangeEvent, StatusEvent, PriceUpdateEvent, PortfolioEvent)
 """What is taken from the events stream (the trades come from the trades stream)."""
 
 

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from bot_api.events import (
     Envelope,
     MarksData,
+    PortfolioEvent,
     PriceUpdateEvent,
     StatusChangeEvent,
     StatusEvent,
@@ -82,9 +83,9 @@ def link_of(public_url: str, bot_id: str) -> str:
 def take_events(*, bot_id: str, events: Sequence[Envelope], routes: Routes, public_url: str) -> TakeResult:
     """Turn one batch of a bot's events (in seq order) into notifications, deliveries and firings."""
     result = TakeResult()
-    if all(isinstance(event, PriceUpdateEvent) for event in events) and not (
+    if all(isinstance(event, PriceUpdateEvent | PortfolioEvent) for event in events) and not (
             events and Alert.objects.filter(bot_id=bot_id, enabled=True).exists()):
-        return result  # prices only matter to alerts: no transaction at ten prices a second
+        return result  # prices (and the account) only matter to alerts: no transaction at ten a second
     with transaction.atomic():
         row, _ = BotWatch.objects.select_for_update().get_or_create(bot_id=bot_id)
         watch = Watch(online=row.online, exchange_offline=row.exchange_offline)
@@ -151,7 +152,7 @@ def _observations(events: Sequence[Envelope]) -> list[tuple[str, str, Observatio
         if isinstance(event, PriceUpdateEvent):
             seen.append(("price", event.data.symbol, Observation(at=event.ts, value=event.data.price), event.seq))
             marks = event.data.marks
-        elif isinstance(event, StatusEvent):
+        elif isinstance(event, StatusEvent | PortfolioEvent):
             marks = event.data.marks
         if marks is not None:
             if marks.today is not None:

@@ -1,8 +1,10 @@
 """`make bench`: our relay against the textbook Channels bridge and a plain `websockets` floor.
 
 Same Redis, same publisher (bot_api's EventPublisher, the one the bot uses), same load processes,
-one implementation at a time: ours (one Daphne), ours-2 (two Daphne processes, the clients split
-between them), the textbook Channels bridge and a plain `websockets` floor. Per scenario:
+one implementation at a time: ours (the production command: Uvicorn), ours-daphne and
+ours-granian (the same application under the other ASGI servers), ours-2 (two production web
+processes, the clients split between them), the textbook Channels bridge and a plain `websockets`
+floor. Per scenario:
 delivered/expected, duplicates, latency percentiles from publish to client receive, deliveries per
 second, peak RSS of each server process and the RSS an idle connection costs.
 
@@ -35,6 +37,9 @@ from bot.outbox import SNAPSHOT_INTERVAL
 from bot_api.events import (
     BotState,
     PnlData,
+    PortfolioData,
+    PortfolioEvent,
+    PositionData,
     PriceData,
     PriceUpdateEvent,
     Side,
@@ -49,7 +54,7 @@ from bot_api.publisher import EventPublisher
 from bot_api.redis_conn import connect
 from bot_api.settings import DEFAULT_REDIS_URL
 from scripts import embedded_redis
-from scripts.bench import report
+from scripts.bench import frames, report
 from scripts.bench.measure import Peak, Result, Scenario, cpu_of, rss_of, summarise
 from scripts.bench.servers import IMPLS, servers
 
@@ -61,6 +66,8 @@ LATE = 2.0
 RAMP_CLIENTS, RAMP_SECONDS = 100, 3.0
 RAMP = [25, 50, 100, 200, 400, 800, 1600, 3200]
 """Capacity: events per second to 100 clients (trades only), raised until one is lost or p99 > 250 ms."""
+RAMP_IMPLS = ("ours", "ours-2", "floor", "textbook")
+"""Who climbs the ramp (the other servers' scenarios are enough to choose between them)."""
 
 
 def status_event(seq: int, started_at: datetime) -> StatusEvent:
@@ -70,6 +77,15 @@ def status_event(seq: int, started_at: datetime) -> StatusEvent:
                       symbols=["BTCUSDT"], prices={}, positions=[], pnl=PnlData(realized=zero, unrealized=zero,
                       total=zero), cash=zero, equity=zero, trade_count=0, recent_trades=[], started_at=started_at)
     return StatusEvent(seq=seq, data=data)
+
+
+def portfolio(n: int, price: Decimal) -> PortfolioData:
+    """The account after the n-th trade (one position; the figures are placeholders of real size)."""
+    one, zero = Decimal(1), Decimal(0)
+    pnl = PnlData(realized=zero, unrealized=zero, total=zero)
+    position = PositionData(symbol="BTCUSDT", qty=one * n, avg_entry=price, mark_price=price, unrealized_pnl=zero)
+    return PortfolioData(positions={"BTCUSDT": position}, pnl=pnl, cash=Decimal(100000) - price * n,
+                         equity=Decimal(100000), trade_count=n // 10 + 1)
 
 
 class Bench:
@@ -156,9 +172,12 @@ class Bench:
         finally:
             await redis.aclose()
 
-    def event(self, seq: int, n: int) -> PriceUpdateEvent | TradeExecutedEvent:
-        """The n-th event of a scenario: prices, trades, or (mixed) every 10th a trade."""
+    def event(self, seq: int, n: int) -> PriceUpdateEvent | TradeExecutedEvent | PortfolioEvent:
+        """The n-th event of a scenario: prices, trades, or (mixed) every 10th a trade and the next
+        the account after it, as the bot sends them."""
         price = Decimal(60000 + n)
+        if self.events == "mixed" and n % 10 == 1:
+            return PortfolioEvent(seq=seq, data=portfolio(n, price))
         if self.events == "prices" or (self.events == "mixed" and n % 10):
             return PriceUpdateEvent(seq=seq, data=PriceData(symbol="BTCUSDT", price=price))
         self.trade_seqs.add(seq)
@@ -243,6 +262,16 @@ class Bench:
         result.trades_delivered = sum(len(trades.intersection(seq for seq, _ in frames)) for frames in received)
         return result
 
+    def memory(self, clients: int, cookie: str) -> str:
+        """What `clients` idle connections hold in the production server (scripts/bench/memory.py)."""
+        port = embedded_redis.free_port()
+        done = subprocess.run([sys.executable, "-m", "scripts.bench.memory", "--port", str(port), "--clients",
+                               str(clients), "--headers", json.dumps({"Cookie": f"sessionid={cookie}"})],
+                              cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=600)
+        if done.returncode:
+            raise RuntimeError(f"the memory profile failed: {done.stderr[-2000:]}")
+        return done.stdout.strip()
+
     def profiler(self, pid: int, duration: float, out: Path) -> subprocess.Popen[bytes]:
         """py-spy sampling one server process for the publishing time (raw collapsed stacks)."""
         spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
@@ -258,7 +287,7 @@ def run_impl(bench: Bench, impl: str, scenarios: list[Scenario], ramp: list[int]
         with servers(bench, impl, cookie) as srv:
             results.append(bench.run(impl, srv.urls, srv.headers, srv.pids, scenario))
         print("  " + report.line(results[-1]), flush=True)
-    if not ramp:
+    if not ramp or impl not in RAMP_IMPLS:
         return results
     events, bench.events = bench.events, "trades"  # nothing may be conflated on the ramp
     try:
@@ -301,6 +330,8 @@ def main() -> int:
     parser.add_argument("--profile", help="after measuring, py-spy these implementations' first server process "
                                          "in a separate pass (comma-separated)")
     parser.add_argument("--no-capacity", action="store_true", help="skip the capacity ramp")
+    parser.add_argument("--memory", type=int, default=0, metavar="N",
+                        help="then what N idle connections hold, by where it was allocated (tracemalloc)")
     parser.add_argument("--write-docs", action="store_true", help="rewrite docs/benchmarks.md's results and plot")
     args = parser.parse_args()
     scenarios = QUICK if args.quick else FULL
@@ -309,6 +340,7 @@ def main() -> int:
     profiled = set((args.profile or "").split(",")) - {""}
     url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     profiles: dict[str, str] = {}
+    memory = ""
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         server = None
         if not embedded_redis.redis_answers(url):
@@ -323,21 +355,26 @@ def main() -> int:
                 results = [r for impl in args.impl.split(",") for r in run_impl(bench, impl, scenarios, ramp, cookie)]
                 for impl in sorted(profiled):
                     profiles.update(profile_impl(bench, impl, scenarios, cookie, Path(tmp)))
+                if args.memory:
+                    memory = bench.memory(args.memory, cookie)
+                    print(memory)
             finally:
                 bench.clean()
         finally:
             if server is not None:
                 server.stop()
+    sizes = frames.measure()
     print(report.table(results))
+    print(report.servers_table(results))
     print(report.capacity_table(results))
-    print(report.targets(results))
+    print(report.targets(results, sizes))
     for name, hot in profiles.items():
         print(f"\nprofile {name}:\n{hot}")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps([r.__dict__ for r in results], indent=1))
     if args.write_docs:
-        report.write_docs(results, profiles, ROOT / "docs")
+        report.write_docs(results, profiles, ROOT / "docs", sizes, memory)
     return 0 if all(r.in_order and not r.duplicates for r in results) else 1
 
 

@@ -11,13 +11,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from crypto_bot_ui.serve import APP
+from crypto_bot_ui.serve import APP, Server
 from scripts import embedded_redis
 
 if TYPE_CHECKING:
     from scripts.bench.__main__ import Bench
 
-IMPLS = ("ours", "ours-2", "floor", "textbook")
+IMPLS = ("ours", "ours-daphne", "ours-granian", "ours-2", "floor", "textbook")
+"""ours: the production command (Uvicorn); ours-daphne and ours-granian: the same application
+under the other servers; ours-2: two production web processes; the textbook bridge; the floor."""
+OURS_SERVER: dict[str, Server | None] = {"ours": None, "ours-2": None, "ours-daphne": "daphne",
+                                          "ours-granian": "granian"}
+"""The server each of our variants runs (None: the production default, WEB_SERVER's)."""
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
@@ -53,13 +58,14 @@ def servers(bench: Bench, impl: str, cookie: str) -> Iterator[Servers]:
     headers: dict[str, str] = {}
     ports = [embedded_redis.free_port() for _ in range(2 if impl == "ours-2" else 1)]
     try:
-        if impl in ("ours", "ours-2"):
+        if impl in OURS_SERVER:
             for port in ports:  # each web process holds its own single Redis subscription
-                procs.append(bench.start(serve(port)))
+                procs.append(bench.start(serve(port, server=OURS_SERVER[impl])))
             urls = [f"ws://127.0.0.1:{port}/ws/dashboard/" for port in ports]
             headers = {"Cookie": f"sessionid={cookie}"}  # and the Origin of the page each client's server serves
         elif impl == "textbook":
-            procs.append(bench.start(serve(ports[0], "scripts.bench.textbook:application")))
+            # Channels' documented setup: Daphne serving the consumers.
+            procs.append(bench.start(serve(ports[0], "scripts.bench.textbook:application", server="daphne")))
             procs.append(bench.start([sys.executable, "-m", "scripts.bench.textbook", bench.redis_url,
                                       bench.keys.events_channel], ready="READY"))
             urls = [f"ws://127.0.0.1:{ports[0]}/ws/"]
@@ -83,6 +89,8 @@ def servers(bench: Bench, impl: str, cookie: str) -> Iterator[Servers]:
                 proc.kill()
 
 
-def serve(port: int, app: str = APP) -> list[str]:
-    """The web server (as every deployment starts it) on a port of the loopback."""
-    return [sys.executable, "-m", "crypto_bot_ui.serve", "--bind", "127.0.0.1", "--port", str(port), app]
+def serve(port: int, app: str = APP, *, server: Server | None = None) -> list[str]:
+    """The web server (as every deployment starts it) on a port of the loopback; `server`: another
+    than the production one."""
+    chosen = [] if server is None else ["--server", server]
+    return [sys.executable, "-m", "crypto_bot_ui.serve", "--bind", "127.0.0.1", "--port", str(port), *chosen, app]

@@ -36,8 +36,9 @@ async def test_close_position_sells_the_whole_position_and_says_so() -> None:
     assert (sell.side, sell.qty, sell.realized_pnl, sell.reason) == (Side.SELL, 10, 100, "closed by olga")  # type: ignore[union-attr]
     assert eng.portfolio.position_qty("BTCUSDT") == 0 and eng.portfolio.position_qty("ETHUSDT") == 10
     assert eng.state is BotState.RUNNING  # closing one position does not stop the bot
-    status = sink.of_type("status")[-1]
-    assert [p.symbol for p in status.data.positions] == ["ETHUSDT"]  # type: ignore[union-attr]
+    account = sink.of_type("portfolio")[-1]
+    assert account.data.positions == {"BTCUSDT": None}  # type: ignore[union-attr]
+    assert [p.symbol for p in eng.snapshot().data.positions] == ["ETHUSDT"]
 
 
 async def test_closing_what_is_not_held_is_refused_plainly() -> None:
@@ -55,7 +56,7 @@ async def test_stop_and_close_all_stops_first_then_sells_everything() -> None:
     assert result.ok and result.detail == "sold 10 BTCUSDT; sold 10 ETHUSDT"
     assert eng.state is BotState.STOPPED and eng.portfolio.positions == {}
     types = [e.type for e in sink.events[-6:]]
-    assert types == ["status_change", "trade_executed", "status", "trade_executed", "status", "bot_control"]
+    assert types == ["status_change", "trade_executed", "portfolio", "trade_executed", "portfolio", "bot_control"]
 
 
 class LostAnswerBroker(PaperBroker):

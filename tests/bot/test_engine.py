@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,11 +11,20 @@ import pytest
 
 from bot.broker.paper import PaperBroker
 from bot.engine import RECENT_TRADES, TradingEngine
-from bot_api.commands import BOT_ACTIONS, BotAction, BotCommand, RequestStatus, StartBot, StopBot
+from bot_api.commands import (
+    BOT_ACTIONS,
+    BotAction,
+    BotCommand,
+    ClosePosition,
+    RequestStatus,
+    StartBot,
+    StopBot,
+)
 from bot_api.events import (
     BotControlEvent,
     BotState,
     OrderSkippedData,
+    PortfolioEvent,
     Side,
     StatsData,
     StatusChangeEvent,
@@ -53,7 +63,7 @@ async def test_seq_increases_by_one_and_snapshot_matches_every_event() -> None:
     seqs = [event.seq for event in sink.events]
     assert seqs == list(range(1, len(seqs) + 1))
     assert {e.type for e in sink.events} == {
-        "status", "price_update", "trade_executed", "status_change", "bot_control",
+        "status", "price_update", "trade_executed", "portfolio", "status_change", "bot_control",
     }  # fmt: skip
     for event, snapshot in sink.emitted:
         assert snapshot.seq == event.seq
@@ -81,7 +91,7 @@ async def test_seq_continues_from_initial_and_set_seq() -> None:
     eng.set_seq(100)
     await eng.on_tick(tick("BTCUSDT", "1"))
     assert [(e.type, e.seq) for e in sink.events[-3:]] == [
-        ("price_update", 101), ("trade_executed", 102), ("status", 103)
+        ("price_update", 101), ("trade_executed", 102), ("portfolio", 103)
     ]
     with pytest.raises(ValueError, match="seq"):
         eng.set_seq(-1)
@@ -291,17 +301,45 @@ async def test_concurrent_ticks_and_commands_emit_in_seq_order() -> None:
     assert all(snap.seq == event.seq for event, snap in sink.emitted)
 
 
-async def test_every_trade_is_followed_by_a_status_that_reflects_it() -> None:
+async def test_every_trade_is_followed_by_the_account_it_leads_to() -> None:
     sink = ListSink()
     eng = engine(ScriptedStrategy([Side.BUY]), sink)
     await eng.on_tick(tick("BTCUSDT", "65000.00"))
-    trade, status = sink.events[-2], sink.events[-1]
-    assert isinstance(trade, TradeExecutedEvent) and isinstance(status, StatusEvent)
-    assert status.seq == trade.seq + 1
-    assert status.data.trade_count == 1
-    assert status.data.recent_trades[0] == trade.data
-    assert status.data.cash == eng.settings.starting_cash - trade.data.quote_qty - trade.data.fee
-    assert [p.symbol for p in status.data.positions] == ["BTCUSDT"]
+    trade, account = sink.events[-2], sink.events[-1]
+    assert isinstance(trade, TradeExecutedEvent) and isinstance(account, PortfolioEvent)
+    assert account.seq == trade.seq + 1
+    assert account.data.trade_count == 1
+    assert account.data.cash == eng.settings.starting_cash - trade.data.quote_qty - trade.data.fee
+    assert list(account.data.positions) == ["BTCUSDT"]
+
+
+async def test_the_account_after_a_fill_is_the_status_at_that_seq() -> None:
+    """Every figure a `portfolio` event carries equals the full status as of its seq (a page that
+    applies it to its status shows what a fresh page shows), over a seeded run of buys, sells and
+    closes on two symbols."""
+    rng = random.Random(19)
+    sink = ListSink()
+    eng = engine(ScriptedStrategy([rng.choice([Side.BUY, Side.SELL, None]) for _ in range(400)]), sink)
+    for i in range(200):
+        await eng.on_tick(tick(rng.choice(["BTCUSDT", "ETHUSDT"]), Decimal(60000 + rng.randint(-3000, 3000))))
+        if i % 50 == 49:
+            close = ClosePosition(id=f"x{i}", symbol="BTCUSDT")
+            await eng.handle_command(BotCommand.create(action=close, command_id=f"x{i}", bot="main", issued_by="alice",
+                                                       ttl=timedelta(seconds=10)))
+    checked = closed = 0
+    for event, snapshot in sink.emitted:
+        if not isinstance(event, PortfolioEvent):
+            continue
+        checked += 1
+        status, data = snapshot.data, event.data
+        assert snapshot.seq == event.seq
+        held = {p.symbol: p for p in status.positions}
+        for symbol, position in data.positions.items():
+            assert position == held.get(symbol)
+            closed += position is None
+        assert (data.pnl, data.cash, data.equity, data.trade_count, data.stats, data.risk, data.marks) == (
+            status.pnl, status.cash, status.equity, status.trade_count, status.stats, status.risk, status.marks)
+    assert checked > 20 and closed > 3
 
 
 async def test_equity_point_matches_the_portfolio() -> None:

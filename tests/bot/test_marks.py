@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.broker.base import Fill
 from bot.marks import display_decimals, marks
 from bot.portfolio import Portfolio
-from bot_api.events import PriceUpdateEvent, Side, StatusEvent
+from bot_api.events import PortfolioEvent, PriceUpdateEvent, Side
 from tests.bot.fakes import ListSink, ScriptedStrategy, engine, tick
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -71,8 +71,8 @@ async def test_every_price_event_carries_the_marks_of_the_snapshot_at_its_seq() 
         await eng.on_tick(tick(symbol, price))
         last_price = [e for e in sink.events if isinstance(e, PriceUpdateEvent)][-1]
         after = sink.events[sink.events.index(last_price) + 1:]
-        # A trade after the price changes the account: the status it emits has the new marks.
-        expected = next((e.data.marks for e in after if isinstance(e, StatusEvent)), None)
+        # A trade after the price changes the account: the account it emits has the new marks.
+        expected = next((e.data.marks for e in after if isinstance(e, PortfolioEvent)), None)
         if expected is None:
             expected = eng.snapshot().data.marks
             assert last_price.data.marks == expected

@@ -29,12 +29,12 @@ from bot_api.models import over_bytes
 def test_the_registries_are_derived_from_the_models() -> None:
     assert set(EVENT_MODELS) == {
         "status", "status_change", "price_update", "trade_executed", "bot_control", "equity_snapshot",
-        "order_skipped", "bot_presence", "error", "heartbeat", "bot_summary", "bot_list", "alert_fired",
+        "order_skipped", "bot_presence", "error", "heartbeat", "bot_summary", "bot_list", "alert_fired", "portfolio",
     }
     for kind, model in EVENT_MODELS.items():
         assert model.model_fields["type"].default == kind
     assert {"trade_executed", "equity_snapshot", "bot_control"} == DURABLE_TYPES
-    assert {"status", "status_change"} == STATE_CHANGE_TYPES
+    assert {"status", "status_change", "portfolio"} == STATE_CHANGE_TYPES
     assert {"price_update"} == SUPERSEDED_TYPES
     assert not DURABLE_TYPES & SUPERSEDED_TYPES  # a record is never dropped
 

@@ -1,7 +1,7 @@
 """The analytics page in a real browser, on a desk and on a phone: every chart drawn with data
 (and its table or sentence beside it), the bot selector and the date range changing the figures to
 what the REST API says, the allocation live from a running bot, no console error and no CSP
-violation. The server is real (Daphne, collected static files, the CSP); three bots' year of trades
+violation. The server is real (the production web server, collected static files, the CSP); three bots' year of trades
 is seeded (scripts/bench/analytics.py's history), and one real bot runs for the allocation."""
 
 from __future__ import annotations

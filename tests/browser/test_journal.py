@@ -3,7 +3,7 @@ a page; filters that narrow the list, live in the address (a reload and Back/For
 CSV link follows; an operator writes a note inline (Esc cancels, the server's refusal is shown, Ctrl+Enter
 saves) and it shows after a reload with who wrote it; a viewer reads notes and gets no button; a bot's
 own operator gets buttons on that bot's trades only; the empty and the failed list say so and recover.
-The server is real (Daphne, collected static files, the CSP); the trades are stored ones, seeded."""
+The server is real (the production web server, collected static files, the CSP); the trades are stored ones, seeded."""
 
 from __future__ import annotations
 

@@ -56,6 +56,48 @@ def test_headline_equals_the_rows_every_second_and_moves_with_prices_while_stopp
     expect(page.locator("#bot-state")).to_have_attribute("data-state", "running", timeout=5_000)
 
 
+# What a page shows that no price moves: the positions held, the account's trade figures, the
+# statistics and the trades, read in one JS turn after a rendered frame.
+READ_BOOKS = """() => new Promise((done) => requestAnimationFrame(() => {
+  const text = (sel) => document.querySelector(sel).textContent.trim();
+  done({positions: Array.from(document.querySelectorAll('#positions tr')).map((r) =>
+          [r.dataset.position, r.querySelector('.qty').textContent, r.querySelector('.entry').textContent]),
+        trades: Array.from(document.querySelectorAll('#trades tr')).map((r) => r.dataset.tradeId),
+        count: text('#trade-count'), realized: text('#pnl-realized'), cash: text('#cash'), rate: text('#win-rate'),
+        stats: text('#stats'), perf: text('#perf')});
+}))"""
+
+
+def test_a_page_that_lived_through_a_burst_of_trades_shows_what_a_fresh_page_shows(
+    page: Page, busy_stack: Stack, log_in: Callable[[Page, Stack], None]
+) -> None:
+    """After the first status a page gets each trade and the account after it (not a new status):
+    applied in order, they leave it where a page that just loaded the status is."""
+    log_in(page, busy_stack)
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live", timeout=10_000)
+    if page.locator("#bot-state").get_attribute("data-state") == "stopped":
+        page.locator("#btn-start").click()
+        expect(page.locator("#bot-state")).to_have_attribute("data-state", "running", timeout=5_000)
+    count = "() => Number(document.getElementById('trade-count').textContent)"
+    start = page.evaluate(count)
+    page.wait_for_function(f"() => ({count})() >= {start + 6}", timeout=90_000)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#btn-stop").click()
+    expect(page.locator("#bot-state")).to_have_attribute("data-state", "stopped", timeout=5_000)
+    expect(page.locator("#notice")).to_contain_text("Bot stopped")
+    fresh = page.context.new_page()
+    try:
+        fresh.goto(busy_stack.base_url + "/bots/main/")
+        expect(fresh.locator("#bot-state")).to_have_attribute("data-state", "stopped", timeout=10_000)
+        lived, loaded = page.evaluate(READ_BOOKS), fresh.evaluate(READ_BOOKS)
+        assert lived == loaded
+        assert int(lived["count"]) >= start + 6 and lived["trades"] and lived["stats"]
+    finally:
+        fresh.close()
+    page.locator("#btn-start").click()
+    expect(page.locator("#bot-state")).to_have_attribute("data-state", "running", timeout=5_000)
+
+
 def test_a_frozen_web_process_is_shown_stale_and_live_again_when_it_thaws(
     page: Page, busy_stack: Stack, log_in: Callable[[Page, Stack], None]
 ) -> None:

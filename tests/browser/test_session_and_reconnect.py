@@ -35,7 +35,7 @@ def test_reconnects_after_a_server_restart_and_goes_to_login_when_the_session_is
     finally:
         client.close()
     stack.start("web")
-    wait_for(stack.health, 30, "Daphne back")
+    wait_for(stack.health, 30, "the web server back")
     expect(conn).to_have_attribute("data-state", "live", timeout=40_000)  # backoff ≤ 30 s, then resume
     expect(page.locator("#log")).to_contain_text("reconnected: the events missed since")
 
@@ -56,5 +56,5 @@ def test_reconnects_after_a_server_restart_and_goes_to_login_when_the_session_is
     expect(conn).to_have_attribute("data-state", "reconnecting", timeout=10_000)
     page.context.clear_cookies()  # the session is gone (expired, logged out elsewhere)
     stack.start("web")
-    wait_for(stack.health, 30, "Daphne back")
+    wait_for(stack.health, 30, "the web server back")
     expect(page).to_have_url(f"{stack.base_url}/accounts/login/?next=/bots/main/", timeout=40_000)

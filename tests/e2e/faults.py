@@ -108,7 +108,7 @@ class LongClient:
                 try:
                     self.ws = await connect(self.stack.ws_url, additional_headers=self.session.ws_headers())
                     break
-                except Exception:  # noqa: BLE001 - refused, reset, or a 502 while Daphne starts
+                except Exception:  # noqa: BLE001 - refused, reset, or a 502 while the web server starts
                     await asyncio.sleep(0.3)
         if self.model.last_seq is None:
             return

@@ -1,4 +1,4 @@
-"""Schemathesis against the running API (real Daphne, real Redis and database): requests generated
+"""Schemathesis against the running API (the real web server, real Redis and database): requests generated
 from /api/schema/, valid and invalid alike, never make the server answer 5xx."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The whole path with real processes: bot → Redis → recorder / Daphne → WebSocket → admin."""
+"""The whole path with real processes: bot → Redis → recorder / web server → WebSocket → admin."""
 
 from __future__ import annotations
 
@@ -102,9 +102,9 @@ async def test_request_status_and_bad_frames_keep_the_socket(stack: Stack, sessi
         assert [f for f in answers if f["type"] == "status"], "request_status must bring a fresh status"
 
 
-async def test_daphne_closes_a_socket_that_sends_a_huge_frame(stack: Stack, session: Browserless) -> None:
-    """Above Daphne's --websocket-max-message-size (1 MiB) a frame never reaches Django: the
-    connection is dropped. Below it, the application's own 4 KB limit answers `frame_too_large`."""
+async def test_the_server_closes_a_socket_that_sends_a_huge_frame(stack: Stack, session: Browserless) -> None:
+    """Above the server's frame limit (1 MiB: Uvicorn's ws_max_size) a frame never reaches Django:
+    the connection is closed. Below it, the application's own 4 KB limit answers `frame_too_large`."""
     async with connect(stack.ws_url, additional_headers=session.ws_headers(), open_timeout=10,
                        max_size=None) as ws:
         await read_until(ws, of_type("status"), 5)
@@ -112,7 +112,7 @@ async def test_daphne_closes_a_socket_that_sends_a_huge_frame(stack: Stack, sess
         assert (await read_until(ws, of_type("error"), 5))["data"]["code"] == "frame_too_large"
         await ws.send("x" * 1_100_000)
         await asyncio.wait_for(ws.wait_closed(), 10)
-    assert ws.close_code in (1006, 1009)  # autobahn drops the connection rather than closing cleanly
+    assert ws.close_code in (1006, 1009)  # 1009: message too big (Daphne drops the connection: 1006)
 
 
 async def test_anonymous_socket_is_refused(stack: Stack) -> None:

@@ -53,7 +53,7 @@ async def test_web_killed_and_restarted_clients_resume(scenario: Scenario) -> No
     kill9(scenario.stack, "web")
     await scenario.trades(5)
     scenario.stack.start("web")
-    await asyncio.to_thread(wait_for, scenario.stack.health, 30, "Daphne back")
+    await asyncio.to_thread(wait_for, scenario.stack.health, 30, "the web server back")
     await scenario.trades(3)
     await scenario.finish()
     assert scenario.client.resumes and all(scenario.client.resumes), scenario.client.resumes

@@ -119,7 +119,8 @@ async def _flood(stack: Stack, session: Browserless, latest: list[int], stop: as
 
 
 async def test_a_resume_flood_and_fake_acks_leave_the_web_process_bounded(redis_url: str, tmp_path: Path) -> None:
-    """An attack run took Daphne from 146 to 942 MiB in 60 s this way (and kept 1.68 GiB)."""
+    """An attack run took Daphne (it buffers without limit) from 146 to 942 MiB in 60 s this way
+    (and kept 1.68 GiB)."""
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     try:
         with running_stack(redis_url=redis_url, prefix=prefix, tmp=tmp_path, TICK_INTERVAL="0.004") as stack:

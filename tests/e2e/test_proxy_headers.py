@@ -1,5 +1,6 @@
-"""X-Forwarded-For through the real Daphne: ignored unless the peer is in TRUSTED_PROXIES, so it can
-neither dodge the login lockout nor forge the audit log's address; believed behind a trusted proxy."""
+"""X-Forwarded-For through the real web server (Uvicorn, as deployed): ignored unless the peer is
+in TRUSTED_PROXIES, so it can neither dodge the login lockout nor forge the audit log's address;
+believed behind a trusted proxy."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ PASSWORD = "pw-Proxy-tests-1"
 
 @pytest.fixture(scope="module")
 def untrusted(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Daphne as the Procfile starts it, TRUSTED_PROXIES unset: every peer is the client."""
+    """The web server as the Procfile starts it, TRUSTED_PROXIES unset: every peer is the client."""
     yield from web_stack(redis_url, tmp_path_factory)
 
 

@@ -72,7 +72,7 @@ async def _scenario(stack: Stack) -> None:
         rss_before = rss_kib(web_pid)
 
         # A client that reads nothing: its library stops reading after one frame, so TCP and then
-        # the server's buffers fill (Daphne has no backpressure of its own).
+        # the server's buffers fill (and the server's send waits: the consumer's queue overflows).
         stalled = await connect(stack.ws_url, additional_headers=headers, open_timeout=10, max_queue=1)
         during: list[float] = []
         peak = rss_before

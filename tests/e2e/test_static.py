@@ -1,4 +1,4 @@
-"""Static files as the real Daphne + WhiteNoise serve them after collectstatic: content-hashed names,
+"""Static files as the real web server + WhiteNoise serve them after collectstatic: content-hashed names,
 cached for a year or more as immutable, gzipped on request; ES module imports naming hashed files;
 the favicon and the API docs' assets from this site."""
 

@@ -1,7 +1,8 @@
 """`make bench` in small: a few clients for two seconds on each implementation, every event
 delivered once and in order (trades: never conflated; the figures are the benchmark's business,
-not a test's). ours-2 is the horizontal case: two web processes, each with its own Redis
-subscription, the clients split between them: none may get an event twice or miss one."""
+not a test's). Every ASGI server of the bench serves our application (Uvicorn, Daphne, Granian).
+ours-2 is the horizontal case: two web processes, each with its own Redis subscription, the
+clients split between them: none may get an event twice or miss one."""
 
 from __future__ import annotations
 
@@ -20,19 +21,21 @@ pytestmark = pytest.mark.e2e
 
 def test_the_benchmark_runs_and_loses_nothing(tmp_path: Path, redis_url: str) -> None:
     out = tmp_path / "bench.json"
+    impls = ["ours", "ours-daphne", "ours-granian", "ours-2", "floor", "textbook"]
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.bench", "--quick", "--events", "trades", "--impl", "ours,ours-2,floor,textbook",
+        [sys.executable, "-m", "scripts.bench", "--quick", "--events", "trades", "--impl", ",".join(impls),
          "--json", str(out)],
         cwd=ROOT, env={**os.environ, "REDIS_URL": redis_url}, capture_output=True, text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     rows = json.loads(out.read_text())
-    assert [r["impl"] for r in rows] == ["ours", "ours-2", "floor", "textbook"]
+    assert [r["impl"] for r in rows] == impls
     for row in rows:
         assert row["expected"] > 0 and row["delivered"] == row["expected"], row
         assert row["duplicates"] == 0 and row["in_order"], row
-    assert len(rows[1]["rss_mb"]) == 2  # two web processes did serve ours-2
+    assert len(rows[3]["rss_mb"]) == 2  # two web processes did serve ours-2
+    assert "| Uvicorn" in result.stdout and "| Daphne" in result.stdout  # the server comparison
 
 
 def test_the_overview_benchmark_runs_and_its_sockets_hear_every_bot(redis_url: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from scripts.bench.frames import measure
 from scripts.bench.load import seqs_of
 from scripts.bench.measure import summarise
 
@@ -23,3 +24,12 @@ def test_summary_counts_each_event_once_per_client_and_notices_disorder() -> Non
     r = summarise("ours", (3, 3, 1.0), sent, received, [90.0], 40.0)
     assert (r.expected, r.delivered, r.duplicates, r.in_order) == (9, 7, 1, False)
     assert r.max_ms == 7.0 and r.per_second == 7.0
+
+
+def test_a_trade_sends_a_small_fraction_of_the_status() -> None:
+    """The real engine's events per execution (its fills and the account after) against the full
+    status with a page of recent trades, which used to follow every fill."""
+    sizes = measure(trades=60)
+    assert sizes.trades >= 60 and sizes.status_bytes > 10_000
+    assert sizes.per_trade_bytes * 5 < sizes.status_bytes
+    assert sizes.per_trade_before > sizes.status_bytes

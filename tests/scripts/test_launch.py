@@ -91,11 +91,11 @@ def test_launcher_runs_everything_restarts_a_killed_worker_and_stops_on_ctrl_c(t
                  "the new bot to start trading")
         wait_for(bot_running, 30, "the restarted bot to report running")
 
-        # kill -9 Daphne: a new one serves the same port; the others are left alone.
+        # kill -9 the web server: a new one serves the same port; the others are left alone.
         [web] = started_pids(output, "web")
         os.kill(web, signal.SIGKILL)
-        wait_for(lambda: started_pids(log_path.read_text(), "web")[1:], 15, "Daphne restarted")
-        wait_for(bot_running, 30, "the restarted Daphne to answer")
+        wait_for(lambda: started_pids(log_path.read_text(), "web")[1:], 15, "the web server restarted")
+        wait_for(bot_running, 30, "the restarted web server to answer")
         Browserless(session.base_url).login("launch-admin", password)
         assert started_pids(log_path.read_text(), "bot") == [bot, new_bot]
         assert started_pids(log_path.read_text(), "recorder")[1:] == []

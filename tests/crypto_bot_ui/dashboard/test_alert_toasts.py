@@ -23,7 +23,7 @@ from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import Cursor, DashboardConsumer
 from crypto_bot_ui.dashboard.guard import get_guard
 from crypto_bot_ui.dashboard.overview import OverviewConsumer
-from crypto_bot_ui.dashboard.queues import Subscription
+from crypto_bot_ui.dashboard.queues import Mailbox, Subscription
 from crypto_bot_ui.dashboard.relay import get_relay
 from crypto_bot_ui.notify import toasts
 from crypto_bot_ui.notify.services import Toast
@@ -124,13 +124,16 @@ async def test_a_fired_alert_reaches_only_its_owners_sockets(web: None) -> None:
 
 async def test_an_alert_goes_out_in_order_and_leaves_the_resume_bookkeeping_alone() -> None:
     consumer = DashboardConsumer()
-    consumer.sub = Subscription(asyncio.Queue(maxsize=10))
+    consumer.sub = Subscription(Mailbox(10))
     sent: list[str] = []
 
-    async def fake_send(text_data: str | None = None, **_: object) -> None:
+    async def fake_send(message: dict[str, Any]) -> None:  # the server's send
+        if message["type"] != "websocket.send":
+            return
+        text_data = message.get("text")
         sent.append(text_data or "")
 
-    consumer.send = fake_send  # type: ignore[method-assign]
+    consumer.base_send = fake_send
     frame = toasts.frame_of(toast(1))
     await consumer.alert_fired({"type": toasts.MESSAGE_TYPE, "user": 1, "frame": frame})
     queued = consumer.sub.queue.get_nowait()

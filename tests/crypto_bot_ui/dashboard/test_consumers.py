@@ -20,7 +20,7 @@ from bot_api.frames import BATCH_MAX, MAX_SEND_BYTES
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import CLOSE_LAGGED, Cursor, DashboardConsumer
-from crypto_bot_ui.dashboard.queues import Frame, Subscription
+from crypto_bot_ui.dashboard.queues import Frame, Mailbox, Subscription
 from crypto_bot_ui.dashboard.relay import get_relay
 from crypto_bot_ui.trades.models import BotCommand
 from tests.conftest import make_operator
@@ -68,10 +68,13 @@ def recording() -> tuple[DashboardConsumer, list[str]]:
     consumer = DashboardConsumer()
     sent: list[str] = []
 
-    async def fake_send(text_data: str | None = None, **_: object) -> None:
+    async def fake_send(message: dict[str, Any]) -> None:  # the server's send
+        if message["type"] != "websocket.send":
+            return
+        text_data = message.get("text")
         sent.append(text_data or "")
 
-    consumer.send = fake_send  # type: ignore[method-assign]
+    consumer.base_send = fake_send
     return consumer, sent
 
 
@@ -124,15 +127,35 @@ async def test_a_frame_the_server_refuses_closes_the_socket_for_a_resume() -> No
     assert messages == [{"type": "websocket.close", "code": CLOSE_LAGGED}]
 
 
+async def test_a_socket_gone_under_the_pump_closes_once() -> None:
+    """Uvicorn raises ClientDisconnected (an OSError) for a frame to a socket already gone."""
+    consumer = DashboardConsumer()
+    messages: list[dict[str, Any]] = []
+
+    async def base_send(message: dict[str, Any]) -> None:
+        messages.append(message)
+        if message["type"] == "websocket.send":
+            raise ConnectionResetError("the client went away")
+
+    consumer.base_send = base_send
+    await consumer.send_text("a frame")
+    await consumer.send_text("another")  # nothing more is tried
+    assert [m["type"] for m in messages] == ["websocket.send", "websocket.close"]
+    assert consumer.send_failed
+
+
 async def test_an_envelope_over_the_frame_limit_is_skipped_not_looped_on() -> None:
     """One envelope the server could never send: closing for a resume would meet it again, forever."""
     consumer = DashboardConsumer()
     sent: list[str] = []
 
-    async def fake_send(text_data: str | None = None, **_: object) -> None:
+    async def fake_send(message: dict[str, Any]) -> None:  # the server's send
+        if message["type"] != "websocket.send":
+            return
+        text_data = message.get("text")
         sent.append(text_data or "")
 
-    consumer.send = fake_send  # type: ignore[method-assign]
+    consumer.base_send = fake_send
     huge = '{"seq":2,"pad":"' + "x" * MAX_SEND_BYTES + '"}'
     cursor = Cursor(seq=1, started_at=RUN_1)
     await consumer._send_new(cursor, Frame(raw='{"seq":2}', seq=2), Frame(raw=huge, seq=3),
@@ -166,13 +189,16 @@ async def test_queued_frames_go_out_batched(queued: list[Frame], expected: list[
     frames: list[list[int]] = []
     done = asyncio.Event()
 
-    async def fake_send(text_data: str | None = None, **_: object) -> None:
+    async def fake_send(message: dict[str, Any]) -> None:  # the server's send
+        if message["type"] != "websocket.send":
+            return
+        text_data = message.get("text")
         frames.append([envelope["seq"] for envelope in split_frame(text_data or "")])
         if sum(map(len, frames)) >= sum(map(len, expected)):
             done.set()
 
-    consumer.send = fake_send  # type: ignore[method-assign]
-    sub = Subscription(queue=asyncio.Queue())
+    consumer.base_send = fake_send
+    sub = Subscription(queue=Mailbox())
     for frame in queued:  # all queued before the pump runs: it finds them together
         sub.offer(frame)
     pump = asyncio.create_task(consumer._pump(sub, Cursor(seq=0, started_at=RUN_1), snapshot_first=False, backlog=[]))

@@ -21,7 +21,7 @@ from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.consumers import CLOSE_LAGGED, INBOUND_BURST, Cursor, DashboardConsumer
 from crypto_bot_ui.dashboard.feed import BotFeed
 from crypto_bot_ui.dashboard.flow import InboundLimit, Window
-from crypto_bot_ui.dashboard.queues import Frame, Subscription
+from crypto_bot_ui.dashboard.queues import Frame, Mailbox, Subscription
 from crypto_bot_ui.dashboard.relay import Relay
 
 REMEMBERED = 300
@@ -55,17 +55,15 @@ class Socket:
         consumer.scope = {"user": SimpleNamespace(pk=1, get_username=lambda: "mallory")}
         consumer.feed, consumer.bot_id = relay, relay.bot_id
         consumer.relay = Relay(keys=relay.keys, redis_url="redis://unused")
-        consumer.sub = Subscription(queue=asyncio.Queue(maxsize=100))
+        consumer.sub = Subscription(queue=Mailbox(100))
 
-        async def send(text_data: str | None = None, **_: object) -> None:
-            self.texts.append(text_data or "")
-            self.sent_any.set()
-
-        async def base_send(message: dict[str, Any]) -> None:
+        async def base_send(message: dict[str, Any]) -> None:  # the server's send
             if message["type"] == "websocket.close":
                 self.closed.append(message["code"])
+            elif message["type"] == "websocket.send":
+                self.texts.append(message["text"])
+                self.sent_any.set()
 
-        consumer.send = send  # type: ignore[method-assign]
         consumer.base_send = base_send
 
     def seqs(self) -> list[int]:

@@ -12,13 +12,22 @@ from bot_api.keys import RedisKeys
 from bot_api.publisher import EventPublisher
 from crypto_bot_ui.core import bot_link
 from crypto_bot_ui.dashboard.feed import BotFeed
-from crypto_bot_ui.dashboard.queues import LAGGED, RECENT_CHARS, REPLAY_LIMIT, Frame, Recent, Subscription, conflate
+from crypto_bot_ui.dashboard.queues import (
+    LAGGED,
+    RECENT_CHARS,
+    REPLAY_LIMIT,
+    Frame,
+    Mailbox,
+    Recent,
+    Subscription,
+    conflate,
+)
 from crypto_bot_ui.dashboard.relay import Relay
 from tests.frames import price, status_at
 
 
 def test_overflow_drops_the_backlog_and_leaves_only_the_lagged_marker() -> None:
-    sub = Subscription(queue=asyncio.Queue(maxsize=2))
+    sub = Subscription(queue=Mailbox(2))
     sub.offer(Frame(raw="a", seq=1))
     sub.offer(Frame(raw="b", seq=2))
     assert not sub.dropped
@@ -30,7 +39,7 @@ def test_overflow_drops_the_backlog_and_leaves_only_the_lagged_marker() -> None:
 
 
 def test_frames_keep_their_order_within_the_bound() -> None:
-    sub = Subscription(queue=asyncio.Queue(maxsize=10))
+    sub = Subscription(queue=Mailbox(10))
     for seq in range(1, 6):
         sub.offer(Frame(raw=str(seq), seq=seq))
     got = [sub.queue.get_nowait() for _ in range(5)]
@@ -83,7 +92,7 @@ async def published_relay(
     for seq in range(1, count + 1):
         await publisher.publish(price(seq), snapshot=status_at(seq))
     relay = BotFeed(keys=keys)
-    sub = Subscription(queue=asyncio.Queue(maxsize=100))
+    sub = Subscription(queue=Mailbox(100))
     relay.watch(sub)
     return relay, sub, publisher
 
@@ -189,7 +198,7 @@ def test_recent_keeps_a_consecutive_window_and_replays_what_it_covers() -> None:
 
 def test_recent_starts_afresh_with_another_bot_run_even_if_its_numbering_restarted() -> None:
     relay = BotFeed(keys=RedisKeys(prefix="unused"))
-    relay.watch(Subscription(queue=asyncio.Queue(maxsize=100)))
+    relay.watch(Subscription(queue=Mailbox(100)))
     run_1, run_2 = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
     relay.forward(Frame(raw="s", seq=10, is_status=True, started_at=run_1))
     for seq in range(11, 20):
@@ -220,7 +229,7 @@ async def test_sockets_replay_from_the_relays_memory_and_the_catch_up_from_redis
     keys = RedisKeys(prefix=redis_prefix)
     publisher = EventPublisher(bot_link.redis_client(), keys)
     relay = BotFeed(keys=keys)
-    relay.watch(Subscription(queue=asyncio.Queue(maxsize=100)))
+    relay.watch(Subscription(queue=Mailbox(100)))
     for seq in range(1, 6):
         await publisher.publish(price(seq), snapshot=status_at(seq))
         relay.forward(Frame.of(price(seq), encode_event(price(seq))))
@@ -242,7 +251,7 @@ async def test_an_idle_relay_sends_heartbeats_with_the_last_seq_and_events_postp
     relay = Relay(keys=RedisKeys(prefix="hb-test"), redis_url="redis://unused")
     feed = relay.feed("main")
     assert feed is not None
-    sub = Subscription(queue=asyncio.Queue(maxsize=10))
+    sub = Subscription(queue=Mailbox(10))
     feed.watch(sub)
     feed.last_seq = 41
     task = asyncio.create_task(relay._heartbeat())
@@ -298,7 +307,7 @@ def test_the_relay_lets_go_of_bots_nobody_lists_or_watches() -> None:
     relay.listed = ("listed",)
     for bot_id in ("main", "listed", "gone", "watched"):
         relay.feed(bot_id)
-    relay.feeds["watched"].watch(Subscription(queue=asyncio.Queue(maxsize=1)))
+    relay.feeds["watched"].watch(Subscription(queue=Mailbox(1)))
     relay._tidy()
     assert set(relay.feeds) == {"main", "listed", "watched"}  # the default bot stays, listed or not
     assert relay.feeds["watched"].recent.max_chars == RECENT_CHARS  # one watched bot: the whole share

@@ -9,6 +9,7 @@ import { alertToast } from "./alerts.js";
 import { createCharts } from "./charts.js";
 import { toNum } from "./format.js";
 import { envelopes, nextSeq } from "./link.js";
+import { applyPortfolio } from "./portfolio.js";
 import { createNotifier } from "./notify.js";
 import { createPanels } from "./panels.js";
 import { MAX_TRADES, createView } from "./render.js";
@@ -116,6 +117,17 @@ function start(root) {
     charts.onTrade(t);
   }
 
+  // The account after a fill: the last status's figures it changed (the whole status is not sent
+  // with every trade). Applied on top of that status, in seq order, so the page stays exact.
+  function onPortfolio(d) {
+    if (!S.snap) return; // nothing to apply it to: the status that follows on (re)connect has it
+    S.snap = applyPortfolio(S.snap, d);
+    S.positions = new Map(S.snap.positions.map((p) => [p.symbol, p]));
+    if (d.marks) S.marks = d.marks;
+    S.tradeCount = Number.isInteger(d.trade_count) ? d.trade_count : S.tradeCount;
+    Object.assign(dirty, { summary: true, positions: true, perf: true });
+  }
+
   function onControl(d) {
     const ours = S.pending && S.pending.id === d.ref; // ref: this page's own id, echoed
     const text = commandText(d);
@@ -165,6 +177,9 @@ function start(root) {
           break;
         case "trade_executed":
           onTrade(d);
+          break;
+        case "portfolio":
+          onPortfolio(d);
           break;
         case "bot_control":
           onControl(d);

@@ -263,9 +263,8 @@ export function createView(root, S, panels) {
       el.trades.textContent = "";
       for (const t of S.trades) el.trades.append(tradeRow(t, false));
     } else {
-      for (let i = dirty.newTrades.length - 1; i >= 0; i--) {
-        el.trades.insertBefore(tradeRow(dirty.newTrades[i], true), el.trades.firstChild);
-      }
+      // Oldest first, each on top of the last: the newest ends up first, as in a status's list.
+      for (const t of dirty.newTrades) el.trades.insertBefore(tradeRow(t, true), el.trades.firstChild);
       while (el.trades.rows.length > MAX_TRADES) el.trades.lastChild.remove();
     }
     dirty.tradesReset = false;
