@@ -60,9 +60,10 @@ test-browser: $(DEV_STAMP) $(NODE_STAMP)
 
 test: lint typecheck test-js test-py test-pg test-browser
 
-## bench: our relay vs the textbook Channels bridge vs a plain websockets floor (printed; docs/benchmarks.md, var/bench.json)
+## bench: our relay under Uvicorn, Daphne and Granian vs the textbook Channels bridge vs a plain websockets floor
+## (printed; docs/benchmarks.md, var/bench.json)
 bench: $(DEV_STAMP) $(NODE_STAMP)
-	$(BIN)/python -m scripts.bench --profile ours --write-docs --json var/bench.json
+	$(BIN)/python -m scripts.bench --profile ours --memory 1000 --write-docs --json var/bench.json
 	$(BIN)/python -m scripts.bench.overview --write-docs
 
 clean:

@@ -17,8 +17,9 @@ BATCH_MAX_CHARS = 256 * 1024
 """Most characters in one array frame: well under MAX_SEND_BYTES. One envelope bigger than this
 still goes, alone."""
 MAX_SEND_BYTES = 1_048_576
-"""The web server's message size limit, both ways: Daphne's --websocket-max-message-size, which
-`crypto_bot_ui/serve.py` passes."""
+"""The web server's message size limit: Uvicorn's ws_max_size (Daphne's
+--websocket-max-message-size), which `crypto_bot_ui/serve.py` passes; the relay never sends an
+envelope over it either."""
 
 
 def too_big(raw: str) -> bool:

@@ -1,5 +1,6 @@
 """The ASGI stack, assembled once: the client address (trusted proxies), then HTTP → Django;
-WebSocket → origin checks → auth → routes."""
+WebSocket → origin checks → the socket's session and user → routes; lifespan → the shutdown of
+the background tasks."""
 
 import gc
 import os
@@ -15,7 +16,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from crypto_bot_ui.core.origin import SameOriginValidator  # noqa: E402
 from crypto_bot_ui.core.proxy import TrustedProxyMiddleware  # noqa: E402
-from crypto_bot_ui.core.socket_session import socket_auth_stack  # noqa: E402
+from crypto_bot_ui.core.socket_session import SocketAuthMiddleware  # noqa: E402
+from crypto_bot_ui.dashboard.lifespan import lifespan  # noqa: E402
 from crypto_bot_ui.dashboard.routing import websocket_urlpatterns  # noqa: E402
 
 # Outermost: scope["client"] is the peer, or X-Forwarded-For's client when the peer is in
@@ -26,8 +28,10 @@ application = TrustedProxyMiddleware(
             "http": django_asgi_app,
             # Host in ALLOWED_HOSTS, then Origin == Host (port included), then the session user.
             "websocket": AllowedHostsOriginValidator(
-                SameOriginValidator(socket_auth_stack(URLRouter(websocket_urlpatterns)))
+                SameOriginValidator(SocketAuthMiddleware(URLRouter(websocket_urlpatterns)))
             ),
+            # Uvicorn's: the background tasks stop for sure before it cancels what is left.
+            "lifespan": lifespan,
         }
     )
 )

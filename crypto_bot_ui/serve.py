@@ -50,7 +50,7 @@ def uvicorn_options(*, host: str, port: int) -> dict[str, object]:
         # Uvicorn would otherwise believe them from 127.0.0.1, a proxy on the same host or not.
         "proxy_headers": False,
         "server_header": False,
-        "lifespan": "off",  # Django's ASGI application has no lifespan events
+        "lifespan": "on",  # shutdown stops the relay and the session guard (dashboard/lifespan.py)
         "log_config": None,  # Django's LOGGING (settings.py) formats every line, Uvicorn's too
         "timeout_graceful_shutdown": GRACEFUL_SECONDS,
     }

@@ -191,7 +191,7 @@ class TradeCsvView(KnownQueryParamsMixin, generics.GenericAPIView):  # type: ign
         trades = self.filter_queryset(self.get_queryset())
         writer = csv.writer(_Echo())
 
-        # Async: under Daphne (ASGI) Django would read a plain iterator whole into memory first.
+        # Async: under an ASGI server Django would read a plain iterator whole into memory first.
         async def lines() -> AsyncIterator[str]:
             yield writer.writerow(CSV_COLUMNS)
             try:

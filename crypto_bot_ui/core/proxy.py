@@ -1,7 +1,8 @@
 """The client's address: the TCP peer, or X-Forwarded-For when the peer is a trusted proxy.
 
-Daphne's `--proxy-headers` believes X-Forwarded-For from anyone, so any client could pick the
-address the login lockout and the audit log see. This ASGI middleware, outermost in asgi.py, is
+The servers' own proxy headers are off (Uvicorn's believes any peer on 127.0.0.1, Daphne's
+`--proxy-headers` anyone): any client could otherwise pick the address the login lockout and the
+audit log see. This ASGI middleware, outermost in asgi.py, is
 the one place the address is decided: when the peer is in TRUSTED_PROXIES it walks
 X-Forwarded-For from the right, past trusted proxies, to the first address that is not one
 (what the nearest trusted proxy saw connect; anything left of it the client may have written)

@@ -214,8 +214,9 @@ class DashboardConsumer(GuardedSocket):
         return True
 
     async def _cut_off(self, why: str) -> None:
-        # Daphne buffers without backpressure: a client that stopped reading is only visible
-        # through its acks. It reconnects and resumes (or gets a snapshot).
+        # A browser reads frames off the network however slow its page: a client that stopped
+        # applying them is only visible through its acks. It reconnects and resumes (or gets a
+        # snapshot).
         window = self.window
         logger.info("closing a lagging socket of %s: %s (sent up to %d, acked %d; %d events, %d bytes unacked)",
                     self.scope["user"], why, window.top, window.acked, window.unacked_events, window.unacked_bytes)

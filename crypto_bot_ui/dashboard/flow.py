@@ -1,6 +1,7 @@
 """Flow control for one socket: what it was sent and has not acknowledged, and how fast it may talk.
 
-Daphne buffers whatever a consumer sends, without backpressure: a client that stops reading is
+A browser reads every frame off the network as it comes, however slow its page (and Daphne
+buffers whatever a consumer sends, without backpressure): a client that stops applying frames is
 visible only through its `ack`s. Every bot event a socket is sent (live or replayed, one path)
 is counted here until acknowledged; when the window is full the socket's pump waits for an ack,
 and a client that gives none in time is cut off (4008). So the memory one socket can hold in the

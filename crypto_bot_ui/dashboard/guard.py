@@ -27,6 +27,7 @@ from django.utils.crypto import constant_time_compare
 
 from bot_api.errors import ContractError
 from bot_api.events import AlertFiredEvent, parse_event
+from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.core.roles import controllers_by_bot
 from crypto_bot_ui.dashboard.control import ACCESS_CHANGED, ControlListener
 from crypto_bot_ui.notify import toasts
@@ -78,6 +79,12 @@ class SessionGuard:
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="session-guard")
         self.listener.join(socket.user_id)
+
+    async def aclose(self) -> None:
+        """Stop checking and listening (shutdown, tests)."""
+        await cancel_and_wait(self._task)
+        self._task = None
+        await self.listener.aclose()
 
     def forget(self, socket: Watched) -> None:
         """Stop checking `socket` (it closed)."""
@@ -185,6 +192,13 @@ def _verdict(socket: Watched, access: Access) -> int | None:
 
 
 _guards: WeakKeyDictionary[asyncio.AbstractEventLoop, SessionGuard] = WeakKeyDictionary()
+
+
+async def close_guard() -> None:
+    """Stop this event loop's guard, if it has one (the web process's shutdown)."""
+    guard = _guards.pop(asyncio.get_running_loop(), None)
+    if guard is not None:
+        await guard.aclose()
 
 
 def get_guard() -> SessionGuard:

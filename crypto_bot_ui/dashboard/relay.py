@@ -304,6 +304,13 @@ class Relay:
 _relays: WeakKeyDictionary[asyncio.AbstractEventLoop, Relay] = WeakKeyDictionary()
 
 
+async def close_relay() -> None:
+    """Stop this event loop's relay, if it has one (the web process's shutdown)."""
+    relay = _relays.pop(asyncio.get_running_loop(), None)
+    if relay is not None:
+        await relay.aclose()
+
+
 def get_relay() -> Relay:
     """The relay of the running event loop (one per web process in production)."""
     loop = asyncio.get_running_loop()

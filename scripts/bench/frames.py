@@ -40,7 +40,7 @@ class FrameSizes:
     """The same with the full status after each execution instead of the account's delta."""
 
 
-class _Flip:
+class Flip:
     """Buys when flat, sells when long: a fill on most prices."""
 
     name = "flip"
@@ -61,7 +61,7 @@ async def _measure(trades: int, seed: int) -> FrameSizes:
     settings = BotSettings.from_env({"SYMBOLS": ",".join(SYMBOLS), "STRATEGY_TIMEFRAME": "0",
                                      "ORDER_QUOTE": "500", "STARTING_CASH": "100000"})
     sink = _Sink()
-    engine = TradingEngine(settings, _Flip(), PaperBroker(settings.fee_rate, settings.quote_asset,
+    engine = TradingEngine(settings, Flip(), PaperBroker(settings.fee_rate, settings.quote_asset,
                                                          settings.slippage_bps), sink)
     rng = random.Random(seed)  # noqa: S311 - a seeded walk, not a secret
     prices = {symbol: Decimal(base) for symbol, base in zip(SYMBOLS, ("65000", "3500", "150"), strict=True)}

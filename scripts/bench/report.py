@@ -61,7 +61,7 @@ def table(results: list[Result]) -> str:
 
 SERVERS = {
     "floor": "the floor (`websockets.broadcast`, no application)",
-    "ours": "Uvicorn (uvloop, httptools, `websockets`): production",
+    "ours": "Uvicorn (uvloop, httptools, `websockets` sans-I/O): production",
     "ours-daphne": "Daphne: supported (`WEB_SERVER=daphne`, `runserver`)",
     "ours-granian": "Granian (ASGI, uvloop): measured only, it cannot cap a frame's size",
 }
@@ -199,6 +199,10 @@ def short(frame: str) -> str:
     return re.sub(r"\((?:.*/site-packages/|.*/lib/python3\.\d+/|.*/work/[^/]+/)?", "(", frame)
 
 
+SHORT = {"ours": "ours (uvicorn)", "ours-daphne": "daphne", "ours-granian": "granian"}
+"""The plot's names for our variants (the table's are longer)."""
+
+
 def plot(results: list[Result], path: Path) -> None:
     """Latency percentiles per scenario, ours vs the others, on a log scale."""
     import matplotlib  # a dev dependency: imported only when the docs are written
@@ -212,7 +216,7 @@ def plot(results: list[Result], path: Path) -> None:
     impls = [i for i in ("ours", "ours-daphne", "ours-granian", "ours-2", "floor", "textbook")
              if any(r.impl == i for r in results)]
     by = {(r.impl, r.clients, r.rate): r for r in results}
-    fig, axes = plt.subplots(1, len(scenarios), figsize=(4.2 * len(scenarios), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(scenarios), figsize=(4.6 * len(scenarios), 4.4), squeeze=False)
     for ax, (clients, rate) in zip(axes[0], scenarios, strict=True):
         for i, impl in enumerate(impls):
             r = by.get((impl, clients, rate))
@@ -222,7 +226,7 @@ def plot(results: list[Result], path: Path) -> None:
             ax.bar(i + 0.2, r.p99_ms, 0.4, color=f"C{i}", label="p99" if i == 0 else None)
             ax.text(i + 0.2, r.p99_ms, f"{r.p99_ms:.0f}" if r.p99_ms >= 10 else f"{r.p99_ms:.1f}", ha="center",
                     va="bottom", fontsize=8)
-        ax.set_xticks(range(len(impls)), impls)
+        ax.set_xticks(range(len(impls)), [SHORT.get(impl, impl) for impl in impls], rotation=30, ha="right")
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.contrib.sessions.backends.db import SessionStore
 
-from crypto_bot_ui.core.socket_session import SocketSessionMiddleware, socket_auth_stack
+from crypto_bot_ui.core.socket_session import SocketAuthMiddleware
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,19 +41,23 @@ async def send(message: dict[str, Any]) -> None:
 async def test_the_cookies_session_names_the_user_and_send_is_the_servers_own() -> None:
     user, cookie = await logged_in_cookie()
     inner = Inner()
-    await socket_auth_stack(inner)({"type": "websocket", "headers": [(b"cookie", cookie)]}, None, send)
+    await SocketAuthMiddleware(inner)({"type": "websocket", "headers": [(b"cookie", cookie)]}, None, send)
     assert inner.send is send  # no wrapper between the consumer and the server on every frame
     assert inner.scope["session"].session_key == cookie.decode().split("=")[1]
     assert inner.scope["user"].pk == user.pk and inner.scope["user"].is_authenticated
+    assert "cookies" not in inner.scope  # nothing more per socket than the consumers read
 
 
-async def test_no_cookie_or_an_unknown_one_is_anonymous() -> None:
-    for headers in ([], [(b"cookie", b"sessionid=not-a-session")]):
+async def test_no_cookie_an_unknown_one_or_a_stale_password_is_anonymous() -> None:
+    user, cookie = await logged_in_cookie()
+    user.set_password("pw-Changed-since-1")
+    await sync_to_async(user.save)()  # the session's auth hash no longer matches
+    for headers in ([], [(b"cookie", b"sessionid=not-a-session")], [(b"cookie", cookie)]):
         inner = Inner()
-        await socket_auth_stack(inner)({"type": "websocket", "headers": headers}, None, send)
+        await SocketAuthMiddleware(inner)({"type": "websocket", "headers": headers}, None, send)
         assert not inner.scope["user"].is_authenticated
 
 
 async def test_it_serves_websockets_only() -> None:
     with pytest.raises(ValueError, match="WebSockets only"):
-        await SocketSessionMiddleware(Inner())({"type": "http", "cookies": {}}, None, send)
+        await SocketAuthMiddleware(Inner())({"type": "http", "cookies": {}}, None, send)
