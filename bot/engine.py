@@ -193,11 +193,18 @@ class TradingEngine:
             # The exchange may hold a position the books do not: no new order until a person looked.
             await self._set_state(BotState.STOPPED, f"order outcome unknown, check the exchange: {exc}")
             raise
-        for fill in fills:  # one per fee asset: usually exactly one
-            await self._book(fill, reason)
-        # A fill changes cash, positions and P&L: push the authoritative figures so no screen has
-        # to redo the bot's money arithmetic; only what changed (the whole status is ~20 KB).
-        await self._emit(PortfolioEvent(seq=self._next_seq(), bot=self.settings.bot_id, data=self._portfolio(symbol)))
+        booked = 0
+        try:
+            for fill in fills:  # one per fee asset: usually exactly one
+                await self._book(fill, reason)
+                booked += 1
+        finally:
+            # A fill changes cash, positions and P&L: push the authoritative figures so no screen
+            # has to redo the bot's money arithmetic; only what changed (the whole status is
+            # ~20 KB). Also when a later fill could not be booked: the earlier ones were.
+            if booked:
+                await self._emit(PortfolioEvent(seq=self._next_seq(), bot=self.settings.bot_id,
+                                                data=self._portfolio(symbol)))
 
     async def _book(self, fill: Fill, reason: str) -> None:
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ from crypto_bot_ui.notify import toasts
 logger = logging.getLogger(__name__)
 
 CHECK_INTERVAL = 3.0
+CLOSE_WAIT = 2.0
+"""Seconds a revoked socket's close may take before the socket is given up without one."""
 CLOSE_DEACTIVATED = 4003
 """The account was deactivated or deleted: the page goes to the login screen."""
 CLOSE_SESSION_ENDED = 4001
@@ -59,6 +62,10 @@ class Watched:
     """The bot the socket shows (its role is for that bot: a per-bot grant counts)."""
     alert_fired: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     """Hands the socket one of its user's fired alerts (the channel-layer message, checked)."""
+    watchdog: Callable[[float], None] | None = None
+    """Checked every interval (monotonic now): gives up the socket if a send has waited too long."""
+    abandon: Callable[[str], None] | None = None
+    """Ends the socket without a goodbye frame (its close could not go out)."""
 
 
 @dataclass
@@ -130,24 +137,37 @@ class SessionGuard:
         sessions = {s.session_key for s in sockets if s.session_key}
         valid = await database_sync_to_async(_still_valid)(
             {s.user_id for s in sockets}, sessions, {s.bot_id for s in sockets if s.can_control is not None})
-        closed = 0
+        closing = []
         for socket in sockets:
             code = _verdict(socket, valid)
             if code is None or socket not in self.sockets:
                 continue
             self.forget(socket)
             logger.info("closing a socket of user %s: %s", socket.user_id, REASONS[code])
-            try:
+            closing.append(self._close(socket, code))
+        # Together, each bounded: a client that takes no data cannot hold up the others' closing.
+        await asyncio.gather(*closing)
+        return len(closing)
+
+    @staticmethod
+    async def _close(socket: Watched, code: int) -> None:
+        try:
+            async with asyncio.timeout(CLOSE_WAIT):
                 await socket.close(code)
-            except Exception:  # one socket that fails to close must not spare the others
-                logger.exception("closing a revoked socket failed")
-            closed += 1
-        return closed
+        except TimeoutError:
+            if socket.abandon is not None:
+                socket.abandon(f"its close waited {CLOSE_WAIT:.0f} s for the client to take data")
+        except Exception:  # one socket that fails to close must not spare the others
+            logger.exception("closing a revoked socket failed")
 
     async def _run(self) -> None:
         while self.sockets:
             await asyncio.sleep(self.interval)
             self.listener.refresh(asyncio.get_running_loop().time())
+            now = time.monotonic()
+            for socket in list(self.sockets):
+                if socket.watchdog is not None:
+                    socket.watchdog(now)
             try:
                 await self.check_now()
             except DatabaseError as exc:

@@ -24,10 +24,10 @@ async def lifespan(scope: Any, receive: Any, send: Any) -> None:
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            try:
-                await close_relay()
-                await close_guard()
-            except Exception:  # stopping must not fail the exit: said, and the server goes on
-                logger.exception("stopping the background tasks failed")
+            for close in (close_relay, close_guard):
+                try:
+                    await close()
+                except Exception:  # stopping must not fail the exit: said, and the next one stops
+                    logger.exception("stopping the background tasks failed (%s)", close.__name__)
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -118,6 +118,7 @@ class Mailbox:
         return items
 
     async def _wait(self) -> None:
+        assert self._waiter is None, "a mailbox has one reader"  # noqa: S101 - a second would never wake
         while not self._items:
             self._waiter = asyncio.get_running_loop().create_future()
             try:

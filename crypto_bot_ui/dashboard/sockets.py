@@ -1,11 +1,13 @@
 """What every dashboard socket does alike: refuse anonymous users and one socket too many, be closed
-when its user's access changes, show its user's fired alerts, and close itself when a frame cannot
-be sent."""
+when its user's access changes, show its user's fired alerts, close itself when a frame cannot
+be sent, and give itself up when its client stops taking data."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -50,13 +52,55 @@ class GuardedSocket(AsyncWebsocketConsumer):
     """The user whose socket count this socket holds (given back on release)."""
     send_failed: bool = False
     """A send failed: the socket is being closed and sends no more."""
+    abandoned: bool = False
+    """Given up (`abandon`): its client took no data for too long; the consumer ends at once."""
+    _task: asyncio.Task[Any] | None = None
+    _in_flight: int = 0
+    _sending_since: float = 0.0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Run the consumer; however it ends, give back what it holds."""
+        self._task = asyncio.current_task()
+
+        async def timed(message: dict[str, Any]) -> None:
+            # Under Uvicorn a send waits while the client's TCP window is shut (backpressure), a
+            # close too: how long the oldest one has waited is the watchdog's measure.
+            self._in_flight += 1
+            if self._in_flight == 1:
+                self._sending_since = time.monotonic()
+            try:
+                await send(message)
+            finally:
+                self._in_flight -= 1
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, timed)
+        except asyncio.CancelledError:
+            if not self.abandoned:
+                raise
+            # This socket cancelled itself (`abandon`): it ends normally and the server drops it.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
         finally:
             await self.release()
+
+    def watchdog(self, now: float) -> None:
+        """Give the socket up when a send (or its close) has waited more than WS_ACK_WAIT seconds
+        for the client to take data: a client that keeps its TCP window shut would otherwise hold
+        its sender, its queue and its user's socket count for as long as the connection lives."""
+        if self._in_flight and now - self._sending_since > settings.WS_ACK_WAIT:
+            self.abandon(f"a frame waited {now - self._sending_since:.0f} s for the client to take data")
+
+    def abandon(self, why: str) -> None:
+        """End this consumer without a goodbye frame (none could go out): the server then drops
+        the connection, and the client reconnects and resumes if it is still there."""
+        if self.abandoned:
+            return
+        self.abandoned = self.send_failed = True
+        logger.info("giving up a socket of %s: %s", self.scope.get("user"), why)
+        if self._task is not None:
+            self._task.cancel()
 
     async def admit(self, *, bot_id: str | None) -> bool:
         """Accept a logged-in user's socket (closing it otherwise; False) and watch its access;
@@ -79,7 +123,8 @@ class GuardedSocket(AsyncWebsocketConsumer):
         role = None if bot_id is None else await database_sync_to_async(can_control)(user.pk, bot_id)
         self.watched = Watched(user.pk, getattr(session, "session_key", None), self._close_for_guard,
                                auth_hash=session.get(HASH_SESSION_KEY) if session is not None else None,
-                               can_control=role, bot_id=bot_id, alert_fired=self.alert_fired)
+                               can_control=role, bot_id=bot_id, alert_fired=self.alert_fired,
+                               watchdog=self.watchdog, abandon=self.abandon)
         get_guard().watch(self.watched)
         return True
 

@@ -72,16 +72,18 @@ def measure(server: uvicorn.Server, url: str, headers: str, clients: int, top: i
         gc.collect()
         before = tracemalloc.take_snapshot()
         load = connect(url, headers, clients)
-        time.sleep(1)
-        gc.collect()
-        after = tracemalloc.take_snapshot()
-        report(after.compare_to(before, "lineno"), clients, top)
-        if DEPTH > 1:
-            for diff in sorted(after.compare_to(before, "traceback"), key=lambda d: -d.size_diff)[:top]:
-                print(f"\n{diff.size_diff / clients / 1024:.2f} KB:")
-                for frame in diff.traceback:
-                    print(f"    {frame.filename.split('/site-packages/')[-1]}:{frame.lineno}")
-        stop(load)
+        try:
+            time.sleep(1)
+            gc.collect()
+            after = tracemalloc.take_snapshot()
+            report(after.compare_to(before, "lineno"), clients, top)
+            if DEPTH > 1:
+                for diff in sorted(after.compare_to(before, "traceback"), key=lambda d: -d.size_diff)[:top]:
+                    print(f"\n{diff.size_diff / clients / 1024:.2f} KB:")
+                    for frame in diff.traceback:
+                        print(f"    {frame.filename.split('/site-packages/')[-1]}:{frame.lineno}")
+        finally:
+            stop(load)
     finally:
         server.should_exit = True
 
@@ -105,6 +107,7 @@ def report(diffs: list[tracemalloc.StatisticDiff], clients: int, top: int) -> No
 
 
 def main() -> None:
+    """Serve under tracemalloc until the measuring thread is done."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--clients", type=int, default=1000)

@@ -52,9 +52,14 @@ def stored_trade_ids(stack: Stack, bot_id: str = "main") -> list[str]:
         return [row[0] for row in db.execute("SELECT trade_id FROM trades_trade WHERE bot_id = %s", (bot_id,))]
 
 
+MAX_RECENT = 50
+"""Trades a status lists (the bot's RECENT_TRADES, the page's MAX_TRADES)."""
+
+
 @dataclass
 class PageModel:
-    """What the dashboard holds, built only from frames (status replaces, events apply)."""
+    """What the dashboard holds, built only from frames (a status replaces; trades and the account
+    after each fill apply to it, as the page's portfolio.js does)."""
 
     status: dict[str, Any] | None = None
     prices: dict[str, str] = field(default_factory=dict)
@@ -70,6 +75,20 @@ class PageModel:
             self.prices[data["symbol"]] = data["price"]
         elif kind == "status_change" and self.status is not None:
             self.status["state"] = data["state"]
+        elif kind == "trade_executed" and self.status is not None:
+            recent = self.status["recent_trades"]
+            if all(t["trade_id"] != data["trade_id"] for t in recent):
+                self.status["recent_trades"] = [data, *recent][:MAX_RECENT]
+        elif kind == "portfolio" and self.status is not None:
+            # As the page's applyPortfolio: positions by symbol (null: closed), the figures replaced.
+            held = {p["symbol"]: p for p in self.status["positions"]}
+            for symbol, position in data["positions"].items():
+                if position is None:
+                    held.pop(symbol, None)
+                else:
+                    held[symbol] = position
+            self.status["positions"] = [held[symbol] for symbol in sorted(held)]
+            self.status.update({k: v for k, v in data.items() if k != "positions" and v is not None})
         if frame["seq"] is not None:
             self.last_seq = frame["seq"]
 

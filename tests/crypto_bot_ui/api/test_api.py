@@ -214,7 +214,7 @@ def test_the_last_page_and_a_page_past_the_end(viewer: Client, keys: RedisKeys) 
 
 
 async def collect(response: Any) -> bytes:
-    """The body of a streamed response (an async stream, as Daphne sends it)."""
+    """The body of a streamed response (an async stream, as the ASGI server sends it)."""
     return b"".join([chunk async for chunk in response.streaming_content])
 
 

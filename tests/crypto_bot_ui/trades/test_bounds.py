@@ -80,7 +80,7 @@ def test_amounts_the_database_cannot_hold_are_refused_at_the_contract(value: str
 
 
 async def collect(response: Any) -> str:
-    """The body of a streamed response (an async stream, as Daphne sends it)."""
+    """The body of a streamed response (an async stream, as the ASGI server sends it)."""
     return b"".join([chunk async for chunk in response.streaming_content]).decode()
 
 
