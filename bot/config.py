@@ -19,7 +19,6 @@ from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
 from bot.errors import ConfigError
 from bot.strategy import StrategyParams, strategy_plugin
-from bot_api.redis_conn import mask_url
 from bot_api.settings import (
     LOWERCASE,
     CommaList,
@@ -223,7 +222,7 @@ class BotSettings(CommonSettings):
     @property
     def masked_redis_url(self) -> str:
         """REDIS_URL with any password replaced by ***, safe for logs."""
-        return mask_url(self.redis_url)
+        return self.redis.described()
 
     def summary(self) -> str:
         """One log-safe line describing the configuration (no keys, no passwords)."""

@@ -82,6 +82,15 @@ class Journal:
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('marked_redis', '1')")
 
+    def redis_server(self) -> str | None:
+        """The run id of the Redis server last reconciled with (None: never)."""
+        return self._meta("redis_server")
+
+    def note_redis_server(self, run_id: str) -> None:
+        """Remember the Redis server (its run id) whose watermark was last taken."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('redis_server', ?)", (run_id,))
+
     def close(self) -> None:
         """Close the file."""
         self._db.close()

@@ -74,7 +74,7 @@ async def run(settings: BotSettings, *, stop_event: asyncio.Event | None = None)
     loop = asyncio.get_running_loop()
     handled = _install_signal_handlers(loop, stop)
     logger.info("starting: %s", settings.summary())
-    redis = connect(settings.redis_url)
+    redis = connect(settings.redis)
     journal = Journal(settings.journal_path)
     stopper = asyncio.create_task(stop.wait(), name="bot-stop")
     tasks: list[asyncio.Task[Any]] = [stopper]

@@ -19,7 +19,7 @@ async def _check(role: str) -> bool:
     keys = settings.keys
     key = {"bot": keys.heartbeat_key, "recorder": keys.recorder_heartbeat_key,
            "notifier": keys.notifier_heartbeat_key}[role]
-    redis = connect(settings.redis_url)
+    redis = connect(settings.redis)
     try:
         return await is_alive(redis, key)
     finally:

@@ -151,14 +151,23 @@ class EventPublisher:
         except (RedisError, OSError) as exc:
             raise TransportError(f"storing the snapshot failed: {exc}") from exc
 
-    async def journal_mark(self) -> str | None:
-        """The id of the journal that last marked Redis (None: unmarked, e.g. Redis lost its data).
+    async def reconcile_view(self) -> tuple[str | None, int, str]:
+        """(journal mark, recorder's watermark, the server's run id), read in one transaction so all
+        three come from the same server, even while a failover moves the connection to another.
         Raises TransportError (retryable)."""
         try:
-            raw = await self._redis.get(self._keys.journal_mark_key)
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.get(self._keys.journal_mark_key)
+                pipe.get(self._keys.recorded_seq_key)
+                pipe.info("server")
+                mark, watermark, info = await pipe.execute()
         except (RedisError, OSError) as exc:
-            raise TransportError(f"reading the journal mark failed: {exc}") from exc
-        return raw.decode() if isinstance(raw, bytes) else raw
+            raise TransportError(f"reading the journal mark and the watermark failed: {exc}") from exc
+        try:
+            recorded = int(watermark or 0)
+        except ValueError:
+            raise TransportError(f"unreadable watermark in {self._keys.recorded_seq_key}: {watermark!r}") from None
+        return (mark.decode() if isinstance(mark, bytes) else mark), recorded, str(info.get("run_id", ""))
 
     async def mark_journal(self, journal_id: str) -> None:
         """Mark Redis with this bot's journal id. Raises TransportError (retryable)."""
@@ -166,13 +175,6 @@ class EventPublisher:
             await self._redis.set(self._keys.journal_mark_key, journal_id)
         except (RedisError, OSError) as exc:
             raise TransportError(f"marking Redis failed: {exc}") from exc
-
-    async def recorded_seq(self) -> int:
-        """The recorder's watermark: every trade up to this seq is stored. Raises TransportError."""
-        try:
-            return int(await self._redis.get(self._keys.recorded_seq_key) or 0)
-        except (RedisError, OSError) as exc:
-            raise TransportError(f"reading the recorder's watermark failed: {exc}") from exc
 
     async def rerecord(self, event: Envelope) -> None:
         """Append a durable event to the trades stream again, alone (for the recorder, after Redis

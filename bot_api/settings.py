@@ -29,7 +29,7 @@ from types import NoneType, UnionType
 from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -41,6 +41,7 @@ from pydantic_settings import (
 
 from bot_api.errors import BotApiError, ContractError
 from bot_api.keys import RedisKeys, validate_bot_id
+from bot_api.redis_conn import RedisTarget, sentinel_address
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 """REDIS_URL when none is set: a Redis on this machine (`make run` starts one there if none answers)."""
@@ -134,6 +135,12 @@ def _check_redis_url(raw: str) -> str:
     if scheme not in ("redis", "rediss", "unix"):
         # The value may hold a password, so the error shows only the scheme, not the URL.
         raise ValueError(f"must start with redis://, rediss:// or unix://, got {scheme!r}")
+    return raw
+
+
+def _check_sentinels(raw: tuple[str, ...]) -> tuple[str, ...]:
+    for one in raw:
+        sentinel_address(one)  # its ValueError says which entry is no host:port
     return raw
 
 
@@ -340,6 +347,12 @@ class CommonSettings(EnvSettings):
     redis_url: RedisUrl = Field(DEFAULT_REDIS_URL, alias="REDIS_URL", repr=False)
     """Redis for all processes (a password in the URL is honoured, never logged). `make run` starts
     an embedded one if none answers"""
+    redis_sentinels: Annotated[CommaList, AfterValidator(_check_sentinels)] = Field((), alias="REDIS_SENTINELS")
+    """Redis Sentinels (`host:port`, comma-separated): every process finds the Redis master through
+    them and follows a failover; REDIS_URL then gives only the password and database
+    (docs/operations.md)"""
+    redis_sentinel_master: str = Field("", alias="REDIS_SENTINEL_MASTER")
+    """the master's name the Sentinels monitor (required with REDIS_SENTINELS)"""
     redis_prefix: Annotated[str, AfterValidator(_check_prefix)] = Field("cryptobot", alias="REDIS_PREFIX")
     """prefix of every Redis key and channel"""
     bot_id: Annotated[str, AfterValidator(_check_bot_id)] = Field("main", alias="BOT_ID")
@@ -350,8 +363,20 @@ class CommonSettings(EnvSettings):
     """where the bot keeps its journal (`bot-<BOT_ID>.sqlite3`: ledger, seq, state, outbox), and the
     generated secret key and the SQLite database live (relative: to the project folder)"""
 
+    @model_validator(mode="after")
+    def _sentinel_needs_master(self) -> Self:
+        if self.redis_sentinels and not self.redis_sentinel_master.strip():
+            raise SettingError("REDIS_SENTINEL_MASTER", "is required with REDIS_SENTINELS")
+        return self
+
     @property
     def keys(self) -> RedisKeys:
         """Redis names of this bot."""
         return RedisKeys(prefix=self.redis_prefix, bot_id=self.bot_id)
+
+    @property
+    def redis(self) -> RedisTarget:
+        """Where this process finds Redis (through Sentinel when REDIS_SENTINELS is set)."""
+        return RedisTarget(url=self.redis_url, sentinels=tuple(sentinel_address(s) for s in self.redis_sentinels),
+                           master=self.redis_sentinel_master.strip() if self.redis_sentinels else "")
 

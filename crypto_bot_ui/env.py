@@ -27,6 +27,7 @@ from bot_api.settings import (
     Secret,
     SettingError,
     ShownDefault,
+    WholeSeconds,
 )
 
 S = TypeVar("S", bound=EnvSettings)
@@ -149,6 +150,9 @@ class RecorderSettings(EnvSettings):
         default_factory=_recorder_name, min_length=1, alias="RECORDER_NAME")
     """the recorder's consumer name in the trades stream's group: a stable name lets a restarted
     recorder re-read its own pending entries at once"""
+    recorder_claim_idle: WholeSeconds = Field(30, ge=1, le=3600, alias="RECORDER_CLAIM_IDLE")
+    """with several recorders: a trade another recorder took and did not store within this long (it
+    died) is taken over by one of the others"""
 
 
 NOTIFY_KINDS = ("trade", "state", "exchange", "silent", "daily", "alert")
@@ -233,3 +237,6 @@ class NotifySettings(EnvSettings):
         default_factory=_notifier_name, min_length=1, alias="NOTIFIER_NAME")
     """the notifier's consumer name in each bot's stream groups: a stable name lets a restarted
     notifier take up its own unfinished entries at once"""
+    notifier_claim_idle: WholeSeconds = Field(30, ge=1, le=3600, alias="NOTIFIER_CLAIM_IDLE")
+    """with several notifiers: what another notifier took and did not finish within this long (it
+    died) is taken over by one of the others"""

@@ -11,6 +11,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from bot_api.keys import RedisKeys
+from bot_api.redis_conn import channel_layer_host
 from crypto_bot_ui.env import NotifySettings, WebSettings, load
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -249,6 +250,9 @@ STORAGES = {
 
 # --- the bot link -------------------------------------------------------------------------
 REDIS_URL = _ENV.redis_url
+REDIS_SENTINELS = _ENV.redis.sentinels
+REDIS_SENTINEL_MASTER = _ENV.redis.master
+"""With Sentinels, REDIS_URL gives the master's password and database only (bot_link.redis_target)."""
 REDIS_PREFIX = _ENV.redis_prefix
 BOT_ID = _ENV.bot_id
 WS_SEND_QUEUE = _ENV.ws_send_queue
@@ -270,9 +274,7 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            # socket_timeout above the layer's 5 s blocking receive (redis-py 8's default of 5 s
-            # breaks it: channels_redis issue 422), yet bounded, like the connect.
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 10, "socket_connect_timeout": 3}],
+            "hosts": [channel_layer_host(_ENV.redis)],
             "prefix": RedisKeys(prefix=REDIS_PREFIX).channel_layer_prefix,
         },
     }

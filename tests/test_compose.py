@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -166,3 +167,40 @@ def test_a_plain_compose_up_is_unchanged_and_the_second_bot_is_a_profile(compose
     assert settings.strategy != default.strategy
     assert settings.strategy in registered()
     assert settings.symbols == ("ETHUSDT",)
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """YAML with compose's merge tags (`!reset`: drop the base file's value)."""
+
+
+_ComposeLoader.add_constructor("!reset", lambda loader, node: None)
+
+
+def test_the_ha_profile_adds_a_replica_and_three_sentinels_watching_the_master(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    ha = {name for name, service in services.items() if service.get("profiles") == ["ha"]}
+    assert ha == {"redis-replica", "sentinel-1", "sentinel-2", "sentinel-3"}
+    replica = services["redis-replica"]["command"]
+    assert replica[replica.index("--replicaof") + 1] == "redis"
+    for name in ("sentinel-1", "sentinel-2", "sentinel-3"):
+        assert services[name]["hostname"] == name  # the name the Sentinels announce, as REDIS_SENTINELS lists them
+        script = services[name]["command"][-1]
+        assert "sentinel monitor cryptobot redis 6379 2" in script and "--sentinel" in script
+    # The documented .env names exactly these Sentinels and this master.
+    docs = (ROOT / "docs" / "operations.md").read_text()
+    assert "REDIS_SENTINELS=sentinel-1:26379,sentinel-2:26379,sentinel-3:26379" in docs
+    assert "REDIS_SENTINEL_MASTER=cryptobot" in docs
+
+
+def test_the_scale_file_puts_the_web_replicas_behind_a_balancer_trusted_alone(compose: dict[str, Any]) -> None:
+    scale = yaml.load((ROOT / "compose.scale.yml").read_text(), Loader=_ComposeLoader)  # noqa: S506 - SafeLoader
+    web, lb = scale["services"]["web"], scale["services"]["lb"]
+    assert web["ports"] is None  # reset: the replicas publish nothing, the balancer does
+    assert lb["ports"] == compose["services"]["web"]["ports"]  # the same address as a plain `up`
+    assert web["environment"]["TRUSTED_PROXIES"] == lb["networks"]["default"]["ipv4_address"]
+    config = ROOT / "deploy" / "haproxy.cfg"
+    assert f"./{config.relative_to(ROOT)}:/usr/local/etc/haproxy/haproxy.cfg:ro" in lb["volumes"]
+    assert "server-template web- 10 web:8000" in config.read_text()
+    if shutil.which("haproxy"):
+        checked = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -60,6 +60,29 @@ class BotCountSerializer(serializers.Serializer):  # type: ignore[type-arg]
     total = serializers.IntegerField()
 
 
+class RedisMasterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The Redis server a web process uses."""
+
+    address = serializers.CharField(help_text="host:port (or the socket path) of the server")
+    found_by = serializers.ChoiceField(choices=["url", "sentinel"], help_text="REDIS_URL, or asked of REDIS_SENTINELS")
+    role = serializers.CharField(help_text="`master`; anything else means writes fail there")
+
+
+class GroupBacklogSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """One consumer group's backlog, over every bot's streams."""
+
+    lag = serializers.IntegerField(allow_null=True, help_text="Entries no consumer was given yet; null when "
+                                   "Redis cannot tell (before 7.0, or after deletions)")
+    pending = serializers.IntegerField(help_text="Entries given to a consumer and not acknowledged yet")
+
+
+class ConsumerGroupsSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The backlog of the recorders and of the notifiers."""
+
+    recorder = GroupBacklogSerializer()
+    notifier = GroupBacklogSerializer()
+
+
 class HealthSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """What `/api/health` reports (no secrets)."""
 
@@ -76,6 +99,8 @@ class HealthSerializer(serializers.Serializer):  # type: ignore[type-arg]
     )
     bot_id = serializers.CharField(help_text="The default bot, the one `bot` and `recorder` are about")
     bots = BotCountSerializer(allow_null=True, help_text="Every bot listed in Redis; null without Redis")
+    redis_master = RedisMasterSerializer(allow_null=True, help_text="The Redis server in use; null without Redis")
+    consumer_groups = ConsumerGroupsSerializer(allow_null=True, help_text="Backlogs; null without Redis")
 
 
 class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]

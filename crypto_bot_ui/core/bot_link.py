@@ -12,7 +12,7 @@ from django.conf import settings
 from redis.asyncio import Redis
 
 from bot_api.keys import RedisKeys
-from bot_api.redis_conn import connect, connect_sync
+from bot_api.redis_conn import RedisTarget, connect, connect_sync
 
 _clients: WeakKeyDictionary[asyncio.AbstractEventLoop, Redis] = WeakKeyDictionary()
 
@@ -23,21 +23,27 @@ def bot_keys(bot_id: str | None = None) -> RedisKeys:
     return RedisKeys(prefix=settings.REDIS_PREFIX, bot_id=bot_id or settings.BOT_ID)
 
 
+def redis_target() -> RedisTarget:
+    """Where this process finds Redis: REDIS_URL, or the master its Sentinels name."""
+    return RedisTarget(url=settings.REDIS_URL, sentinels=settings.REDIS_SENTINELS,
+                       master=settings.REDIS_SENTINEL_MASTER)
+
+
 def redis_client() -> Redis:
     """The shared command client for the running event loop (a pool; safe to share)."""
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = connect(settings.REDIS_URL)
+        client = connect(redis_target())
         _clients[loop] = client
     return client
 
 
 def sync_redis() -> redis.Redis:
     """The blocking client for REST views (its pool is thread-safe)."""
-    return _sync_client(settings.REDIS_URL)
+    return _sync_client(redis_target())
 
 
 @functools.lru_cache(maxsize=4)
-def _sync_client(url: str) -> redis.Redis:
-    return connect_sync(url)
+def _sync_client(target: RedisTarget) -> redis.Redis:
+    return connect_sync(target)

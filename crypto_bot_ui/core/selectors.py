@@ -27,20 +27,65 @@ def _database_ok() -> bool:
         return False
 
 
-def _dead_letters(redis: Any, keys: RedisKeys, listed: list[str]) -> int:
-    """The dead letters of the default bot and of every listed one (one round trip)."""
+def _dead_letters(redis: Any, keys: RedisKeys, bot_ids: list[str]) -> int:
+    """The dead letters of these bots (one round trip)."""
     pipe = redis.pipeline(transaction=False)
-    for bot_id in dict.fromkeys([keys.bot_id, *listed]):
+    for bot_id in bot_ids:
         pipe.xlen(keys.for_bot(bot_id).dead_letter_stream)
     return sum(int(n) for n in pipe.execute())
 
 
+def _master(redis: Any) -> dict[str, Any]:
+    """The Redis server this process uses: its address, how it was found, and its role there."""
+    pool = redis.connection_pool
+    if hasattr(pool, "get_master_address"):  # a Sentinel pool: ask them who the master is now
+        host, port = pool.get_master_address()
+        found_by = "sentinel"
+    else:
+        options = pool.connection_kwargs
+        host, port = options.get("host") or options.get("path", ""), options.get("port")
+        found_by = "url"
+    role = redis.info("replication").get("role", "unknown")
+    return {"address": f"{host}:{port}" if port else str(host), "found_by": found_by, "role": str(role)}
+
+
+GROUPS = ("recorder", "notifier")
+"""The consumer groups whose backlog /api/health reports."""
+
+
+def _consumer_groups(redis: Any, keys: RedisKeys, bot_ids: list[str]) -> dict[str, dict[str, int | None]]:
+    """Each group's backlog over every bot's streams: `lag`, entries not yet delivered to any of its
+    consumers (null when Redis cannot tell: before 7.0, or after deletions), and `pending`,
+    delivered but not acknowledged (a consumer died holding them: another claims them)."""
+    pipe = redis.pipeline(transaction=False)
+    for bot_id in bot_ids:
+        bot = keys.for_bot(bot_id)
+        pipe.xinfo_groups(bot.trades_stream)
+        pipe.xinfo_groups(bot.events_stream)
+    names = {keys.recorder_group: "recorder", keys.notifier_group: "notifier"}
+    totals: dict[str, dict[str, int | None]] = {g: {"lag": 0, "pending": 0} for g in GROUPS}
+    for groups in pipe.execute(raise_on_error=False):
+        if isinstance(groups, Exception):  # no such stream yet: nothing waits in it
+            continue
+        for group in groups:
+            name = group["name"].decode() if isinstance(group["name"], bytes) else str(group["name"])
+            total = totals.get(names.get(name, ""))
+            if total is None:
+                continue
+            lag = group.get("lag")
+            total["lag"] = None if lag is None or total["lag"] is None else total["lag"] + int(lag)
+            total["pending"] = int(total["pending"] or 0) + int(group.get("pending", 0))
+    return totals
+
+
 def health_report() -> dict[str, Any]:
-    """State of Redis, the database, the default bot, its recorder, the notifier, and how many bots are
-    listed and online; contains no secrets."""
+    """State of Redis (and which server is its master), the database, the default bot, its recorder,
+    the notifier, how many bots are listed and online, and the recorders' and notifiers' backlog;
+    contains no secrets."""
     keys = bot_keys()
     report: dict[str, Any] = {"redis": "down", "database": "down", "bot": "unknown", "recorder": "unknown",
-                              "notifier": "unknown", "dead_letters": None, "bots": None}
+                              "notifier": "unknown", "dead_letters": None, "bots": None, "redis_master": None,
+                              "consumer_groups": None}
     report["database"] = "ok" if _database_ok() else "down"
     try:
         redis = sync_redis()
@@ -60,7 +105,10 @@ def health_report() -> dict[str, Any]:
         report["bot"] = state
         listed = discover_blocking(redis, keys)
         report["bots"] = {"online": sum(bot.online for bot in listed), "total": len(listed)}
-        report["dead_letters"] = _dead_letters(redis, keys, [bot.bot_id for bot in listed])
+        bot_ids = list(dict.fromkeys([keys.bot_id, *(bot.bot_id for bot in listed)]))
+        report["dead_letters"] = _dead_letters(redis, keys, bot_ids)
+        report["consumer_groups"] = _consumer_groups(redis, keys, bot_ids)
+        report["redis_master"] = _master(redis)
     except (RedisError, OSError, TransportError) as exc:
         logger.warning("redis health check failed: %s", exc)
     report["status"] = "ok" if report["redis"] == "ok" and report["database"] == "ok" else "degraded"

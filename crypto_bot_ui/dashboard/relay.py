@@ -18,18 +18,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
-from django.conf import settings
-
 from bot_api.backoff import Backoff
 from bot_api.errors import ContractError, TransportError
 from bot_api.events import BotListData, BotListEvent, HeartbeatData, HeartbeatEvent, StatusEvent, encode_event
 from bot_api.heartbeat import is_alive
 from bot_api.keys import RedisKeys
-from bot_api.redis_conn import connect
+from bot_api.redis_conn import Where, connect
 from bot_api.registry import MAX_BOTS, BotSeen, discover
 from bot_api.subscriber import Disconnected, EventSubscriber, Received, Subscribed
 from bot_api.tasks import cancel_and_wait
-from crypto_bot_ui.core.bot_link import bot_keys, redis_client
+from crypto_bot_ui.core.bot_link import bot_keys, redis_client, redis_target
 from crypto_bot_ui.dashboard.feed import BotFeed
 from crypto_bot_ui.dashboard.queues import (
     RECENT_CHARS,
@@ -61,7 +59,8 @@ class Relay:
 
     keys: RedisKeys
     """Names under the shared prefix; `keys.bot_id` is the default bot (always relayed)."""
-    redis_url: str
+    redis_url: Where
+    """Redis: a URL, or the Sentinel-found master (settings.REDIS)."""
     feeds: dict[str, BotFeed] = field(default_factory=dict)
     listed: tuple[str, ...] | None = None
     """The bots of the registry, by id, as last read (None: not read yet)."""
@@ -316,6 +315,6 @@ def get_relay() -> Relay:
     loop = asyncio.get_running_loop()
     relay = _relays.get(loop)
     if relay is None:
-        relay = Relay(keys=bot_keys(), redis_url=settings.REDIS_URL)
+        relay = Relay(keys=bot_keys(), redis_url=redis_target())
         _relays[loop] = relay
     return relay

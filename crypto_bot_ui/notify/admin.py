@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from crypto_bot_ui.notify.alerts import AlertError, delete_alert, update_alert
-from crypto_bot_ui.notify.models import Alert, AlertFiring, Delivery, Notification, TelegramLink
+from crypto_bot_ui.notify.models import Alert, AlertFiring, Delivery, Lease, Notification, TelegramLink
 from crypto_bot_ui.trades.admin import plain_decimals
 
 
@@ -140,6 +140,15 @@ class DeliveryAdmin(_ReadOnlyAdmin):
     list_select_related = ("notification",)
     ordering = ("-id",)
     readonly_fields = tuple(f.name for f in Delivery._meta.fields)
+
+
+@admin.register(Lease)
+class LeaseAdmin(_ReadOnlyAdmin):
+    """Which notifier sends to each channel and answers Telegram now (several may run): read-only."""
+
+    list_display = ("name", "holder", "until")
+    ordering = ("name",)
+    readonly_fields = tuple(f.name for f in Lease._meta.fields)
 
 
 @admin.register(TelegramLink)

@@ -11,7 +11,7 @@ changes nothing (notifications are unique per bot and key).
 A new group starts at the streams' start, so that a bot that appeared while no notifier ran is told
 from its first trade; what happened before the first notifier ever ran under this prefix
 (`notifier_since_key`) is skipped unsaid. Entries another notifier read and never acknowledged are
-claimed after CLAIM_IDLE_MS.
+claimed after `claim_idle_ms` (NOTIFIER_CLAIM_IDLE).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from bot_api.events import (
     parse_event,
 )
 from bot_api.keys import EVENT_FIELD, RedisKeys
-from bot_api.redis_conn import connect
+from bot_api.redis_conn import Where, connect
 from crypto_bot_ui.notify import services
 from crypto_bot_ui.notify.faults import crash_point
 from crypto_bot_ui.notify.routing import Routes
@@ -51,7 +51,7 @@ BATCH = 200
 BLOCK_MS = 1000
 FORGET_IDLE_MS = 3_600_000
 CLAIM_IDLE_MS = 30_000
-"""An entry another notifier has held this long without acknowledging it is taken over (it died)."""
+"""The default of `Intake.claim_idle_ms`."""
 FROM_EVENTS = (StatusChangeEvent, StatusEvent, PriceUpdateEvent, PortfolioEvent)
 """What is taken from the events stream (the trades come from the trades stream)."""
 
@@ -70,13 +70,16 @@ class IntakeStats:
 class Intake:
     """Read one bot's two streams as `consumer` of the `notifier` group and take every entry once."""
 
-    redis_url: str
+    redis_url: Where
+    """Redis: a URL, or the Sentinel-found master (settings.REDIS)."""
     keys: RedisKeys
     consumer: str
     routes: Routes
     public_url: str
     on_taken: Callable[[services.TakeResult], Awaitable[None]]
     """Called after each commit that made something (wakes the channels, sends toasts)."""
+    claim_idle_ms: int = CLAIM_IDLE_MS
+    """Another notifier's entries unacknowledged this long are taken over (NOTIFIER_CLAIM_IDLE)."""
     stats: IntakeStats = field(default_factory=IntakeStats)
     since: datetime | None = field(default=None, init=False)
     """When the first notifier ran under this prefix: older events are not announced."""
@@ -94,8 +97,8 @@ class Intake:
                     redis = connect(self.redis_url)
                     await self._ensure_groups(redis)
                     await self._read(redis, "0")  # what this consumer held when it last stopped
-                if time.monotonic() - claimed_at > CLAIM_IDLE_MS / 1000:
-                    await self._claim(redis)  # at start, and every 30 s: another notifier may have died
+                if time.monotonic() - claimed_at > self.claim_idle_ms / 1000:
+                    await self._claim(redis)  # at start, then every claim_idle_ms: another notifier may have died
                     claimed_at = time.monotonic()
                 await self._read(redis, ">")
                 self.failing_since = None
@@ -153,7 +156,7 @@ class Intake:
             cursor = "0-0"
             while True:
                 reply: Any = await redis.xautoclaim(stream, self.keys.notifier_group, self.consumer,
-                                                    min_idle_time=CLAIM_IDLE_MS, start_id=cursor, count=BATCH)
+                                                    min_idle_time=self.claim_idle_ms, start_id=cursor, count=BATCH)
                 cursor = _text(reply[0])
                 entries = [entry for entry in reply[1] if entry and entry[1] is not None]
                 if entries:

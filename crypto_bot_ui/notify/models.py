@@ -88,6 +88,18 @@ class Delivery(models.Model):
         return f"{self.notification_id} → {self.channel}: {self.state}"
 
 
+class Lease(models.Model):
+    """A job one notifier does at a time (sending to a channel, answering Telegram): its holder
+    renews it while alive; another notifier takes it when the holder stopped renewing (it died)."""
+
+    name = models.CharField(max_length=100, primary_key=True, help_text="the job: a channel, or telegram:commands")
+    holder = models.CharField(max_length=100, help_text="the notifier doing it (NOTIFIER_NAME)")
+    until = models.DateTimeField(help_text="the holder's, unless renewed by then")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder}"
+
+
 class BotWatch(models.Model):
     """What the notifier last told of a bot, so a restart neither repeats nor misses a change."""
 

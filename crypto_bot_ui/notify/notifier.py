@@ -27,12 +27,12 @@ from telegram import Bot
 from bot_api.errors import BotApiError
 from bot_api.heartbeat import HEARTBEAT_TTL_MS
 from bot_api.keys import RedisKeys
-from bot_api.redis_conn import connect
+from bot_api.redis_conn import Where, connect
 from bot_api.registry import MAX_BOTS, discover
 from bot_api.stored import StoredEvents
 from bot_api.tasks import cancel_and_wait
 from crypto_bot_ui.env import NotifySettings
-from crypto_bot_ui.notify import services, toasts
+from crypto_bot_ui.notify import leases, services, toasts
 from crypto_bot_ui.notify.channels import AppriseSender, Sender, TelegramSender, WebhookSender
 from crypto_bot_ui.notify.dispatch import Dispatcher
 from crypto_bot_ui.notify.intake import Intake
@@ -50,6 +50,8 @@ STUCK_AFTER = 60.0
 """Seconds an intake may fail before the notifier reports itself down (the health check fails)."""
 PRUNE_INTERVAL = 3600.0
 """Seconds between two clean-ups of old records."""
+RENEW_EVERY = 5.0
+"""Seconds between two renewals of the Telegram commands' lease (well inside `leases.HOLD`)."""
 
 
 def telegram_bot(notify: NotifySettings) -> Bot:
@@ -62,7 +64,8 @@ def telegram_bot(notify: NotifySettings) -> Bot:
 class Notifier:
     """Everything one notifier process runs, until cancelled."""
 
-    redis_url: str
+    redis_url: Where
+    """Redis: a URL, or the Sentinel-found master (settings.REDIS)."""
     keys: RedisKeys
     notify: NotifySettings
     intakes: dict[str, Intake] = field(default_factory=dict)
@@ -92,9 +95,7 @@ class Notifier:
                       asyncio.create_task(self._beat(), name="heartbeat"),
                       asyncio.create_task(self._tidy(), name="tidy records")]
             if bot is not None:
-                from crypto_bot_ui.notify.telegram_bot import run_telegram  # PTB's Application: only with a token
-
-                tasks.append(asyncio.create_task(run_telegram(self.notify, self.keys), name="telegram commands"))
+                tasks.append(asyncio.create_task(self._answer_telegram(), name="telegram commands"))
             try:
                 await asyncio.gather(*tasks)
             finally:
@@ -104,6 +105,8 @@ class Notifier:
                 if bot is not None:
                     with contextlib.suppress(Exception):
                         await bot.shutdown()
+                with contextlib.suppress(Exception):  # the others take over at once, not after HOLD
+                    await database_sync_to_async(leases.let_go)(consumer=consumer)
 
     def _senders(self, bot: Bot | None, client: httpx.AsyncClient) -> list[Sender]:
         interval = self.notify.notify_min_interval
@@ -117,6 +120,31 @@ class Notifier:
         logger.info("notifier %s sends to: %s", self.notify.notifier_name,
                     ", ".join(s.name for s in senders) or "no channel (only alerts on pages)")
         return senders
+
+    async def _answer_telegram(self) -> None:
+        """Answer Telegram's commands while this notifier holds that job: Telegram serves one long
+        poll per bot token, so of several notifiers one answers and the others stand by."""
+        from crypto_bot_ui.notify.telegram_bot import run_telegram  # PTB's Application: only with a token
+
+        consumer = self.notify.notifier_name
+        held = database_sync_to_async(leases.hold)
+        while True:
+            try:
+                if await held(name=leases.TELEGRAM, consumer=consumer):
+                    polling = asyncio.create_task(run_telegram(self.notify, self.keys), name="telegram polling")
+                    try:
+                        while not polling.done():
+                            await asyncio.wait({polling}, timeout=RENEW_EVERY)
+                            if not polling.done() and not await held(name=leases.TELEGRAM, consumer=consumer):
+                                logger.warning("another notifier answers Telegram now")
+                                break
+                    finally:
+                        await cancel_and_wait(polling)
+                    if polling.done() and not polling.cancelled() and polling.exception() is not None:
+                        logger.error("Telegram commands stopped: %s", polling.exception())
+            except Exception:
+                logger.exception("notifier could not take or renew the Telegram commands")
+            await asyncio.sleep(RENEW_EVERY)
 
     async def _taken(self, result: services.TakeResult) -> None:
         """After a commit: wake the channels, show fired alerts on their owners' pages."""
@@ -155,7 +183,8 @@ class Notifier:
         if task is not None and not task.done():
             return
         intake = Intake(redis_url=self.redis_url, keys=self.keys.for_bot(bot_id), consumer=self.notify.notifier_name,
-                        routes=self.routes, public_url=self.notify.public_url, on_taken=self._taken)
+                        routes=self.routes, public_url=self.notify.public_url, on_taken=self._taken,
+                        claim_idle_ms=self.notify.notifier_claim_idle * 1000)
         self.intakes[bot_id] = intake
         self._tasks[bot_id] = asyncio.create_task(intake.run(), name=f"intake {bot_id}")
 

@@ -28,7 +28,7 @@ from bot_api.events import (
 )
 from bot_api.models import utcnow
 from crypto_bot_ui.core.roles import can_control
-from crypto_bot_ui.notify import compose
+from crypto_bot_ui.notify import compose, leases
 from crypto_bot_ui.notify.alert_rules import (
     AlertKind,
     AlertRule,
@@ -227,13 +227,16 @@ def _record_firing(alert: Alert, firing: Firing, seq: int | None, routes: Routes
 
 
 def claim_due(*, channel: str, consumer: str, limit: int, now: datetime | None = None) -> list[Delivery]:
-    """Lease up to `limit` due deliveries of `channel` to `consumer`, oldest first (with their notification).
+    """Lease up to `limit` due deliveries of `channel` to `consumer`, oldest first (with their
+    notification); none unless `consumer` holds the channel (`leases.hold`).
 
     A returned delivery's `in_flight` is true when an earlier send of it may have arrived (its
     notifier died during the send): the channel marks it as a possible repeat."""
     now = now or utcnow()
     free = Q(leased_until__isnull=True) | Q(leased_until__lt=now) | Q(leased_by=consumer)
     with transaction.atomic():
+        if not leases.hold(name=channel, consumer=consumer, now=now):
+            return []  # another notifier sends to this channel (one at a time keeps order and pace)
         # In order, and the head first: a delivery put off holds up the later ones of its channel,
         # so that a chat reads its trades in the order they happened.
         head = (Delivery.objects.filter(free, channel=channel, state=DeliveryState.PENDING)

@@ -35,6 +35,7 @@ from bot_api.events import (
 )
 from bot_api.heartbeat import HEARTBEAT_TTL_MS
 from bot_api.keys import DEAD_ID_FIELD, DEAD_REASON_FIELD, EVENT_FIELD, RedisKeys
+from bot_api.redis_conn import Where, connect_sync
 from bot_api.watermark import RAISE_IF_GREATER_LUA
 from crypto_bot_ui.trades.services import (
     RecordResult,
@@ -71,7 +72,8 @@ class RecorderStats:
 class Recorder:
     """Consume `keys.trades_stream` as group `keys.recorder_group` and store each trade once."""
 
-    redis_url: str
+    redis_url: Where
+    """Redis: a URL, or the Sentinel-found master (settings.REDIS)."""
     keys: RedisKeys
     consumer: str
     batch_size: int = 200
@@ -118,7 +120,7 @@ class Recorder:
         connections.close_all()  # this thread's connections; a lingering one blocks DB teardown
 
     def _connect(self) -> redis.Redis:
-        client = redis.Redis.from_url(self.redis_url, socket_timeout=self.block_ms / 1000 + 5)
+        client = connect_sync(self.redis_url, socket_timeout=self.block_ms / 1000 + 5)
         client.ping()
         logger.info("recorder %s consuming %s", self.consumer, self.keys.trades_stream)
         return client

@@ -27,6 +27,7 @@ from django.db import close_old_connections, connections
 
 from bot_api.errors import TransportError
 from bot_api.keys import RedisKeys
+from bot_api.redis_conn import Where, connect_sync
 from bot_api.registry import MAX_BOTS, BotSeen, discover_blocking
 from crypto_bot_ui.trades.recorder import Recorder, RecorderStats
 from crypto_bot_ui.trades.services import note_bots
@@ -56,7 +57,8 @@ class RecorderPool:
     """Run a Recorder for the default bot (`keys.bot_id`) and each bot the registry under
     `keys.prefix` lists, until stopped."""
 
-    redis_url: str
+    redis_url: Where
+    """Redis: a URL, or the Sentinel-found master (settings.REDIS)."""
     keys: RedisKeys
     consumer: str
     interval: float = DISCOVER_INTERVAL
@@ -77,7 +79,7 @@ class RecorderPool:
             while not stop.is_set():
                 try:
                     if client is None:
-                        client = redis.Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=5)
+                        client = connect_sync(self.redis_url)
                     seen = discover_blocking(client, self.keys)
                 except TransportError as exc:
                     if not failing:

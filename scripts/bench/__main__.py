@@ -3,8 +3,9 @@
 Same Redis, same publisher (bot_api's EventPublisher, the one the bot uses), same load processes,
 one implementation at a time: ours (the production command: Uvicorn), ours-daphne and
 ours-granian (the same application under the other ASGI servers), ours-2 (two production web
-processes, the clients split between them), the textbook Channels bridge and a plain `websockets`
-floor. Per scenario:
+processes, the clients split between them), the scale-out line (ours-3: three processes;
+ours-lb: two behind HAProxy, when it is installed; 1,000 clients x 10/s only), the textbook
+Channels bridge and a plain `websockets` floor. Per scenario:
 delivered/expected, duplicates, latency percentiles from publish to client receive, deliveries per
 second, peak RSS of each server process and the RSS an idle connection costs.
 
@@ -56,7 +57,7 @@ from bot_api.settings import DEFAULT_REDIS_URL
 from scripts import embedded_redis
 from scripts.bench import frames, report
 from scripts.bench.measure import Peak, Result, Scenario, cpu_of, rss_of, summarise
-from scripts.bench.servers import IMPLS, servers
+from scripts.bench.servers import IMPLS, servers, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL: list[Scenario] = [(100, 200, 10.0), (1000, 10, 10.0), (10, 2000, 10.0)]
@@ -68,6 +69,9 @@ RAMP = [25, 50, 100, 200, 400, 800, 1600, 3200]
 """Capacity: events per second to 100 clients (trades only), raised until one is lost or p99 > 250 ms."""
 RAMP_IMPLS = ("ours", "ours-2", "floor", "textbook")
 """Who climbs the ramp (the other servers' scenarios are enough to choose between them)."""
+SCALE_IMPLS = ("ours-3", "ours-lb")
+"""Scale-out variants that run only SCALE (beside ours and ours-2, which run every scenario)."""
+SCALE: Scenario = (1000, 10, 10.0)
 
 
 def status_event(seq: int, started_at: datetime) -> StatusEvent:
@@ -282,7 +286,12 @@ class Bench:
 
 def run_impl(bench: Bench, impl: str, scenarios: list[Scenario], ramp: list[int], cookie: str) -> list[Result]:
     """Every scenario, then the capacity ramp, on one implementation (fresh processes for each)."""
-    results = []
+    results: list[Result] = []
+    if reason := unavailable(impl):
+        print(f"  {impl}: skipped, {reason}", flush=True)
+        return results
+    if impl in SCALE_IMPLS and SCALE in FULL and scenarios == FULL:
+        scenarios = [SCALE]
     for scenario in scenarios:
         with servers(bench, impl, cookie) as srv:
             results.append(bench.run(impl, srv.urls, srv.headers, srv.pids, scenario))
@@ -366,6 +375,7 @@ def main() -> int:
     sizes = frames.measure()
     print(report.table(results))
     print(report.servers_table(results))
+    print(report.scale_table(results))
     print(report.capacity_table(results))
     print(report.targets(results, sizes))
     for name, hot in profiles.items():

@@ -89,6 +89,33 @@ def servers_table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+SCALE_ROWS = {
+    "ours": "1 process",
+    "ours-2": "2 processes, clients split between them",
+    "ours-3": "3 processes, clients split between them",
+    "ours-lb": "2 processes behind HAProxy (one address)",
+}
+"""The scale-out line: the same 1,000 clients x 10 events/s on more web processes."""
+
+
+def scale_table(results: list[Result]) -> str:
+    """1,000 x 10/s on one, two and three web processes (and two behind the balancer); a run
+    without that scenario (--quick) shows the one its scale-out variants ran."""
+    runs = [r for r in results if not r.capacity and r.impl in SCALE_ROWS]
+    scenario = (1000, 10) if any((r.clients, r.rate) == (1000, 10) for r in runs) else next(
+        ((r.clients, r.rate) for r in runs if r.impl in ("ours-3", "ours-lb")), None)
+    by = {r.impl: r for r in runs if (r.clients, r.rate) == scenario}
+    rows = [(name, by[impl]) for impl, name in SCALE_ROWS.items() if impl in by]
+    if len(rows) < 2:
+        return ""
+    lines = ["| web processes | delivered | dup | p50 ms | p99 ms | server CPU (all processes) | peak RSS MB |",
+             "|---|---|---|---|---|---|---|"]
+    for name, r in rows:
+        lines.append(f"| {name} | {r.delivered}/{r.expected} | {r.duplicates} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | "
+                     f"{r.cpu_pct:.0f}% | {' + '.join(f'{m:.0f}' for m in r.rss_mb)} |")
+    return "\n".join(lines)
+
+
 SUSTAINED_P99_MS = 250.0
 """A rate is sustained when nothing is lost and p99 stays under this: a live screen, not a backlog."""
 
@@ -213,7 +240,7 @@ def plot(results: list[Result], path: Path) -> None:
 
     results = [r for r in results if not r.capacity]
     scenarios = sorted({(r.clients, r.rate) for r in results}, key=lambda s: -s[0] * s[1])
-    impls = [i for i in ("ours", "ours-daphne", "ours-granian", "ours-2", "floor", "textbook")
+    impls = [i for i in ("ours", "ours-daphne", "ours-granian", "ours-2", "ours-3", "ours-lb", "floor", "textbook")
              if any(r.impl == i for r in results)]
     by = {(r.impl, r.clients, r.rate): r for r in results}
     fig, axes = plt.subplots(1, len(scenarios), figsize=(4.6 * len(scenarios), 4.4), squeeze=False)
@@ -256,6 +283,10 @@ def write_docs(results: list[Result], profiles: dict[str, str], docs: Path, fram
     block = [START, "", f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}, by `make bench`.", "",
              "![latency per scenario](img/benchmarks.png)", "", "### Results", "", table(results), "",
              "### The ASGI server", "", servers_table(results), ""]
+    if scale := scale_table(results):
+        block += ["### Scale-out", "", "1,000 clients x 10 events/s, the same run on more web processes "
+                  "(each with its one Redis subscription); HAProxy's CPU and memory count with the servers'.",
+                  "", scale, ""]
     if ramp := capacity_table(results):
         block += ["### Capacity at zero loss", "", ramp, ""]
     if frames is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,12 +18,23 @@ from scripts import embedded_redis
 if TYPE_CHECKING:
     from scripts.bench.__main__ import Bench
 
-IMPLS = ("ours", "ours-daphne", "ours-granian", "ours-2", "floor", "textbook")
+IMPLS = ("ours", "ours-daphne", "ours-granian", "ours-2", "ours-3", "ours-lb", "floor", "textbook")
 """ours: the production command (Uvicorn); ours-daphne and ours-granian: the same application
-under the other servers; ours-2: two production web processes; the textbook bridge; the floor."""
-OURS_SERVER: dict[str, Server | None] = {"ours": None, "ours-2": None, "ours-daphne": "daphne",
-                                          "ours-granian": "granian"}
+under the other servers; ours-2 and ours-3: two and three production web processes, the clients
+split between them; ours-lb: two behind HAProxy (deploy/haproxy.cfg's settings); the textbook
+bridge; the floor."""
+OURS_SERVER: dict[str, Server | None] = {"ours": None, "ours-2": None, "ours-3": None, "ours-lb": None,
+                                          "ours-daphne": "daphne", "ours-granian": "granian"}
 """The server each of our variants runs (None: the production default, WEB_SERVER's)."""
+PROCESSES = {"ours-2": 2, "ours-3": 3, "ours-lb": 2}
+"""Web processes of the scale-out variants (the others run one)."""
+
+
+def unavailable(impl: str) -> str | None:
+    """Why an implementation cannot run on this machine (None: it can)."""
+    if impl == "ours-lb" and shutil.which("haproxy") is None:
+        return "no haproxy on this machine (Debian: apt-get install haproxy)"
+    return None
 
 
 def wait_port(port: int, timeout: float = 30) -> None:
@@ -56,13 +68,20 @@ def servers(bench: Bench, impl: str, cookie: str) -> Iterator[Servers]:
     """Start an implementation's processes fresh (no backlog of an earlier scenario), stop them after."""
     procs: list[subprocess.Popen[str]] = []
     headers: dict[str, str] = {}
-    ports = [embedded_redis.free_port() for _ in range(2 if impl == "ours-2" else 1)]
+    ports = [embedded_redis.free_port() for _ in range(PROCESSES.get(impl, 1))]
     try:
         if impl in OURS_SERVER:
             for port in ports:  # each web process holds its own single Redis subscription
                 procs.append(bench.start(serve(port, server=OURS_SERVER[impl])))
             urls = [f"ws://127.0.0.1:{port}/ws/dashboard/" for port in ports]
             headers = {"Cookie": f"sessionid={cookie}"}  # and the Origin of the page each client's server serves
+            if impl == "ours-lb":  # every client through one address; its CPU counts as the server's
+                front = embedded_redis.free_port()
+                config = bench.tmp / f"haproxy-{front}.cfg"
+                config.write_text(haproxy_config(front, ports))
+                procs.append(bench.start(["haproxy", "-db", "-f", str(config)]))
+                ports.append(front)
+                urls = [f"ws://127.0.0.1:{front}/ws/dashboard/"]
         elif impl == "textbook":
             # Channels' documented setup: Daphne serving the consumers.
             procs.append(bench.start(serve(ports[0], "scripts.bench.textbook:application", server="daphne")))
@@ -87,6 +106,15 @@ def servers(bench: Bench, impl: str, cookie: str) -> Iterator[Servers]:
                 proc.wait(10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def haproxy_config(front: int, backends: list[int]) -> str:
+    """HAProxy as deploy/haproxy.cfg sets it up (least connections, long tunnels), on the loopback."""
+    servers = "\n".join(f"    server web{i} 127.0.0.1:{port}" for i, port in enumerate(backends))
+    return (f"global\n    maxconn 8000\ndefaults\n    mode http\n    timeout connect 3s\n    timeout client 60s\n"
+            f"    timeout server 60s\n    timeout tunnel 1h\n    option forwardfor\n"
+            f"frontend dashboard\n    bind 127.0.0.1:{front}\n    default_backend web\n"
+            f"backend web\n    balance leastconn\n{servers}\n")
 
 
 def serve(port: int, app: str = APP, *, server: Server | None = None) -> list[str]:

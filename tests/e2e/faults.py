@@ -24,7 +24,7 @@ from bot_api.keys import RedisKeys
 from bot_api.redis_conn import connect as redis_connect
 from scripts import embedded_redis
 from tests.frames import split_frame
-from tests.stack import Browserless, Stack, wait_for
+from tests.stack import Browserless, Stack, redis_target, wait_for
 
 # Fast trading: 50 ticks/s per symbol and short SMA windows trade several times a second.
 FAST = {"TICK_INTERVAL": "0.02", "SMA_FAST": "2", "SMA_SLOW": "4", "STRATEGY_TIMEFRAME": "0"}
@@ -113,6 +113,8 @@ class LongClient:
     stack: Stack
     session: Browserless
     model: PageModel = field(default_factory=PageModel)
+    ws_url: str = ""
+    """The socket to use (default: the stack's web process)."""
     resumes: list[bool] = field(default_factory=list)
     ws: ClientConnection | None = None
     frames: int = 0
@@ -125,7 +127,8 @@ class LongClient:
         async with asyncio.timeout(60):
             while True:
                 try:
-                    self.ws = await connect(self.stack.ws_url, additional_headers=self.session.ws_headers())
+                    self.ws = await connect(self.ws_url or self.stack.ws_url,
+                                            additional_headers=self.session.ws_headers())
                     break
                 except Exception:  # noqa: BLE001 - refused, reset, or a 502 while the web server starts
                     await asyncio.sleep(0.3)
@@ -176,7 +179,7 @@ class LongClient:
 
 async def stop_bot(stack: Stack) -> None:
     """Ask the bot to stop trading (through the commands stream, as the web process does)."""
-    redis = redis_connect(stack.env["REDIS_URL"])
+    redis = redis_connect(redis_target(stack))
     try:
         keys = RedisKeys(prefix=stack.env["REDIS_PREFIX"])
         cmd = BotCommand.create(action=StopBot(id=f"stop-{uuid.uuid4().hex[:6]}"), bot="main", issued_by="fault-test")
@@ -187,7 +190,7 @@ async def stop_bot(stack: Stack) -> None:
 
 async def published_seq(stack: Stack) -> int:
     """The last seq the bot published to Redis."""
-    redis = redis_connect(stack.env["REDIS_URL"])
+    redis = redis_connect(redis_target(stack))
     try:
         return int(await redis.get(RedisKeys(prefix=stack.env["REDIS_PREFIX"]).seq_key) or 0)
     finally:
@@ -214,7 +217,8 @@ async def assert_same_as_fresh_page(client: LongClient, session: Browserless, to
     applied across faults, equals a page opened now (snapshot + the events after it), both at `top`."""
     await client.reached(top)
     fresh = PageModel()
-    async with connect(client.stack.ws_url, additional_headers=session.ws_headers()) as ws, asyncio.timeout(15):
+    url = client.ws_url or client.stack.ws_url
+    async with connect(url, additional_headers=session.ws_headers()) as ws, asyncio.timeout(15):
         while fresh.status is None or (fresh.last_seq or 0) < top:
             for frame in split_frame(await ws.recv()):
                 fresh.apply(frame)

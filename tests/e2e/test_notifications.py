@@ -29,7 +29,7 @@ from bot_api.redis_conn import connect as redis_connect
 from crypto_bot_ui.notify.channels import REPEAT_NOTE
 from crypto_bot_ui.notify.compose import trade_line
 from tests.e2e.faults import FAST, journal_of, kill9, settle, stop_bot
-from tests.stack import Stack, delete_prefix, running_stack, wait_for
+from tests.stack import Stack, delete_prefix, procfile_commands, running_stack, wait_for
 from tests.telegram_fake import FakeTelegram
 from tests.webhook_receiver import Received, webhook_receiver
 
@@ -130,6 +130,20 @@ def _check_told_once(stack: Stack, ledger: list[str], received: Received, telegr
             f"carrying {sum(told.values())} trade lines ({sum(repeats.values())} marked as possible repeats)")
 
 
+async def _stop_and_check(stack: Stack, received: Received, telegram: FakeTelegram,
+                          *, repeats_allowed: int) -> tuple[list[str], str]:
+    """Stop the bot, wait until every trade of its ledger reached both channels, check each was told
+    once; the ledger and a summary."""
+    await stop_bot(stack)
+    ledger = await settle(stack)
+    await asyncio.to_thread(wait_for, lambda: len({p["data"]["trade"]["trade_id"] for p in received.posts})
+                            >= len(ledger), 60, "every trade posted")
+    await asyncio.to_thread(
+        wait_for, lambda: _telegram_lines([m["text"] for m in telegram.sent])[0] >= _ledger_lines(stack),
+        90, "every trade in Telegram")
+    return ledger, _check_told_once(stack, ledger, received, telegram, repeats_allowed=repeats_allowed)
+
+
 @pytest.mark.parametrize(("crash", "repeats_allowed"), [
     # Wherever it lands: at most the one message in flight is told again, marked. Also on PostgreSQL.
     pytest.param("kill-9", 1, marks=pytest.mark.pg),
@@ -164,16 +178,51 @@ async def test_a_notifier_killed_during_a_burst_then_restarted_tells_every_trade
             stack.start("notifier")
             await asyncio.to_thread(wait_for, lambda: len(received.posts) > killed_at + 5, 30, "the notifier back")
             assert crash == "kill-9" or (tmp_path / "crashed").exists()
-            await stop_bot(stack)
-            ledger = await settle(stack)
-            await asyncio.to_thread(wait_for, lambda: len({p["data"]["trade"]["trade_id"] for p in received.posts})
-                                    >= len(ledger), 60, "every trade posted")
-            await asyncio.to_thread(
-                wait_for, lambda: _telegram_lines([m["text"] for m in telegram.sent])[0] >= _ledger_lines(stack),
-                90, "every trade in Telegram")
-            summary = _check_told_once(stack, ledger, received, telegram, repeats_allowed=repeats_allowed)
+            _, summary = await _stop_and_check(stack, received, telegram, repeats_allowed=repeats_allowed)
             log = stack.log("notifier")
     finally:
         delete_prefix(redis_url, prefix)
     assert TOKEN not in log and url not in log, "a secret in the notifier's log"
     print(f"\n  {crash}: {summary}")
+
+
+def _holder(stack: Stack, job: str) -> str | None:
+    """Which notifier holds a job's lease now (the database says)."""
+    url = stack.env["DATABASE_URL"]
+    query = "SELECT holder FROM notify_lease WHERE name = "
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as db:
+            row = db.execute(query + "?", (job,)).fetchone()
+    else:
+        with psycopg.connect(url) as db:
+            row = db.execute(query + "%s", (job,)).fetchone()
+    return row[0] if row else None
+
+
+@pytest.mark.pg
+async def test_two_notifiers_side_by_side_one_killed_tell_every_trade_once_in_order(
+        redis_url: str, tmp_path: Path, channels: tuple[FakeTelegram, str, Received]) -> None:
+    telegram, url, received = channels
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**FAST, "AUTO_START": "false", "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": telegram.api_url,
+           "TELEGRAM_CHAT_IDS": str(CHAT), "TELEGRAM_KINDS": "trade", "NOTIFY_WEBHOOK_URL": url,
+           "NOTIFY_WEBHOOK_KINDS": "trade", "NOTIFIER_NAME": f"n1-{prefix}", "NOTIFIER_CLAIM_IDLE": "2"}
+    try:
+        with running_stack(redis_url=redis_url, prefix=prefix, tmp=tmp_path,
+                           services=("bot", "recorder", "web", "notifier"), **env) as stack:
+            stack.start("notifier2", procfile_commands()["notifier"], NOTIFIER_NAME=f"n2-{prefix}")
+            await asyncio.to_thread(wait_for, lambda: _grouped(stack), 30, "the notifiers' groups")
+            await _start_bot(stack)
+            await asyncio.to_thread(received.wait_posts, 3, 30)
+            # Kill the one sending to the webhook: the other takes the channel over once its lease lapses.
+            sender = await asyncio.to_thread(wait_for, lambda: _holder(stack, "webhook"), 10, "the webhook's sender")
+            kill9(stack, "notifier" if sender == f"n1-{prefix}" else "notifier2")
+            killed_at = len(received.posts)
+            await asyncio.to_thread(wait_for, lambda: len(received.posts) > killed_at + 5, 90, "the survivor sending")
+            ledger, summary = await _stop_and_check(stack, received, telegram, repeats_allowed=1)
+            # One sender at a time: the webhook got the trades in the order they happened.
+            first_posts = list(dict.fromkeys(p["data"]["trade"]["trade_id"] for p in received.posts))
+            assert first_posts == ledger, "the webhook's trades out of order"
+    finally:
+        delete_prefix(redis_url, prefix)
+    print(f"\n  two notifiers, one killed: {summary}")

@@ -340,3 +340,19 @@ def test_no_csv_cell_reads_as_a_formula(viewer: Client, keys: RedisKeys) -> None
     assert by_id["'=HYPERLINK(1)"]["order_id"] == "'@SUM(1)"
     assert by_id["t2"]["realized_pnl"] == "-1.5"  # numbers stay numbers
     assert by_id["t2"]["note"] == "plain, harmless"
+
+
+def test_health_names_the_redis_master_and_each_groups_backlog(
+    client: Client, keys: RedisKeys, raw_redis: redis.Redis
+) -> None:
+    body = client.get("/api/health").json()
+    assert body["redis_master"]["found_by"] == "url" and body["redis_master"]["role"] == "master"
+    assert body["consumer_groups"] == {"recorder": {"lag": 0, "pending": 0}, "notifier": {"lag": 0, "pending": 0}}
+    for n in range(5):
+        raw_redis.xadd(keys.trades_stream, {"e": str(n)})
+    raw_redis.xgroup_create(keys.trades_stream, keys.recorder_group, id="0")
+    raw_redis.xreadgroup(keys.recorder_group, "r1", {keys.trades_stream: ">"}, count=2)  # 2 given, unacked
+    groups = client.get("/api/health").json()["consumer_groups"]
+    assert groups["recorder"]["pending"] == 2
+    version = tuple(int(part) for part in raw_redis.info("server")["redis_version"].split(".")[:2])
+    assert groups["recorder"]["lag"] == (3 if version >= (7, 0) else None)  # XINFO's lag came with 7.0

@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from crypto_bot_ui.notify import leases
 from crypto_bot_ui.notify.models import Alert, AlertFiring, Delivery, Notification, TelegramLink
 
 pytestmark = [pytest.mark.db, pytest.mark.django_db]
@@ -40,7 +41,8 @@ def alert() -> Alert:
 
 
 def test_every_list_shows(admin_client: Client, alert: Alert) -> None:
-    for path, shown in [("alert/", "65000.5"), ("alertfiring/", "crossed above 65,000.5"),
+    leases.hold(name="webhook", consumer="box-1-notifier")
+    for path, shown in [("lease/", "box-1-notifier"), ("alert/", "65000.5"), ("alertfiring/", "crossed above 65,000.5"),
                         ("notification/", "Alert: main BTCUSDT"), ("delivery/", "HTTP 502"), ("telegramlink/", "4242"),
                         ("alert/?enabled__exact=1&kind=price_above", "vera"), ("delivery/?channel=webhook", "502")]:
         response = admin_client.get("/admin/notify/" + path)
@@ -51,7 +53,7 @@ def test_every_list_shows(admin_client: Client, alert: Alert) -> None:
 
 
 def test_records_are_read_only_and_alerts_are_made_by_their_owners(admin_client: Client, alert: Alert) -> None:
-    for path in ("alert/add/", "alertfiring/add/", "notification/add/", "delivery/add/"):
+    for path in ("alert/add/", "alertfiring/add/", "notification/add/", "delivery/add/", "lease/add/"):
         assert admin_client.get("/admin/notify/" + path).status_code == 403, path
     firing = AlertFiring.objects.get()
     assert admin_client.post(f"/admin/notify/alertfiring/{firing.pk}/change/", {}).status_code == 403

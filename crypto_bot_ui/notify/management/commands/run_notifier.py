@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from bot_api.tasks import cancel_and_wait
-from crypto_bot_ui.core.bot_link import bot_keys
+from crypto_bot_ui.core.bot_link import bot_keys, redis_target
 from crypto_bot_ui.notify.notifier import Notifier
 
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
 
 async def _main() -> None:
-    notifier = Notifier(redis_url=settings.REDIS_URL, keys=bot_keys(), notify=settings.NOTIFY)
+    notifier = Notifier(redis_url=redis_target(), keys=bot_keys(), notify=settings.NOTIFY)
     task = asyncio.create_task(notifier.run())
     stopping: list[asyncio.Task[None]] = []
 

@@ -7,10 +7,9 @@ import threading
 from types import FrameType
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from crypto_bot_ui.core.bot_link import bot_keys
+from crypto_bot_ui.core.bot_link import bot_keys, redis_target
 from crypto_bot_ui.env import RecorderSettings, load
 from crypto_bot_ui.trades.recorder_pool import RecorderPool
 
@@ -29,8 +28,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-        consumer = load(RecorderSettings).recorder_name
-        pool = RecorderPool(redis_url=settings.REDIS_URL, keys=bot_keys(), consumer=consumer)
+        own = load(RecorderSettings)
+        pool = RecorderPool(redis_url=redis_target(), keys=bot_keys(), consumer=own.recorder_name,
+                            recorder_options={"claim_idle_ms": own.recorder_claim_idle * 1000})
         pool.run(stop)
         for bot_id, stats in pool.stats().items():
             self.stdout.write(f"recorder of {bot_id} stopped: {stats}")
