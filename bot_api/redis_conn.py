@@ -4,10 +4,7 @@ losing its master")."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import socket
-import weakref
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +13,9 @@ import redis
 import redis.asyncio.sentinel
 import redis.sentinel
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 COMMAND_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 3.0
@@ -32,6 +32,8 @@ _KEEPALIVE = {
 }
 
 
+QUICK_TIMEOUT = 1.0
+"""A quick client's connect and command timeout (seconds)."""
 SENTINEL_TIMEOUT = 1.0
 """Seconds a Sentinel may take to answer before the next one is asked (they answer from memory)."""
 
@@ -54,7 +56,8 @@ class RedisTarget:
         """Safe to log: the URL without its password, or the Sentinels and the master's name."""
         if not self.sentinels:
             return mask_url(self.url)
-        return f"sentinel master {self.master!r} via {','.join(f'{h}:{p}' for h, p in self.sentinels)}"
+        shown = ",".join(f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in self.sentinels)
+        return f"sentinel master {self.master!r} via {shown}"
 
     def master_options(self) -> dict[str, Any]:
         """What the URL says of the master besides its address: credentials, database, TLS."""
@@ -87,7 +90,36 @@ def _options(socket_timeout: float | None) -> dict[str, Any]:
     }
 
 
-_SENTINEL_OPTIONS = {"socket_timeout": SENTINEL_TIMEOUT, "socket_connect_timeout": SENTINEL_TIMEOUT}
+def _sentinel_options(*, blocking: bool) -> dict[str, Any]:
+    """How each Sentinel is asked: once (when it does not answer the next one is, and the caller's
+    own retry starts the round again), with redis-py's retry of the client's kind."""
+    once = Retry(NoBackoff(), 0) if blocking else AsyncRetry(NoBackoff(), 0)
+    return {"socket_timeout": SENTINEL_TIMEOUT, "socket_connect_timeout": SENTINEL_TIMEOUT, "retry": once}
+
+
+class _SentinelClient(Redis):
+    """A client of the master the Sentinels name; closing it closes its Sentinel connections too
+    (a client is made for every reconnect: they would otherwise stay open behind it)."""
+
+    sentinel: Any = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        """Close the master's connections, then the Sentinels'."""
+        await super().aclose(close_connection_pool)
+        for one in getattr(self.sentinel, "sentinels", ()):
+            await one.aclose()
+
+
+class _SentinelClientSync(redis.Redis):
+    """The blocking `_SentinelClient`."""
+
+    sentinel: Any = None
+
+    def close(self) -> None:
+        """Close the master's connections, then the Sentinels'."""
+        super().close()
+        for one in getattr(self.sentinel, "sentinels", ()):
+            one.close()
 
 
 def connect(where: Where, *, for_pubsub: bool = False, socket_timeout: float | None = None) -> Redis:
@@ -103,48 +135,31 @@ def connect(where: Where, *, for_pubsub: bool = False, socket_timeout: float | N
     options = _options(None if for_pubsub else socket_timeout or COMMAND_TIMEOUT)
     if not target.uses_sentinel:
         return Redis.from_url(target.url, **options)
-    client: Redis = _async_sentinel(target).master_for(target.master, redis_class=Redis, **options,
-                                                       **target.master_options())
+    sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]  # redis-py's module has no hints
+        list(target.sentinels), sentinel_kwargs=_sentinel_options(blocking=False))
+    client: _SentinelClient = sentinel.master_for(target.master, redis_class=_SentinelClient, **options,
+                                                  **target.master_options())
+    client.sentinel = sentinel
     return client
 
 
-def connect_sync(where: Where, *, socket_timeout: float | None = None) -> redis.Redis:
-    """A blocking Redis client for `where`, with the same timeouts (for threads: views, the recorder)."""
+def connect_sync(where: Where, *, socket_timeout: float | None = None, quick: bool = False) -> redis.Redis:
+    """A blocking Redis client for `where`, with the same timeouts (for threads: views, the recorder).
+    `quick`: one try with QUICK_TIMEOUT, no retries (a health check answers in seconds whatever
+    Redis does; redis-py's own retries take over ten while a master is away)."""
     target = _target(where)
     options = _options(socket_timeout or COMMAND_TIMEOUT)
+    if quick:
+        options.update(socket_timeout=QUICK_TIMEOUT, socket_connect_timeout=QUICK_TIMEOUT,
+                       retry=Retry(NoBackoff(), 0))
     if not target.uses_sentinel:
         return redis.Redis.from_url(target.url, **options)
-    client: redis.Redis = _sync_sentinel(target).master_for(
-        target.master, redis_class=redis.Redis, **options, **target.master_options())
+    sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+        list(target.sentinels), sentinel_kwargs=_sentinel_options(blocking=True))
+    client: _SentinelClientSync = sentinel.master_for(  # type: ignore[no-untyped-call]
+        target.master, redis_class=_SentinelClientSync, **options, **target.master_options())
+    client.sentinel = sentinel
     return client
-
-
-# The Sentinels are asked through clients of their own, kept once per target (and, for asyncio,
-# per event loop: a connection belongs to the loop that made it): a client made for every
-# reconnect would leave its Sentinel connections open behind it.
-_async_sentinels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[RedisTarget, Any]] = (
-    weakref.WeakKeyDictionary())
-
-
-def _async_sentinel(target: RedisTarget) -> Any:
-    def made() -> Any:  # redis-py's sentinel module has no type hints
-        return redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(target.sentinels), sentinel_kwargs=dict(_SENTINEL_OPTIONS))
-
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:  # made outside a loop: its own
-        return made()
-    known = _async_sentinels.setdefault(loop, {})
-    if target not in known:
-        known[target] = made()
-    return known[target]
-
-
-@functools.lru_cache(maxsize=8)
-def _sync_sentinel(target: RedisTarget) -> Any:
-    return redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-        list(target.sentinels), sentinel_kwargs=dict(_SENTINEL_OPTIONS))
 
 
 def channel_layer_host(where: Where) -> dict[str, Any]:
@@ -155,15 +170,20 @@ def channel_layer_host(where: Where) -> dict[str, Any]:
     if not target.uses_sentinel:
         return {"address": target.url, **timeouts}
     return {"sentinels": list(target.sentinels), "master_name": target.master,
-            "sentinel_kwargs": dict(_SENTINEL_OPTIONS), **timeouts, **target.master_options()}
+            "sentinel_kwargs": _sentinel_options(blocking=False), **timeouts, **target.master_options()}
 
 
 def sentinel_address(raw: str) -> tuple[str, int]:
     """`host:port` (port 26379 when left out; `[v6]:port` for an IPv6 literal) as a pair; ValueError if not."""
-    host, sep, port = raw.strip().rpartition(":")
-    if not sep or "]" in port:
-        host, port = raw.strip(), "26379"
-    host = host.strip("[]")
+    text = raw.strip()
+    if text.startswith("["):  # [v6] or [v6]:port
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":") if rest.startswith(":") else ("26379" if not rest else "")
+    elif text.count(":") > 1:
+        raise ValueError("each entry must be host:port (an IPv6 address in brackets: [::1]:26379)")
+    else:
+        host, _, port = text.partition(":")
+        port = port or "26379"
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError("each entry must be host:port")
     return host, int(port)

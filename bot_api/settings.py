@@ -351,7 +351,8 @@ class CommonSettings(EnvSettings):
     """Redis Sentinels (`host:port`, comma-separated): every process finds the Redis master through
     them and follows a failover; REDIS_URL then gives only the password and database
     (docs/operations.md)"""
-    redis_sentinel_master: str = Field("", alias="REDIS_SENTINEL_MASTER")
+    redis_sentinel_master: Annotated[str, StringConstraints(strip_whitespace=True)] = Field(
+        "", alias="REDIS_SENTINEL_MASTER")
     """the master's name the Sentinels monitor (required with REDIS_SENTINELS)"""
     redis_prefix: Annotated[str, AfterValidator(_check_prefix)] = Field("cryptobot", alias="REDIS_PREFIX")
     """prefix of every Redis key and channel"""
@@ -365,7 +366,7 @@ class CommonSettings(EnvSettings):
 
     @model_validator(mode="after")
     def _sentinel_needs_master(self) -> Self:
-        if self.redis_sentinels and not self.redis_sentinel_master.strip():
+        if self.redis_sentinels and not self.redis_sentinel_master:
             raise SettingError("REDIS_SENTINEL_MASTER", "is required with REDIS_SENTINELS")
         return self
 
@@ -378,5 +379,5 @@ class CommonSettings(EnvSettings):
     def redis(self) -> RedisTarget:
         """Where this process finds Redis (through Sentinel when REDIS_SENTINELS is set)."""
         return RedisTarget(url=self.redis_url, sentinels=tuple(sentinel_address(s) for s in self.redis_sentinels),
-                           master=self.redis_sentinel_master.strip() if self.redis_sentinels else "")
+                           master=self.redis_sentinel_master if self.redis_sentinels else "")
 

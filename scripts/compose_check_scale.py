@@ -50,7 +50,10 @@ class Check:
 
     def __init__(self) -> None:
         self.project = f"scalecheck{os.getpid()}"
-        self.env = {**os.environ, **HA_ENV, "DOCKER_CONFIG": docker_config()}
+        # A subnet of its own: a stack of the user's with compose.scale.yml may hold the default one.
+        net = 100 + os.getpid() % 100
+        self.env = {**os.environ, **HA_ENV, "DOCKER_CONFIG": docker_config(),
+                    "SCALE_SUBNET": f"172.30.{net}.0/24", "SCALE_LB_ADDRESS": f"172.30.{net}.250"}
         self.passed = 0
         self.failed = 0
         self.jar = http.cookiejar.CookieJar()

@@ -57,6 +57,20 @@ class SentinelGroup:
                 return int(address[1])
         return None
 
+    def cut_replica(self) -> None:
+        """Freeze the replica and drop its link, so that the master's next writes reach only the
+        master: what asynchronous replication loses when the master dies at the wrong moment."""
+        self.replica.process.send_signal(signal.SIGSTOP)
+        client = redis.Redis.from_url(self.master.url)
+        try:
+            client.client_kill_filter(_type="replica")
+        finally:
+            client.close()
+
+    def resume_replica(self) -> None:
+        """Let the frozen replica run again."""
+        self.replica.process.send_signal(signal.SIGCONT)
+
     def kill_master(self) -> None:
         """kill -9 the master: no goodbye to anyone, writes not yet replicated are gone."""
         self.master.process.send_signal(signal.SIGKILL)
@@ -64,6 +78,7 @@ class SentinelGroup:
 
     def stop(self) -> None:
         """Stop every server of the group."""
+        self.resume_replica()  # a frozen process ignores SIGTERM
         for process in self.sentinels:
             if process.poll() is None:
                 process.terminate()

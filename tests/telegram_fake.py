@@ -461,6 +461,8 @@ class FakeTelegram:
         """Calls answered with an error by fail_next."""
         self.polling = 0
         """getUpdates requests waiting right now."""
+        self.conflicts = 0
+        """getUpdates requests ended with 409 by a newer one (two pollers of one token)."""
         self.webhook_url = ""
 
         self._lock = threading.RLock()
@@ -834,6 +836,7 @@ class FakeTelegram:
         while True:
             with self._lock:
                 if self._poll_generation != mine:
+                    self.conflicts += 1
                     raise ApiError(409, CONFLICT)
                 # Updates of types not allowed are dropped, not kept for later (as on Telegram).
                 self._updates = [u for u in self._updates if _update_type(u) in self._allowed]

@@ -87,7 +87,8 @@ class HealthSerializer(serializers.Serializer):  # type: ignore[type-arg]
     """What `/api/health` reports (no secrets)."""
 
     status = serializers.ChoiceField(choices=["ok", "degraded"])
-    redis = serializers.ChoiceField(choices=["ok", "down"])
+    redis = serializers.ChoiceField(choices=["ok", "read-only", "down"],
+                                    help_text="read-only: the server in use is not (or no longer) the master")
     database = serializers.ChoiceField(choices=["ok", "down"])
     bot = serializers.CharField(help_text="running, stopped, online, offline or unknown")
     recorder = serializers.ChoiceField(choices=["ok", "down", "unknown"])

@@ -44,6 +44,12 @@ def sync_redis() -> redis.Redis:
     return _sync_client(redis_target())
 
 
+def health_redis() -> redis.Redis:
+    """The blocking client of /api/health: one quick try, so the report comes within seconds even
+    while Redis (or its master) is away, and a load balancer's check does not time out."""
+    return _sync_client(redis_target(), quick=True)
+
+
 @functools.lru_cache(maxsize=4)
-def _sync_client(target: RedisTarget) -> redis.Redis:
-    return connect_sync(target)
+def _sync_client(target: RedisTarget, *, quick: bool = False) -> redis.Redis:
+    return connect_sync(target, quick=quick)

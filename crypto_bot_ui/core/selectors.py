@@ -12,7 +12,7 @@ from bot_api.errors import ContractError, TransportError
 from bot_api.keys import RedisKeys
 from bot_api.registry import discover_blocking
 from bot_api.stored import parse_snapshot
-from crypto_bot_ui.core.bot_link import bot_keys, sync_redis
+from crypto_bot_ui.core.bot_link import bot_keys, health_redis
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def health_report() -> dict[str, Any]:
                               "consumer_groups": None}
     report["database"] = "ok" if _database_ok() else "down"
     try:
-        redis = sync_redis()
+        redis = health_redis()
         redis.ping()
         report["redis"] = "ok"
         report["recorder"] = "ok" if redis.exists(keys.recorder_heartbeat_key) else "down"
@@ -108,7 +108,9 @@ def health_report() -> dict[str, Any]:
         bot_ids = list(dict.fromkeys([keys.bot_id, *(bot.bot_id for bot in listed)]))
         report["dead_letters"] = _dead_letters(redis, keys, bot_ids)
         report["consumer_groups"] = _consumer_groups(redis, keys, bot_ids)
-        report["redis_master"] = _master(redis)
+        report["redis_master"] = master = _master(redis)
+        if master["role"] != "master":  # a demoted master, not yet left: every write fails there
+            report["redis"] = "read-only"
     except (RedisError, OSError, TransportError) as exc:
         logger.warning("redis health check failed: %s", exc)
     report["status"] = "ok" if report["redis"] == "ok" and report["database"] == "ok" else "degraded"

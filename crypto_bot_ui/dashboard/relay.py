@@ -60,7 +60,7 @@ class Relay:
     keys: RedisKeys
     """Names under the shared prefix; `keys.bot_id` is the default bot (always relayed)."""
     redis_url: Where
-    """Redis: a URL, or the Sentinel-found master (settings.REDIS)."""
+    """Redis: a URL, or the master its Sentinels name (`bot_link.redis_target()`)."""
     feeds: dict[str, BotFeed] = field(default_factory=dict)
     listed: tuple[str, ...] | None = None
     """The bots of the registry, by id, as last read (None: not read yet)."""

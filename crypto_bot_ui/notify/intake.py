@@ -71,7 +71,7 @@ class Intake:
     """Read one bot's two streams as `consumer` of the `notifier` group and take every entry once."""
 
     redis_url: Where
-    """Redis: a URL, or the Sentinel-found master (settings.REDIS)."""
+    """Redis: a URL, or the master its Sentinels name (`bot_link.redis_target()`)."""
     keys: RedisKeys
     consumer: str
     routes: Routes

@@ -51,7 +51,7 @@ STUCK_AFTER = 60.0
 PRUNE_INTERVAL = 3600.0
 """Seconds between two clean-ups of old records."""
 RENEW_EVERY = 5.0
-"""Seconds between two renewals of the Telegram commands' lease (well inside `leases.HOLD`)."""
+"""Seconds between two renewals of the Telegram commands' lease (well inside `leases.hold_for()`)."""
 
 
 def telegram_bot(notify: NotifySettings) -> Bot:
@@ -65,7 +65,7 @@ class Notifier:
     """Everything one notifier process runs, until cancelled."""
 
     redis_url: Where
-    """Redis: a URL, or the Sentinel-found master (settings.REDIS)."""
+    """Redis: a URL, or the master its Sentinels name (`bot_link.redis_target()`)."""
     keys: RedisKeys
     notify: NotifySettings
     intakes: dict[str, Intake] = field(default_factory=dict)
@@ -105,8 +105,8 @@ class Notifier:
                 if bot is not None:
                     with contextlib.suppress(Exception):
                         await bot.shutdown()
-                with contextlib.suppress(Exception):  # the others take over at once, not after HOLD
-                    await database_sync_to_async(leases.let_go)(consumer=consumer)
+                with contextlib.suppress(Exception):  # the others take over at once, not once they lapse
+                    await database_sync_to_async(_hand_over)(consumer)
 
     def _senders(self, bot: Bot | None, client: httpx.AsyncClient) -> list[Sender]:
         interval = self.notify.notify_min_interval
@@ -257,6 +257,12 @@ class Notifier:
                 logger.debug("notifier heartbeat not written: %s", exc)
                 redis = None
             await asyncio.sleep(BEAT_INTERVAL)
+
+
+def _hand_over(consumer: str) -> None:
+    """A stopping notifier's jobs and claimed deliveries, free for the others at once."""
+    leases.let_go(consumer=consumer)
+    services.release_leases(consumer=consumer)
 
 
 def _sent_on(day: str) -> set[str]:

@@ -235,14 +235,19 @@ def claim_due(*, channel: str, consumer: str, limit: int, now: datetime | None =
     now = now or utcnow()
     free = Q(leased_until__isnull=True) | Q(leased_until__lt=now) | Q(leased_by=consumer)
     with transaction.atomic():
-        if not leases.hold(name=channel, consumer=consumer, now=now):
+        held = leases.hold(name=channel, consumer=consumer, now=now)
+        if held is None:
             return []  # another notifier sends to this channel (one at a time keeps order and pace)
-        # In order, and the head first: a delivery put off holds up the later ones of its channel,
-        # so that a chat reads its trades in the order they happened.
-        head = (Delivery.objects.filter(free, channel=channel, state=DeliveryState.PENDING)
-                .order_by("notification_id").values_list("id", "due_at")[:limit])
-        ids = list(itertools.takewhile(lambda row: row[1] <= now, head))
-        ids = [pk for pk, _ in ids]
+        if held.taken_from:
+            # Its sender died: what it had claimed goes first, from here (marked if maybe sent).
+            Delivery.objects.filter(channel=channel, state=DeliveryState.PENDING, leased_by=held.taken_from).update(
+                leased_by="", leased_until=None)
+        # In order, and the head first: a delivery put off, or still another's, holds up the later
+        # ones of its channel, so that a chat reads its trades in the order they happened.
+        head = (Delivery.objects.filter(channel=channel, state=DeliveryState.PENDING)
+                .order_by("notification_id").values_list("id", "due_at", "leased_by", "leased_until")[:limit])
+        ids = [pk for pk, *_ in itertools.takewhile(
+            lambda row: row[1] <= now and (row[3] is None or row[3] < now or row[2] == consumer), head)]
         if not ids:
             return []
         Delivery.objects.filter(free, id__in=ids).update(leased_by=consumer, leased_until=now + LEASE)

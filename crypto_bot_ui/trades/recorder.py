@@ -73,7 +73,7 @@ class Recorder:
     """Consume `keys.trades_stream` as group `keys.recorder_group` and store each trade once."""
 
     redis_url: Where
-    """Redis: a URL, or the Sentinel-found master (settings.REDIS)."""
+    """Redis: a URL, or the master its Sentinels name (`bot_link.redis_target()`)."""
     keys: RedisKeys
     consumer: str
     batch_size: int = 200

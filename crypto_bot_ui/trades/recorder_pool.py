@@ -58,7 +58,7 @@ class RecorderPool:
     `keys.prefix` lists, until stopped."""
 
     redis_url: Where
-    """Redis: a URL, or the Sentinel-found master (settings.REDIS)."""
+    """Redis: a URL, or the master its Sentinels name (`bot_link.redis_target()`)."""
     keys: RedisKeys
     consumer: str
     interval: float = DISCOVER_INTERVAL

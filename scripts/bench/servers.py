@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crypto_bot_ui.serve import APP, Server
@@ -18,6 +19,8 @@ from scripts import embedded_redis
 if TYPE_CHECKING:
     from scripts.bench.__main__ import Bench
 
+HAPROXY_CFG = Path(__file__).resolve().parents[2] / "deploy" / "haproxy.cfg"
+"""The balancer's production configuration (compose.scale.yml mounts it)."""
 IMPLS = ("ours", "ours-daphne", "ours-granian", "ours-2", "ours-3", "ours-lb", "floor", "textbook")
 """ours: the production command (Uvicorn); ours-daphne and ours-granian: the same application
 under the other servers; ours-2 and ours-3: two and three production web processes, the clients
@@ -109,11 +112,12 @@ def servers(bench: Bench, impl: str, cookie: str) -> Iterator[Servers]:
 
 
 def haproxy_config(front: int, backends: list[int]) -> str:
-    """HAProxy as deploy/haproxy.cfg sets it up (least connections, long tunnels), on the loopback."""
+    """deploy/haproxy.cfg's global and defaults (the production tuning), with a frontend on the
+    loopback and the backends listed (no Docker DNS here)."""
+    production = HAPROXY_CFG.read_text()
+    tuning = production[:production.index("\nresolvers ")]
     servers = "\n".join(f"    server web{i} 127.0.0.1:{port}" for i, port in enumerate(backends))
-    return (f"global\n    maxconn 8000\ndefaults\n    mode http\n    timeout connect 3s\n    timeout client 60s\n"
-            f"    timeout server 60s\n    timeout tunnel 1h\n    option forwardfor\n"
-            f"frontend dashboard\n    bind 127.0.0.1:{front}\n    default_backend web\n"
+    return (f"{tuning}\n\nfrontend dashboard\n    bind 127.0.0.1:{front}\n    default_backend web\n\n"
             f"backend web\n    balance leastconn\n{servers}\n")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import time
 import uuid
@@ -38,6 +39,7 @@ from tests.stack import Browserless, Stack, procfile_commands, redis_target, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.pg]
 
+RECORDERS = ("recorder", "recorder2")
 FLOWS_AGAIN_WITHIN = 15.0
 """Seconds from the master's death until new trades are stored again (the issue's bound)."""
 
@@ -48,6 +50,12 @@ def ledger(stack: Stack) -> list[str]:
         return journal.trade_ids()
     finally:
         journal.close()
+
+
+async def published(stack: Stack, count: int) -> None:
+    """Wait until the bot's ledger has `count` more trades (stored or not)."""
+    before = len(await asyncio.to_thread(ledger, stack))
+    await asyncio.to_thread(wait_for, lambda: len(ledger(stack)) >= before + count, 30, f"{count} more trades")
 
 
 async def grown_by(stack: Stack, count: int, timeout: float = 30) -> list[str]:
@@ -125,15 +133,26 @@ async def _exercise(stack: Stack, group: SentinelGroup) -> None:
         assert health.get("redis_master", {}).get("found_by") == "sentinel", health
         assert health["redis_master"]["address"] == f"127.0.0.1:{group.master.port}", health
 
-        # The master dies while trades flow; Sentinel promotes the replica.
+        # The master dies while trades flow, after trades that neither the replica nor a recorder
+        # got (the recorders frozen meanwhile); Sentinel promotes the replica, which lacks them:
+        # only the bot's ledger has them, and it must send them again.
+        group.cut_replica()
+        for name in RECORDERS:
+            os.killpg(stack.processes[name].pid, signal.SIGSTOP)
+        await published(stack, 3)
         killed = time.monotonic()
         group.kill_master()
+        group.resume_replica()
+        for name in RECORDERS:
+            os.killpg(stack.processes[name].pid, signal.SIGCONT)
         await asyncio.to_thread(wait_for, lambda: group.master_port() == group.replica.port, 20, "the promotion")
         promoted = time.monotonic() - killed
         await grown_by(stack, 3, timeout=FLOWS_AGAIN_WITHIN + 15)
         flowing = time.monotonic() - killed
         print(f"\n  promoted after {promoted:.1f} s; new trades stored after {flowing:.1f} s")
         assert flowing < FLOWS_AGAIN_WITHIN, f"trades stored again only {flowing:.1f} s after the master died"
+        resent = re.search(r"the Redis master changed: sent (\d+) unrecorded trade", stack.log("bot"))
+        assert resent and int(resent.group(1)) > 0, "the bot did not send again what the replica lacked"
         health = await asyncio.to_thread(wait_for, lambda: _healthy(stack), 15, "the web process on the new master")
         assert health["redis_master"]["address"] == f"127.0.0.1:{group.replica.port}", health
 

@@ -223,6 +223,9 @@ async def test_two_notifiers_side_by_side_one_killed_tell_every_trade_once_in_or
             # One sender at a time: the webhook got the trades in the order they happened.
             first_posts = list(dict.fromkeys(p["data"]["trade"]["trade_id"] for p in received.posts))
             assert first_posts == ledger, "the webhook's trades out of order"
+            # And one poller of the bot token: Telegram never had to end a second long poll.
+            assert telegram.conflicts == 0, f"{telegram.conflicts} getUpdates conflicts: two notifiers polled"
+            assert _holder(stack, "telegram:commands") is not None
     finally:
         delete_prefix(redis_url, prefix)
     print(f"\n  two notifiers, one killed: {summary}")

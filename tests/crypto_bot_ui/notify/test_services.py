@@ -9,7 +9,7 @@ import pytest
 
 from bot_api.events import BotState, ExchangeData, StatusChangeData, StatusChangeEvent, StatusEvent
 from bot_api.models import utcnow
-from crypto_bot_ui.notify import services
+from crypto_bot_ui.notify import leases, services
 from crypto_bot_ui.notify.models import Delivery, DeliveryState, Notification
 from crypto_bot_ui.notify.routing import Routes
 from tests.frames import status_at
@@ -88,7 +88,7 @@ def test_a_lease_keeps_other_notifiers_off_until_it_lapses() -> None:
     _pending(2)
     assert len(services.claim_due(channel="webhook", consumer="n1", limit=10)) == 2
     assert services.claim_due(channel="webhook", consumer="n2", limit=10) == []
-    later = utcnow() + services.LEASE + timedelta(seconds=1)
+    later = utcnow() + leases.hold_for() + timedelta(seconds=1)  # n1 died: its channel and its deliveries are n2's
     assert len(services.claim_due(channel="webhook", consumer="n2", limit=10, now=later)) == 2
 
 
