@@ -269,12 +269,30 @@ def main() -> int:
         check.result("trades_flow_after_failover", bool(grew),
                      f"no new trade {time.monotonic() - killed:.0f} s after the master's kill")
         print(f"  new trades stored {time.monotonic() - killed:.1f} s after the master's kill", flush=True)
+        restarts_keep_the_failover(check)
     finally:
         if check.failed:
             print(check.dc("logs", "--no-color", "--tail", "30").stdout[-6000:])
         check.dc("down", "-v", "--remove-orphans")
     print(f"{check.passed} passed, {check.failed} failed")
     return 0 if check.failed == 0 else 1
+
+
+def restarts_keep_the_failover(check: Check) -> None:
+    """The old master comes back as a replica, and the new one restarted stays the master: each node
+    keeps the role the Sentinels last gave it (its configuration lives in its volume)."""
+    def role(service: str) -> str:
+        words = check.dc("exec", "-T", service, "redis-cli", "role").stdout.split()
+        return words[0] if words else "down"
+
+    check.dc("start", "redis")
+    rejoined = wait(lambda: role("redis") == "slave", 60, 2)
+    check.result("old_master_rejoins_as_replica", bool(rejoined), f"redis is {role('redis')}")
+    before = check.trade_count()
+    check.dc("restart", "redis-replica")
+    kept = wait(lambda: role("redis-replica") == "master" and check.trade_count() > before, 90, 2)
+    check.result("restarted_master_stays_master", bool(kept),
+                 f"redis-replica is {role('redis-replica')}, trades {before} -> {check.trade_count()}")
 
 
 def _unhealthy(check: Check) -> list[str]:
