@@ -132,6 +132,8 @@ async def test_an_operator_stops_the_bot_from_telegram_a_viewer_cannot_a_strange
     notifier = Notifier(redis_url=redis_url, keys=keys, notify=settings_for(fake))
     async with running(notifier, redis, keys):
         await fake.wait_for(lambda: fake.polling > 0, 10, "the bot to poll")
+        # The commands and the menu are set up once polling runs (their calls follow it).
+        await fake.wait_for(lambda: None in fake.menu_buttons, 10, "the menu button")
         assert [c["command"] for c in fake.my_commands()][:2] == ["status", "profit"]
         assert fake.menu_buttons[None]["web_app"]["url"] == "https://dash.example/telegram/app/"
 
