@@ -41,12 +41,14 @@ from bot_api.events import (
 )
 from bot_api.keys import EVENT_FIELD, RedisKeys
 from bot_api.redis_conn import Where, connect
-from crypto_bot_ui.notify import services
+from crypto_bot_ui.notify import leases, services
 from crypto_bot_ui.notify.faults import crash_point
 from crypto_bot_ui.notify.routing import Routes
 
 logger = logging.getLogger(__name__)
 
+STANDBY_POLL = 1.0
+"""Seconds between two looks, by a notifier standing by, at whether a bot's intake is free."""
 BATCH = 200
 BLOCK_MS = 1000
 FORGET_IDLE_MS = 3_600_000
@@ -93,10 +95,20 @@ class Intake:
         claimed_at = 0.0
         while True:
             try:
+                # One notifier at a time takes a bot's entries, so its notifications are made in
+                # the order of the streams (and sent in it); the others stand by.
+                held = await database_sync_to_async(leases.hold)(name=f"intake:{self.keys.bot_id}",
+                                                                 consumer=self.consumer)
+                if held is None:
+                    self.failing_since = None  # standing by is healthy
+                    await asyncio.sleep(STANDBY_POLL)
+                    continue
                 if redis is None:
                     redis = connect(self.redis_url)
                     await self._ensure_groups(redis)
                     await self._read(redis, "0")  # what this consumer held when it last stopped
+                if held.taken_from:  # its notifier died: what it had read comes first
+                    await self._take_over(redis, held.taken_from)
                 if time.monotonic() - claimed_at > self.claim_idle_ms / 1000:
                     await self._claim(redis)  # at start, then every claim_idle_ms: another notifier may have died
                     claimed_at = time.monotonic()
@@ -165,6 +177,24 @@ class Intake:
                 if cursor == "0-0":
                     break
             await self._forget_consumers(redis, stream)
+
+    async def _take_over(self, redis: Redis, dead: str) -> None:
+        """Take at once the entries the notifier whose lease lapsed had read and not acknowledged
+        (they are older than any entry not read yet)."""
+        for stream in self._streams:
+            while True:
+                pending: Any = await redis.xpending_range(stream, self.keys.notifier_group, "-", "+", BATCH,
+                                                          consumername=dead)
+                if not pending:
+                    break
+                entries: Any = await redis.xclaim(stream, self.keys.notifier_group, self.consumer, 0,
+                                                  [row["message_id"] for row in pending])
+                logger.info("notifier took over %d entries of %s from %s", len(pending), stream, dead)
+                kept = [entry for entry in entries if entry and entry[1] is not None]
+                if kept:
+                    await self._take(redis, {stream: kept})
+                # Entries the stream trimmed meanwhile come back empty: acknowledged, nothing to tell.
+                await redis.xack(stream, self.keys.notifier_group, *[row["message_id"] for row in pending])
 
     async def _forget_consumers(self, redis: Redis, stream: str) -> None:
         """Remove the group's consumers that hold nothing and were idle for an hour (notifiers whose

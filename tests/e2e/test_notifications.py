@@ -214,9 +214,11 @@ async def test_two_notifiers_side_by_side_one_killed_tell_every_trade_once_in_or
             await asyncio.to_thread(wait_for, lambda: _grouped(stack), 30, "the notifiers' groups")
             await _start_bot(stack)
             await asyncio.to_thread(received.wait_posts, 3, 30)
-            # Kill the one sending to the webhook: the other takes the channel over once its lease lapses.
-            sender = await asyncio.to_thread(wait_for, lambda: _holder(stack, "webhook"), 10, "the webhook's sender")
-            kill9(stack, "notifier" if sender == f"n1-{prefix}" else "notifier2")
+            # Kill the one taking the bot's entries: the other takes its jobs over once their leases
+            # lapse, the entries it had read first.
+            taker = await asyncio.to_thread(wait_for, lambda: _holder(stack, "intake:main"), 10, "the intake's holder")
+            kill9(stack, "notifier" if taker == f"n1-{prefix}" else "notifier2")
+            survivor = f"n2-{prefix}" if taker == f"n1-{prefix}" else f"n1-{prefix}"
             killed_at = len(received.posts)
             await asyncio.to_thread(wait_for, lambda: len(received.posts) > killed_at + 5, 90, "the survivor sending")
             ledger, summary = await _stop_and_check(stack, received, telegram, repeats_allowed=1)
@@ -225,7 +227,7 @@ async def test_two_notifiers_side_by_side_one_killed_tell_every_trade_once_in_or
             assert first_posts == ledger, "the webhook's trades out of order"
             # And one poller of the bot token: Telegram never had to end a second long poll.
             assert telegram.conflicts == 0, f"{telegram.conflicts} getUpdates conflicts: two notifiers polled"
-            assert _holder(stack, "telegram:commands") is not None
+            assert _holder(stack, "intake:main") == survivor and _holder(stack, "webhook") == survivor
     finally:
         delete_prefix(redis_url, prefix)
     print(f"\n  two notifiers, one killed: {summary}")
