@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 
 STANDBY_POLL = 1.0
 """Seconds between two looks, by a notifier standing by, at whether a bot's intake is free."""
+RENEW_EVERY = 5.0
+"""Seconds between two renewals of a bot's intake lease by its holder (well inside `leases.hold_for()`:
+a database write per bot every few seconds, not at every read)."""
 BATCH = 200
 BLOCK_MS = 1000
 FORGET_IDLE_MS = 3_600_000
@@ -92,17 +95,20 @@ class Intake:
         """Loop until cancelled; ride out Redis and database outages with backoff."""
         backoff = Backoff(initial=0.5, maximum=10.0)
         redis: Redis | None = None
-        claimed_at = 0.0
+        claimed_at = renew_at = 0.0
         while True:
             try:
                 # One notifier at a time takes a bot's entries, so its notifications are made in
                 # the order of the streams (and sent in it); the others stand by.
-                held = await database_sync_to_async(leases.hold)(name=f"intake:{self.keys.bot_id}",
-                                                                 consumer=self.consumer)
-                if held is None:
-                    self.failing_since = None  # standing by is healthy
-                    await asyncio.sleep(STANDBY_POLL)
-                    continue
+                held = leases.Held()
+                if time.monotonic() >= renew_at:
+                    held = await database_sync_to_async(leases.hold)(name=f"intake:{self.keys.bot_id}",
+                                                                     consumer=self.consumer)
+                    if held is None:
+                        self.failing_since = None  # standing by is healthy
+                        await asyncio.sleep(STANDBY_POLL)
+                        continue
+                    renew_at = time.monotonic() + RENEW_EVERY
                 if redis is None:
                     redis = connect(self.redis_url)
                     await self._ensure_groups(redis)
